@@ -1,0 +1,43 @@
+import path from 'node:path';
+
+/** Everything the process reads from its environment, with units in the names and defaults documented in the README. */
+export interface AppConfig {
+  port: number;
+  host: string;
+  /** Embedded database, artifacts and exports live here. */
+  dataDir: string;
+  /** Empty: the embedded database. postgres://…: a PostgreSQL server shared by API and workers. */
+  databaseUrl: string;
+  /** Whether this process also executes jobs (the embedded default does; API-only processes set RUN_JOBS=0). */
+  runJobs: boolean;
+  /** Jobs one process runs at once. */
+  jobConcurrency: number;
+  maxUploadBytes: number;
+  maxQueryDepth: number;
+  maxQueryComplexity: number;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+function int(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer (got "${raw}")`);
+  return value;
+}
+
+export function loadConfig(overrides: Partial<AppConfig> = {}): AppConfig {
+  return {
+    port: int('PORT', 4000),
+    host: process.env.HOST || '127.0.0.1',
+    dataDir: path.resolve(process.env.DATA_DIR || '.data'),
+    databaseUrl: process.env.DATABASE_URL || '',
+    runJobs: process.env.RUN_JOBS !== '0',
+    jobConcurrency: int('JOB_CONCURRENCY', 2),
+    maxUploadBytes: int('MAX_UPLOAD_BYTES', 200 * 1024 * 1024),
+    maxQueryDepth: int('MAX_QUERY_DEPTH', 12),
+    maxQueryComplexity: int('MAX_QUERY_COMPLEXITY', 5000),
+    logLevel: (process.env.LOG_LEVEL as AppConfig['logLevel']) || 'info',
+    ...overrides,
+  };
+}

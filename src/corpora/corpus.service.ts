@@ -1,0 +1,275 @@
+/**
+ * Corpora: who may see them, importing (as a job), exporting (as a job), statistics, splits and
+ * the nested subsets ablations are built from. No GraphQL here; resolvers call these methods.
+ */
+import type { Corpus, Prisma, PrismaClient } from '../generated/prisma/client.js';
+import { AppError, badInput, notFound } from '../common/errors.js';
+import type { AuthUser } from '../auth/auth.types.js';
+import { canWrite } from '../auth/auth.types.js';
+import type { ArtifactStore } from '../storage/artifact.store.js';
+import type { JobService } from '../jobs/job.service.js';
+import type { JobContext } from '../jobs/job.runner.js';
+import { JobName } from '../jobs/types.js';
+import { CorpusImportError } from './errors.js';
+import { CORPUS_FORMATS, type CorpusFormat, type ParsedDocument } from './formats/types.js';
+import type { CpuPool } from '../jobs/cpu-pool.js';
+import { corpusStats } from './stats.js';
+import { bioTags } from './labels.js';
+import { nestedSubsets, seededSplit } from './splits.js';
+import { CorpusRepository, type CorpusDocument } from './corpus.repository.js';
+import { paginate, SortDirection, type PageArgs } from '../schema/pagination.js';
+
+export interface ImportRequest {
+  name: string;
+  description?: string | null;
+  containsPhi?: boolean | null;
+  format?: string | null;
+  fileName: string;
+  bytes: Uint8Array;
+  allowOverlaps?: boolean | null;
+  allowUnknownFields?: boolean | null;
+}
+
+export class CorpusService {
+  readonly repository: CorpusRepository;
+
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly artifacts: ArtifactStore,
+    private readonly jobs: JobService,
+    private readonly cpu: CpuPool,
+    private readonly limits: { maxUploadBytes: number },
+  ) {
+    this.repository = new CorpusRepository(prisma);
+  }
+
+  /** Corpora a user may read: PHI corpora only by their owner and the people they are shared with. */
+  visibleWhere(user: AuthUser): Prisma.CorpusWhereInput {
+    return { OR: [{ containsPhi: false }, { ownerId: user.id }, { shares: { some: { userId: user.id } } }] };
+  }
+
+  async requireReadable(user: AuthUser, corpusId: string): Promise<Corpus> {
+    const corpus = await this.repository.findById(corpusId);
+    if (!corpus) throw notFound('Corpus', corpusId);
+    if (!corpus.containsPhi || corpus.ownerId === user.id || (await this.repository.hasShare(corpusId, user.id))) return corpus;
+    throw notFound('Corpus', corpusId);
+  }
+
+  async requireOwned(user: AuthUser, corpusId: string): Promise<Corpus> {
+    const corpus = await this.requireReadable(user, corpusId);
+    if (corpus.ownerId !== user.id) throw new AppError('FORBIDDEN', `Only the owner of corpus ${corpusId} may change it or share it.`);
+    return corpus;
+  }
+
+  requireWriter(user: AuthUser) {
+    if (!canWrite(user)) throw new AppError('FORBIDDEN', 'Viewers may read but not create or change anything; ask an admin for the researcher role.');
+  }
+
+  // ---- import ----
+
+  async startImport(user: AuthUser, request: ImportRequest) {
+    this.requireWriter(user);
+    if (!request.name.trim()) throw badInput('name', 'must not be empty.');
+    if (request.format && !CORPUS_FORMATS.includes(request.format as CorpusFormat)) {
+      throw badInput('format', `"${request.format}" is not one of ${CORPUS_FORMATS.join(', ')}.`);
+    }
+    if (request.bytes.byteLength === 0) throw badInput('content', 'the upload is empty.');
+    if (request.bytes.byteLength > this.limits.maxUploadBytes) {
+      throw new AppError('PAYLOAD_TOO_LARGE', `The upload has ${request.bytes.byteLength} bytes; the limit is ${this.limits.maxUploadBytes} (MAX_UPLOAD_BYTES).`);
+    }
+    const upload = await this.artifacts.put(request.bytes, 'upload');
+    return this.jobs.create(user, JobName.CorpusImport, {
+      name: request.name.trim(),
+      description: request.description ?? '',
+      containsPhi: request.containsPhi ?? true,
+      format: request.format ?? null,
+      uploadSha256: upload.sha256,
+      uploadName: request.fileName,
+      allowOverlaps: request.allowOverlaps ?? false,
+      allowUnknownFields: request.allowUnknownFields ?? false,
+    });
+  }
+
+  /** Job handler: parse and validate everything first, then write it in one transaction. */
+  async runImport(ctx: JobContext<JobName.CorpusImport>) {
+    const { payload } = ctx;
+    await ctx.progress(0.05, 'Unpacking the upload.');
+    let parsed;
+    try {
+      parsed = await this.cpu.run('parseUpload', {
+        bytes: this.artifacts.read(payload.uploadSha256),
+        name: payload.uploadName,
+        maxArchiveBytes: this.limits.maxUploadBytes,
+        options: { format: (payload.format as CorpusFormat) ?? undefined, allowOverlaps: payload.allowOverlaps, allowUnknownFields: payload.allowUnknownFields },
+      });
+    } catch (error) {
+      if (error instanceof CorpusImportError) throw new AppError('BAD_USER_INPUT', `Import rejected, nothing was saved: ${error.message}`, { importError: error.toDetails() });
+      throw error;
+    }
+    ctx.throwIfCancelled();
+    for (const warning of parsed.warnings.slice(0, 20)) await ctx.log(warning);
+    const labels = [...new Set(parsed.documents.flatMap((doc) => doc.spans.map((span) => span.label)))].sort();
+    const spans = parsed.documents.reduce((n, doc) => n + doc.spans.length, 0);
+    await ctx.progress(0.5, `Saving ${parsed.documents.length} documents and ${spans} spans.`);
+    const corpus = await this.repository.createWithDocuments(
+      { name: payload.name, description: payload.description, kind: 'REAL', containsPhi: payload.containsPhi, ownerId: ctx.ownerId, sourceFormat: parsed.format },
+      parsed.documents,
+      labels,
+    );
+    return { corpusId: corpus.id, documents: parsed.documents.length, spans, format: parsed.format, warnings: parsed.warnings.length };
+  }
+
+  // ---- export ----
+
+  async startExport(user: AuthUser, corpusId: string, format: string, splits: string[] | null) {
+    await this.requireReadable(user, corpusId);
+    if (!CORPUS_FORMATS.includes(format as CorpusFormat) || format === 'TEXT') {
+      throw badInput('format', `exports are written as BRAT, JSONL, CONLL or I2B2_XML (got "${format}").`);
+    }
+    return this.jobs.create(user, JobName.CorpusExport, { corpusId, format, splits });
+  }
+
+  async runExport(ctx: JobContext<JobName.CorpusExport>) {
+    const { corpusId, format, splits } = ctx.payload;
+    await ctx.progress(0.1, 'Reading documents.');
+    const documents = await this.repository.loadDocuments(corpusId, { splits });
+    ctx.throwIfCancelled();
+    await ctx.progress(0.4, `Writing ${documents.length} documents.`);
+    const { zip, fileCount } = await this.cpu.run('exportZip', { documents: documents.map(toParsedDocument), format: format as CorpusFormat });
+    const artifact = await this.artifacts.put(zip, 'export');
+    return { sha256: artifact.sha256, bytes: artifact.size, files: fileCount, format, corpusId };
+  }
+
+  /** The zip an export job wrote, for its owner, if they may still read the corpus. */
+  async exportDownload(user: AuthUser, jobId: string) {
+    const job = await this.jobs.get(user, jobId);
+    if (job.type !== JobName.CorpusExport) throw badInput('jobId', `job ${jobId} is a ${job.type} job, not an export.`);
+    if (job.status !== 'SUCCEEDED') throw new AppError('INVALID_STATE', `Export job ${jobId} is ${job.status}; download it once it has SUCCEEDED.`);
+    const { corpusId, format, sha256 } = job.result as { corpusId: string; format: string; sha256: string };
+    const corpus = await this.requireReadable(user, corpusId);
+    const safeName = corpus.name.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80) || 'corpus';
+    return { bytes: this.artifacts.read(sha256), fileName: `${safeName}.${format.toLowerCase()}.zip` };
+  }
+
+  // ---- reading ----
+
+  list(user: AuthUser, filter: { nameContains: string | null; containsPhi: boolean | null }, page: PageArgs, order: { field: string; direction: SortDirection }) {
+    const where: Prisma.CorpusWhereInput = {
+      AND: [
+        this.visibleWhere(user),
+        filter.nameContains ? { name: { contains: filter.nameContains, mode: 'insensitive' } } : {},
+        filter.containsPhi !== null ? { containsPhi: filter.containsPhi } : {},
+      ],
+    };
+    return paginate((args) => this.prisma.corpus.findMany(args as never), (args) => this.prisma.corpus.count(args as never), where, page, order);
+  }
+
+  documentsPage(corpusId: string, split: string | null, page: PageArgs) {
+    const where: Prisma.DocumentWhereInput = { corpusId, ...(split !== null ? { split } : {}) };
+    return paginate((args) => this.prisma.document.findMany(args as never), (args) => this.prisma.document.count(args as never), where, page, {
+      field: 'ordinal',
+      direction: SortDirection.ASC,
+    });
+  }
+
+  async requireReadableDocument(user: AuthUser, documentId: string) {
+    const document = await this.prisma.document.findUnique({ where: { id: documentId } });
+    if (!document) throw notFound('Document', documentId);
+    await this.requireReadable(user, document.corpusId).catch(() => {
+      throw notFound('Document', documentId);
+    });
+    return document;
+  }
+
+  annotationsOf(documentId: string, source: string | null, modelId: string | null) {
+    return this.prisma.annotation.findMany({
+      where: { documentId, ...(source ? { source: source as never } : {}), ...(modelId ? { modelId } : {}) },
+      orderBy: [{ start: 'asc' }, { end: 'asc' }],
+    });
+  }
+
+  ownerOf(userId: string) {
+    return this.prisma.user.findUnique({ where: { id: userId } });
+  }
+
+  async stats(corpusId: string) {
+    const documents = await this.repository.loadDocuments(corpusId);
+    const stats = corpusStats(documents.map(toParsedDocument));
+    const labels = (perLabel: Record<string, number>) => Object.entries(perLabel).map(([label, mentions]) => ({ label, mentions }));
+    return {
+      ...stats,
+      labels: labels(stats.mentionsPerLabel),
+      splits: stats.splits.map((split) => ({ ...split, split: split.split ?? '', labels: labels(split.mentionsPerLabel) })),
+    };
+  }
+
+  tagsOf(corpus: Corpus) {
+    return bioTags(corpus.labels);
+  }
+
+  // ---- splits and subsets ----
+
+  /** Re-splits the documents of `fromSplit` (or all) by seeded fractions, e.g. {train: .8, dev: .1, test: .1}. */
+  async split(user: AuthUser, corpusId: string, fractions: Record<string, number>, seed: number, fromSplit: string | null) {
+    this.requireWriter(user);
+    await this.requireOwned(user, corpusId);
+    const docs = await this.repository.documentIds(corpusId, fromSplit);
+    if (docs.length === 0) throw badInput('fromSplit', `corpus ${corpusId} has no documents${fromSplit !== null ? ` in split "${fromSplit}"` : ''}.`);
+    const idOf = new Map(docs.map((d) => [`${d.split}/${d.externalId}`, d.id]));
+    const assignment = validated('fractions', () => seededSplit([...idOf.keys()], fractions, seed));
+    await this.repository.reassignSplits(corpusId, new Map(Object.entries(assignment).flatMap(([split, keys]) => keys.map((key) => [idOf.get(key)!, split] as const))));
+    return this.repository.splitsOf(corpusId);
+  }
+
+  /** Nested document subsets (5% ⊂ 25% ⊂ 50% …) of one split, the same for the same seed. */
+  async subsets(user: AuthUser, corpusId: string, split: string | null, fractions: number[], seed: number) {
+    await this.requireReadable(user, corpusId);
+    const docs = await this.repository.documentIds(corpusId, split);
+    // Keyed by the source names, so re-importing the same corpus gives the same subsets.
+    const idOf = new Map(docs.map((d) => [`${d.split}/${d.externalId}`, d.id]));
+    const subsets = validated('fractions', () => nestedSubsets([...idOf.keys()], fractions, seed));
+    return subsets.map((keys, i) => ({ fraction: fractions[i]!, size: keys.length, documentIds: keys.map((key) => idOf.get(key)!) }));
+  }
+
+  async share(user: AuthUser, corpusId: string, email: string) {
+    await this.requireOwned(user, corpusId);
+    const target = await this.prisma.user.findUnique({ where: { email } });
+    if (!target) throw notFound('User with e-mail', email);
+    await this.repository.share(corpusId, target.id);
+    return this.requireReadable(user, corpusId);
+  }
+
+  async unshare(user: AuthUser, corpusId: string, email: string) {
+    await this.requireOwned(user, corpusId);
+    const target = await this.prisma.user.findUnique({ where: { email } });
+    if (target) await this.repository.unshare(corpusId, target.id);
+    return this.requireReadable(user, corpusId);
+  }
+
+  async delete(user: AuthUser, corpusId: string) {
+    await this.requireOwned(user, corpusId);
+    await this.repository.delete(corpusId);
+    return true;
+  }
+}
+
+/** Runs a pure function whose RangeErrors describe bad arguments, reporting them as BAD_USER_INPUT. */
+function validated<T>(field: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    if (error instanceof RangeError) throw badInput(field, error.message.replace(/^\w+: /, ''));
+    throw error;
+  }
+}
+
+/** The formats' document shape; span text is sliced from the document (code points). */
+function toParsedDocument(doc: CorpusDocument): ParsedDocument {
+  const chars = Array.from(doc.text);
+  return {
+    id: doc.externalId,
+    split: doc.split || null,
+    text: doc.text,
+    spans: doc.spans.map((span) => ({ ...span, text: chars.slice(span.start, span.end).join('') })),
+  };
+}

@@ -1,0 +1,115 @@
+/**
+ * Opens the database: the embedded default (PGlite, a WebAssembly PostgreSQL under the data
+ * directory, no server needed) or a PostgreSQL server through DATABASE_URL. Both run the same
+ * Prisma schema and the same migrations.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
+import { PrismaPGlite } from 'pglite-prisma-adapter';
+import { PrismaClient } from '../generated/prisma/client.js';
+import { applyMigrations } from './migrate.js';
+import type { SqlClient } from './sql.js';
+
+export type DatabaseKind = 'embedded' | 'postgres';
+
+export interface Database {
+  kind: DatabaseKind;
+  /** The PostgreSQL connection string, or '' for the embedded database. */
+  url: string;
+  prisma: PrismaClient;
+  sql: SqlClient;
+  /** Runs fn on one connection (transactions, session locks). */
+  withSession<T>(fn: (sql: SqlClient) => Promise<T>): Promise<T>;
+  /** node-postgres pool (PostgreSQL only): for LISTEN/NOTIFY and the job queue. */
+  pool: pg.Pool | null;
+  /** The embedded engine (embedded only): the job queue talks to it directly. */
+  pglite: PGlite | null;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  /** postgres://… selects PostgreSQL; empty selects the embedded database. */
+  databaseUrl?: string;
+  /** Where the embedded database keeps its files. */
+  dataDir: string;
+  migrate?: boolean;
+}
+
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  const url = options.databaseUrl?.trim();
+  const database = url ? openPostgres(url) : await openEmbedded(options.dataDir);
+  if (options.migrate !== false) await database.withSession(applyMigrations);
+  return database;
+}
+
+function openPostgres(url: string): Database {
+  if (!/^postgres(ql)?:\/\//.test(url)) {
+    throw new Error(`DATABASE_URL must start with postgres:// or postgresql:// (got "${url.split(':')[0]}:…"); leave it unset for the embedded database.`);
+  }
+  const pool = new pg.Pool({ connectionString: url, max: 10 });
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  return {
+    kind: 'postgres',
+    url,
+    prisma,
+    sql: clientSql(pool),
+    async withSession(fn) {
+      // BEGIN/COMMIT and advisory locks belong to one connection.
+      const client = await pool.connect();
+      try {
+        return await fn(clientSql(client));
+      } finally {
+        client.release();
+      }
+    },
+    pool,
+    pglite: null,
+    async close() {
+      await prisma.$disconnect();
+      await pool.end();
+    },
+  };
+}
+
+function clientSql(client: pg.Pool | pg.PoolClient): SqlClient {
+  return {
+    async query(text, params) {
+      return (await client.query(text, params as unknown[])).rows;
+    },
+    async exec(script) {
+      await client.query(script);
+    },
+  };
+}
+
+async function openEmbedded(dataDir: string): Promise<Database> {
+  const dir = path.resolve(dataDir, 'db');
+  fs.mkdirSync(dir, { recursive: true });
+  const pglite = await PGlite.create(dir);
+  const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
+  const sql: SqlClient = {
+    async query(text, params) {
+      return (await pglite.query(text, params as unknown[])).rows as never[];
+    },
+    async exec(script) {
+      await pglite.exec(script);
+    },
+  };
+  return {
+    kind: 'embedded',
+    url: '',
+    prisma,
+    sql,
+    // PGlite is a single connection already.
+    withSession: (fn) => fn(sql),
+    pool: null,
+    pglite,
+    async close() {
+      await prisma.$disconnect();
+      await pglite.close();
+    },
+  };
+}

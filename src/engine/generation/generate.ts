@@ -1,0 +1,157 @@
+// generate(): autoregressive decoding over any causal LM with a KV cache.
+//
+// The model is anything with prefill + decodeStep (GPT-2 and LLaMA graphs implement it), so
+// this loop knows nothing about layers or ONNX. Batches of prompts of different lengths are
+// left-padded: the model sees attention mask 0 on padding and derives positions from the mask.
+//
+// Letters: B = batch rows, V = vocabulary size.
+import {
+  LogitsProcessorList,
+  MinNewTokensLogitsProcessor,
+  RepetitionPenaltyLogitsProcessor,
+  TemperatureLogitsWarper,
+  TopKLogitsWarper,
+  TopPLogitsWarper,
+} from './logits-process.js';
+import { Rng, type RngState } from './rng.js';
+import { GreedySampler, MultinomialSampler, type Sampler } from './sampler.js';
+import { EosTokenCriteria, MaxNewTokensCriteria, StoppingCriteriaList } from './stopping-criteria.js';
+import type { Streamer } from './streamers.js';
+
+export interface StepOutput<Cache> {
+  /** [B, V] scores of the next token after the last position of each row. */
+  logits: Float32Array;
+  cache: Cache;
+}
+
+/** What generate() needs from a decoder. */
+export interface CausalLM<Cache = unknown> {
+  readonly vocabSize: number;
+  /** Run the (left-padded) prompts [B][T] with mask [B][T]; returns the last position's logits. */
+  prefill(inputIds: number[][], attentionMask: number[][]): Promise<StepOutput<Cache>>;
+  /** Feed one new token per row (mask 1); returns the next logits and the grown cache. */
+  decodeStep(nextIds: number[], cache: Cache): Promise<StepOutput<Cache>>;
+  /** Free the cache's buffers, if the model holds any. */
+  release?(cache: Cache): void;
+}
+
+export interface GenerationConfig {
+  maxNewTokens: number;
+  /** Sample (true) or take the argmax (false, the default). */
+  doSample?: boolean;
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  repetitionPenalty?: number;
+  minNewTokens?: number;
+  /** Stop a row when it emits one of these. */
+  eosTokenIds?: number[];
+  /** Fills finished rows and left padding. Default: the first EOS id, else 0. */
+  padTokenId?: number;
+  /** Seed of the sampling generator (ignored when an rng is passed). Default 0. */
+  seed?: number;
+}
+
+export interface GenerateOptions {
+  streamer?: Streamer;
+  /** A generator to continue from (e.g. restored with Rng.fromState). */
+  rng?: Rng;
+  /** Checked before every step; generation stops early (returning what it has) once it is true. */
+  signal?: AbortSignal;
+}
+
+export interface GenerateResult {
+  /** Each row's prompt followed by its new tokens (no padding; finished rows end at EOS). */
+  sequences: number[][];
+  /** Only the new tokens of each row. */
+  newTokens: number[][];
+  /** The sampler's state afterwards, to resume deterministically. */
+  rngState: RngState | null;
+}
+
+/** Read a Hugging Face generation_config.json object into a GenerationConfig. */
+export function generationConfigFromHf(json: Record<string, unknown>, maxNewTokens = 20): GenerationConfig {
+  const eos = json.eos_token_id;
+  const n = (k: string) => (typeof json[k] === 'number' ? (json[k] as number) : undefined);
+  return {
+    maxNewTokens: n('max_new_tokens') ?? maxNewTokens,
+    doSample: json.do_sample === true,
+    temperature: n('temperature'),
+    topK: n('top_k'),
+    topP: n('top_p'),
+    repetitionPenalty: n('repetition_penalty'),
+    eosTokenIds: typeof eos === 'number' ? [eos] : Array.isArray(eos) ? (eos as number[]) : [],
+    padTokenId: n('pad_token_id'),
+  };
+}
+
+export function getSampler(config: GenerationConfig, rng: Rng): Sampler {
+  return config.doSample ? new MultinomialSampler(rng) : new GreedySampler();
+}
+
+export async function generate<Cache>(
+  model: CausalLM<Cache>,
+  prompts: number[][],
+  config: GenerationConfig,
+  options: GenerateOptions = {},
+): Promise<GenerateResult> {
+  // 1. Check the request and left-pad the prompts into one batch.
+  if (!prompts.length || prompts.some((p) => p.length === 0)) throw new Error('generate: every prompt needs at least one token');
+  const eos = config.eosTokenIds ?? [];
+  const pad = config.padTokenId ?? eos[0] ?? 0;
+  const T = Math.max(...prompts.map((p) => p.length));
+  const inputIds = prompts.map((p) => [...new Array<number>(T - p.length).fill(pad), ...p]);
+  const mask = prompts.map((p) => [...new Array<number>(T - p.length).fill(0), ...new Array<number>(p.length).fill(1)]);
+  const sequences = prompts.map((p) => [...p]);
+  const promptLengths = prompts.map((p) => p.length);
+
+  // 2. Processors (always), warpers (sampling only), sampler and stopping criteria.
+  const processors = new LogitsProcessorList();
+  if (config.repetitionPenalty !== undefined && config.repetitionPenalty !== 1) processors.push(new RepetitionPenaltyLogitsProcessor(config.repetitionPenalty));
+  if (config.minNewTokens && eos.length) processors.push(new MinNewTokensLogitsProcessor(config.minNewTokens, eos));
+  if (config.doSample) {
+    if (config.temperature !== undefined) processors.push(new TemperatureLogitsWarper(config.temperature));
+    if (config.topK !== undefined && config.topK > 0) processors.push(new TopKLogitsWarper(config.topK));
+    if (config.topP !== undefined && config.topP < 1) processors.push(new TopPLogitsWarper(config.topP));
+  }
+  const rng = options.rng ?? Rng.fromSeed(config.seed ?? 0);
+  const sampler = getSampler(config, rng);
+  const stopping = new StoppingCriteriaList([new MaxNewTokensCriteria(config.maxNewTokens)]);
+  if (eos.length) stopping.push(new EosTokenCriteria(eos));
+  const finished = prompts.map(() => config.maxNewTokens === 0);
+  options.streamer?.put(prompts.map((p) => [...p]));
+
+  // 3. Prefill: the whole prompt in one pass fills the KV cache.
+  let step: StepOutput<Cache> | null = finished.every(Boolean) ? null : await model.prefill(inputIds, mask);
+  const V = model.vocabSize;
+
+  // 4. One token per step until every row is done.
+  while (step && !finished.every(Boolean) && !options.signal?.aborted) {
+    // 4a. Score, process and choose the next token of each unfinished row.
+    const next = prompts.map((_, b) => {
+      if (finished[b]) return pad;
+      const row = step!.logits.slice(b * V, (b + 1) * V);
+      processors.process(sequences[b], row, promptLengths[b]);
+      return sampler.sample(row);
+    });
+    // 4b. Append, stream, and check stopping criteria.
+    const live = finished.map((f) => !f);
+    next.forEach((id, b) => live[b] && sequences[b].push(id));
+    options.streamer?.put(next.map((id, b) => (live[b] ? [id] : [])));
+    stopping.isDone(sequences, promptLengths).forEach((d, b) => (finished[b] ||= d));
+    if (finished.every(Boolean)) break;
+    // 4c. Feed the new tokens (padding for finished rows) through the cache.
+    const prev: Cache = step.cache;
+    step = await model.decodeStep(next, prev);
+    if (model.release && step.cache !== prev) model.release(prev);
+  }
+  if (step && model.release) model.release(step.cache);
+
+  // 5. Close the stream and return the sequences.
+  options.streamer?.end();
+  return {
+    sequences,
+    newTokens: sequences.map((s, b) => s.slice(promptLengths[b])),
+    rngState: config.doSample ? rng.state : null,
+  };
+}

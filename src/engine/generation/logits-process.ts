@@ -1,0 +1,118 @@
+// Logits processors and warpers: small callables that rewrite one row of next-token scores
+// in place. `ids` is the row's sequence so far (prompt + generated). A processor applies to
+// greedy and sampled decoding alike; warpers (temperature, top-k, top-p) only to sampling.
+//
+// Shapes: a row is V floats (V = vocabulary size).
+
+export interface LogitsProcessor {
+  /** promptLength: how many of `ids` are the prompt (the rest were generated). */
+  process(ids: readonly number[], scores: Float32Array, promptLength: number): void;
+}
+
+export class LogitsProcessorList implements LogitsProcessor {
+  constructor(readonly processors: LogitsProcessor[] = []) {}
+
+  push(p: LogitsProcessor): void {
+    this.processors.push(p);
+  }
+
+  process(ids: readonly number[], scores: Float32Array, promptLength: number): void {
+    for (const p of this.processors) p.process(ids, scores, promptLength);
+  }
+}
+
+/** Divide scores by the temperature (<1 sharper, >1 flatter). */
+export class TemperatureLogitsWarper implements LogitsProcessor {
+  constructor(readonly temperature: number) {
+    if (!(temperature > 0)) throw new Error(`temperature must be > 0, got ${temperature}; use greedy decoding (doSample: false) for temperature 0`);
+  }
+
+  process(_ids: readonly number[], scores: Float32Array): void {
+    if (this.temperature === 1) return;
+    for (let i = 0; i < scores.length; i++) scores[i] /= this.temperature;
+  }
+}
+
+/** Keep the k highest scores (ties with the k-th kept too, as in transformers); others -∞. */
+export class TopKLogitsWarper implements LogitsProcessor {
+  constructor(
+    readonly topK: number,
+    readonly minTokensToKeep = 1,
+  ) {
+    if (!Number.isInteger(topK) || topK <= 0) throw new Error(`topK must be a positive integer, got ${topK}`);
+  }
+
+  process(_ids: readonly number[], scores: Float32Array): void {
+    const k = Math.min(Math.max(this.topK, this.minTokensToKeep), scores.length);
+    if (k >= scores.length) return;
+    const kth = Float32Array.from(scores).sort()[scores.length - k];
+    for (let i = 0; i < scores.length; i++) if (scores[i] < kth) scores[i] = -Infinity;
+  }
+}
+
+/**
+ * Nucleus sampling: keep the smallest set of most likely tokens whose probabilities sum to at
+ * least topP (transformers' rule: drop tokens while the ascending cumulative sum ≤ 1 − topP).
+ */
+export class TopPLogitsWarper implements LogitsProcessor {
+  constructor(
+    readonly topP: number,
+    readonly minTokensToKeep = 1,
+  ) {
+    if (!(topP > 0 && topP <= 1)) throw new Error(`topP must be in (0, 1], got ${topP}`);
+  }
+
+  process(_ids: readonly number[], scores: Float32Array): void {
+    if (this.topP >= 1) return;
+    const order = Array.from(scores.keys()).sort((a, b) => scores[a] - scores[b]); // ascending
+    const probs = softmax(scores);
+    let cum = 0;
+    const limit = scores.length - this.minTokensToKeep;
+    for (let r = 0; r < limit; r++) {
+      cum += probs[order[r]];
+      if (cum > 1 - this.topP) break;
+      scores[order[r]] = -Infinity;
+    }
+  }
+}
+
+/** Divide positive (multiply negative) scores of tokens already in the sequence by `penalty`. */
+export class RepetitionPenaltyLogitsProcessor implements LogitsProcessor {
+  constructor(readonly penalty: number) {
+    if (!(penalty > 0)) throw new Error(`repetitionPenalty must be > 0, got ${penalty}`);
+  }
+
+  process(ids: readonly number[], scores: Float32Array): void {
+    for (const id of new Set(ids)) {
+      const s = scores[id];
+      scores[id] = s < 0 ? s * this.penalty : s / this.penalty;
+    }
+  }
+}
+
+/** Forbid the EOS tokens until `minNewTokens` tokens have been generated. */
+export class MinNewTokensLogitsProcessor implements LogitsProcessor {
+  constructor(
+    readonly minNewTokens: number,
+    readonly eosTokenIds: number[],
+  ) {}
+
+  process(ids: readonly number[], scores: Float32Array, promptLength: number): void {
+    if (ids.length - promptLength < this.minNewTokens) for (const e of this.eosTokenIds) scores[e] = -Infinity;
+  }
+}
+
+/** Numerically stable softmax in float64. */
+export function softmax(scores: ArrayLike<number>): Float64Array {
+  let max = -Infinity;
+  for (let i = 0; i < scores.length; i++) if (scores[i] > max) max = scores[i];
+  const out = new Float64Array(scores.length);
+  let sum = 0;
+  for (let i = 0; i < scores.length; i++) {
+    const e = scores[i] === -Infinity ? 0 : Math.exp(scores[i] - max);
+    out[i] = e;
+    sum += e;
+  }
+  if (sum > 0) for (let i = 0; i < out.length; i++) out[i] /= sum; // all -∞ stays all zeros
+  return out;
+}

@@ -1,0 +1,151 @@
+// BERT / RoBERTa encoder as a graph: embeddings, post-LN transformer layers, and a
+// token-classification or masked-LM head. Weights are graph inputs named exactly as in
+// the Hugging Face checkpoint, so one set of Float32Arrays feeds both the training and
+// the inference session.
+//
+// Dimension letters: B batch, T sequence, C hidden, H heads, D = C/H head size,
+// F intermediate (FFN) size, V vocabulary, L labels, P max positions.
+import { Graph, gradients } from '../../graph/index.js';
+import type { Tensor } from '../../graph/index.js';
+import * as op from '../../ops/index.js';
+import type { EncoderConfig } from './config.js';
+
+export type EncoderHead = 'token-classification' | 'masked-lm';
+export const ENCODER_HEADS: readonly EncoderHead[] = ['token-classification', 'masked-lm'];
+
+export interface ParamSpec {
+  name: string;
+  shape: number[];
+  /** How a fresh parameter is initialised (HF's _init_weights: normal(0, 0.02), LayerNorm 1/0, biases 0). */
+  init: 'normal' | 'zeros' | 'ones';
+}
+
+export const prefixOf = (cfg: EncoderConfig): string => cfg.modelType;
+
+export function encoderParamSpecs(cfg: EncoderConfig, head: EncoderHead): ParamSpec[] {
+  const p = prefixOf(cfg);
+  const { hiddenSize: C, intermediateSize: F, vocabSize: V, maxPositions: P, typeVocabSize: TV, numLabels: L } = cfg;
+  const specs: ParamSpec[] = [];
+  const lin = (name: string, out: number, inp: number): void => {
+    specs.push({ name: `${name}.weight`, shape: [out, inp], init: 'normal' }, { name: `${name}.bias`, shape: [out], init: 'zeros' });
+  };
+  const ln = (name: string): void => {
+    specs.push({ name: `${name}.weight`, shape: [C], init: 'ones' }, { name: `${name}.bias`, shape: [C], init: 'zeros' });
+  };
+  specs.push(
+    { name: `${p}.embeddings.word_embeddings.weight`, shape: [V, C], init: 'normal' },
+    { name: `${p}.embeddings.position_embeddings.weight`, shape: [P, C], init: 'normal' },
+    { name: `${p}.embeddings.token_type_embeddings.weight`, shape: [TV, C], init: 'normal' },
+  );
+  ln(`${p}.embeddings.LayerNorm`);
+  for (let i = 0; i < cfg.numLayers; i++) {
+    const l = `${p}.encoder.layer.${i}`;
+    lin(`${l}.attention.self.query`, C, C);
+    lin(`${l}.attention.self.key`, C, C);
+    lin(`${l}.attention.self.value`, C, C);
+    lin(`${l}.attention.output.dense`, C, C);
+    ln(`${l}.attention.output.LayerNorm`);
+    lin(`${l}.intermediate.dense`, F, C);
+    lin(`${l}.output.dense`, C, F);
+    ln(`${l}.output.LayerNorm`);
+  }
+  if (head === 'token-classification') lin('classifier', L, C);
+  else if (cfg.modelType === 'bert') {
+    lin('cls.predictions.transform.dense', C, C);
+    ln('cls.predictions.transform.LayerNorm');
+    specs.push({ name: 'cls.predictions.bias', shape: [V], init: 'zeros' });
+  } else {
+    lin('lm_head.dense', C, C);
+    ln('lm_head.layer_norm');
+    specs.push({ name: 'lm_head.bias', shape: [V], init: 'zeros' });
+  }
+  return specs;
+}
+
+function activation(name: string, x: Tensor): Tensor {
+  switch (name) {
+    case 'gelu':
+      return op.gelu(x);
+    case 'gelu_new':
+    case 'gelu_pytorch_tanh':
+    case 'gelu_fast':
+      return op.geluTanh(x);
+    case 'relu':
+      return op.relu(x);
+    default:
+      return op.silu(x);
+  }
+}
+
+export interface EncoderGraph {
+  graph: Graph;
+  params: ParamSpec[];
+  /** Output names: 'logits' (inference); 'loss' and 'grad:<param>' (training). */
+  lossOutputs: string[];
+}
+
+/**
+ * Inputs: input_ids, position_ids, token_type_ids, labels: int64 [B,T]; attention_mask: float [B,T];
+ * one float input per parameter. Outputs: logits [B,T,L|V], loss, and grad:<name> per parameter.
+ * Serialize `graph.toBytes(['logits'])` for inference and `graph.toBytes(lossOutputs)` for training.
+ */
+export function buildEncoderGraph(cfg: EncoderConfig, head: EncoderHead, opts: { contribOps?: boolean } = {}): EncoderGraph {
+  const g = new Graph(`${cfg.modelType}-${head}`, { contribOps: opts.contribOps ?? false });
+  const specs = encoderParamSpecs(cfg, head);
+  const W = new Map<string, Tensor>();
+  for (const s of specs) W.set(s.name, g.input(s.name, 'float32', s.shape));
+  const w = (name: string): Tensor => {
+    const t = W.get(name);
+    if (!t) throw new Error(`encoder graph: no parameter '${name}'`);
+    return t;
+  };
+  const p = prefixOf(cfg);
+  const { hiddenSize: C, numHeads: H, layerNormEps: eps } = cfg;
+  const D = C / H;
+
+  const ids = g.input('input_ids', 'int64', ['B', 'T']);
+  const pos = g.input('position_ids', 'int64', ['B', 'T']);
+  const types = g.input('token_type_ids', 'int64', ['B', 'T']);
+  const mask = g.input('attention_mask', 'float32', ['B', 'T']);
+  const labels = g.input('labels', 'int64', ['B', 'T']);
+
+  // embeddings: [B,T,C]
+  const emb = op.add(
+    op.add(op.gather(w(`${p}.embeddings.word_embeddings.weight`), ids), op.gather(w(`${p}.embeddings.position_embeddings.weight`), pos)),
+    op.gather(w(`${p}.embeddings.token_type_embeddings.weight`), types),
+  );
+  let h = op.layerNorm(emb, w(`${p}.embeddings.LayerNorm.weight`), w(`${p}.embeddings.LayerNorm.bias`), eps);
+
+  // additive attention bias: 0 where attended, a large negative where masked. [B,1,1,T]
+  const maskBias = op.unsqueeze(op.mul(op.sub(1, mask), -3.4028234663852886e38), [1, 2]);
+  const lin = (x: Tensor, name: string): Tensor => op.linear(x, w(`${name}.weight`), w(`${name}.bias`));
+
+  for (let i = 0; i < cfg.numLayers; i++) {
+    const l = `${p}.encoder.layer.${i}`;
+    // q pre-scaled by 1/sqrt(D) on [B,T,C] (cheaper than scaling [B,H,T,T] scores)
+    const q = op.transpose(op.reshape(op.mul(lin(h, `${l}.attention.self.query`), 1 / Math.sqrt(D)), [0, 0, H, D]), [0, 2, 1, 3]); // [B,H,T,D]
+    const k = op.transpose(op.reshape(lin(h, `${l}.attention.self.key`), [0, 0, H, D]), [0, 2, 3, 1]); // [B,H,D,T]
+    const v = op.transpose(op.reshape(lin(h, `${l}.attention.self.value`), [0, 0, H, D]), [0, 2, 1, 3]); // [B,H,T,D]
+    const att = op.softmax(op.add(op.matmul(q, k), maskBias), -1); // [B,H,T,T]
+    const ctx = op.reshape(op.transpose(op.matmul(att, v), [0, 2, 1, 3]), [0, 0, C]); // [B,T,C]
+    const a = op.layerNorm(op.add(lin(ctx, `${l}.attention.output.dense`), h), w(`${l}.attention.output.LayerNorm.weight`), w(`${l}.attention.output.LayerNorm.bias`), eps);
+    const f = activation(cfg.hiddenAct, lin(a, `${l}.intermediate.dense`)); // [B,T,F]
+    h = op.layerNorm(op.add(lin(f, `${l}.output.dense`), a), w(`${l}.output.LayerNorm.weight`), w(`${l}.output.LayerNorm.bias`), eps);
+  }
+
+  let logits: Tensor;
+  if (head === 'token-classification') logits = lin(h, 'classifier'); // [B,T,L]
+  else {
+    // masked-LM head; the decoder is tied to the word embeddings, as in HF. [B,T,V]
+    const [dense, norm] = cfg.modelType === 'bert' ? ['cls.predictions.transform.dense', 'cls.predictions.transform.LayerNorm'] : ['lm_head.dense', 'lm_head.layer_norm'];
+    const t = op.layerNorm(activation(cfg.hiddenAct, lin(h, dense)), w(`${norm}.weight`), w(`${norm}.bias`), eps);
+    const bias = cfg.modelType === 'bert' ? 'cls.predictions.bias' : 'lm_head.bias';
+    logits = op.add(op.matmul(t, w(`${p}.embeddings.word_embeddings.weight`), { transB: true }), w(bias));
+  }
+  g.output(logits, 'logits');
+  const loss = op.softmaxCrossEntropy(logits, labels);
+  g.output(loss, 'loss');
+  const grads = gradients(loss, specs.map((s) => W.get(s.name)!));
+  specs.forEach((s, i) => g.output(grads[i]!, `grad:${s.name}`));
+  return { graph: g, params: specs, lossOutputs: ['loss', ...specs.map((s) => `grad:${s.name}`)] };
+}

@@ -1,0 +1,602 @@
+// Decoder-only causal LMs (GPT-2, LLaMA): what the families share.
+//
+// A family (models/gpt2, models/llama) supplies its parameter list, how positions enter
+// (learned position ids or RoPE cos/sin) and its layer wiring; everything else lives here:
+// causal self-attention with grouped KV heads and a KV cache, LoRA on projections, the
+// two graphs (full sequence: logits + loss + gradients; cached: last-position logits +
+// new keys/values), and CausalLMModel, which holds the weights and runs both.
+//
+// Dimension letters: B batch, T new positions, P cached positions, S = P + T key positions,
+// C hidden, H query heads, G KV heads (H = G·R), D head size, V vocabulary.
+//
+// KV cache layout: one Float32Array per layer for keys and one for values, shaped
+// [S_max, B, G, D] (positions outermost), so the cached prefix [0, P) is one contiguous
+// subarray fed to onnxruntime without copying, and each step's new keys ([T, B, G, D],
+// a graph output) are appended with a single `set`.
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Graph, gradients } from '../graph/index.js';
+import type { Tensor } from '../graph/index.js';
+import { readCheckpointIndex, saveConfig, type ModelConfig } from '../io/config.js';
+import { readSafetensors, writeSafetensors, type NamedTensor } from '../io/safetensors.js';
+import * as op from '../ops/index.js';
+import { Session, type Device, type HostTensor } from '../runtime/index.js';
+import type { CausalLM, StepOutput } from '../generation/generate.js';
+import { Rng } from '../generation/rng.js';
+
+export interface ParamSpec {
+  name: string;
+  shape: number[];
+  init: 'normal' | 'zeros' | 'ones';
+  /** Std multiplier for 'normal' (GPT-2 scales residual projections by 1/√(2·layers)). */
+  scale?: number;
+}
+
+/** A projection that may carry a LoRA adapter: torch Linear ([out, in]) or GPT-2 Conv1D ([in, out]). */
+export interface ProjectionSpec {
+  name: string;
+  kind: 'linear' | 'conv1d';
+  inFeatures: number;
+  outFeatures: number;
+  bias: boolean;
+}
+
+export interface LoraSettings {
+  r: number;
+  alpha: number;
+  /** Module suffixes (q_proj, c_attn, ...) that get adapters. */
+  targetModules: string[];
+  /** alpha / r (alpha / √r with rsLoRA). */
+  scaling: number;
+}
+
+export interface LoraTarget {
+  /** The projection's name without ".weight", e.g. model.layers.0.self_attn.q_proj. */
+  module: string;
+  a: ParamSpec; // [r, in]
+  b: ParamSpec; // [out, r]
+}
+
+/** Graph inputs shared by the families' builders. */
+export interface DecoderInputs {
+  ids: Tensor; // int64 [B,T]
+  /** 0 where attending is allowed, a large negative elsewhere. [B,1,T,S] */
+  bias: Tensor;
+  /** Family-specific position inputs by name (position_ids, or rope_cos/rope_sin). */
+  positions: Record<string, Tensor>;
+  /** Cached mode: past keys/values per layer [P,B,G,D]. */
+  past?: Array<{ k: Tensor; v: Tensor }>;
+}
+
+export interface DecoderBuild {
+  g: Graph;
+  w: (name: string) => Tensor;
+  inputs: DecoderInputs;
+  /** Cached mode: collects each layer's new keys/values [T,B,G,D]. */
+  present?: Array<{ k: Tensor; v: Tensor }>;
+  lora: Map<string, LoraTarget>;
+  loraScaling: number;
+}
+
+export interface DecoderFamily<C extends ModelConfig = ModelConfig> {
+  modelType: C['modelType'];
+  architecture: string;
+  paramSpecs(config: C): ParamSpec[];
+  projections(config: C): ProjectionSpec[];
+  /** Names of parameters tied to another (not saved; e.g. GPT-2's lm_head = wte). */
+  numKvHeads(config: C): number;
+  headDim(config: C): number;
+  /** Declare the position inputs (B,T symbolic). */
+  positionInputs(g: Graph, config: C): Record<string, Tensor>;
+  /** Feed them for positions [B*T]. */
+  positionFeeds(config: C, positions: Int32Array, B: number, T: number): Record<string, HostTensor>;
+  /** The hidden states [B,T,C] after the final norm. */
+  body(b: DecoderBuild, config: C): Tensor;
+  /** Logits from final hidden states [..., C] → [..., V]. */
+  head(b: DecoderBuild, config: C, h: Tensor): Tensor;
+}
+
+// ---------------------------------------------------------------------------------------
+// Building blocks used by the families.
+
+/** x @ W (+ b), with the LoRA term scaling · (x Aᵀ) Bᵀ when the module has an adapter. */
+export function projection(b: DecoderBuild, x: Tensor, spec: ProjectionSpec): Tensor {
+  const W = b.w(`${spec.name}.weight`);
+  let y = spec.kind === 'linear' ? op.matmul(x, W, { transB: true }) : op.matmul(x, W);
+  if (spec.bias) y = op.add(y, b.w(`${spec.name}.bias`));
+  const t = b.lora.get(spec.name);
+  if (t) {
+    const down = op.matmul(x, b.w(t.a.name), { transB: true }); // [..., r]
+    y = op.add(y, op.mul(op.matmul(down, b.w(t.b.name), { transB: true }), b.loraScaling));
+  }
+  return y;
+}
+
+/**
+ * Causal self-attention over projected q [B,T,H·D], k and v [B,T,G·D].
+ * `rope(x, rank)` rotates queries ([B,G,R,T,D], rank 5) and keys ([B,G,T,D], rank 4).
+ * Query heads h = g·R + r share KV head g (transformers' repeat_kv order); instead of
+ * repeating K and V, queries are grouped and K/V broadcast over the group axis.
+ */
+export function causalSelfAttention(
+  b: DecoderBuild,
+  layer: number,
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  dims: { H: number; G: number; D: number; scale: number },
+  rope?: (x: Tensor) => Tensor,
+): Tensor {
+  const { H, G, D, scale } = dims;
+  const R = H / G;
+  let q5 = op.transpose(op.reshape(op.mul(q, scale), [0, 0, G, R, D]), [0, 2, 3, 1, 4]); // [B,G,R,T,D]
+  let k4 = op.transpose(op.reshape(k, [0, 0, G, D]), [0, 2, 1, 3]); // [B,G,T,D]
+  let v4 = op.transpose(op.reshape(v, [0, 0, G, D]), [0, 2, 1, 3]); // [B,G,T,D]
+  if (rope) {
+    q5 = rope(q5);
+    k4 = rope(k4);
+  }
+  if (b.inputs.past && b.present) {
+    b.present.push({ k: op.transpose(k4, [2, 0, 1, 3]), v: op.transpose(v4, [2, 0, 1, 3]) }); // [T,B,G,D]
+    const past = b.inputs.past[layer]!;
+    k4 = op.concat([op.transpose(past.k, [1, 2, 0, 3]), k4], 2); // [B,G,S,D]
+    v4 = op.concat([op.transpose(past.v, [1, 2, 0, 3]), v4], 2);
+  }
+  const scores = op.matmul(q5, op.unsqueeze(k4, [2]), { transB: true }); // [B,G,R,T,S]
+  const att = op.softmax(op.add(scores, op.unsqueeze(b.inputs.bias, [1])), -1);
+  const ctx = op.matmul(att, op.unsqueeze(v4, [2])); // [B,G,R,T,D]
+  return op.reshape(op.transpose(ctx, [0, 3, 1, 2, 4]), [0, 0, H * D]); // [B,T,H·D]
+}
+
+// ---------------------------------------------------------------------------------------
+// Graphs.
+
+export interface DecoderGraph {
+  graph: Graph;
+  /** Output names to serialize: training = loss + grad:<param>; inference = logits (+ new k/v). */
+  outputs: string[];
+}
+
+function buildContext<C extends ModelConfig>(
+  family: DecoderFamily<C>,
+  config: C,
+  lora: { settings: LoraSettings; targets: LoraTarget[] } | null,
+  cached: boolean,
+  contribOps: boolean,
+): { build: DecoderBuild; weights: Map<string, Tensor>; specs: ParamSpec[] } {
+  const g = new Graph(`${config.modelType}-${cached ? 'cached' : 'full'}`, { contribOps });
+  const specs = [...family.paramSpecs(config), ...(lora ? lora.targets.flatMap((t) => [t.a, t.b]) : [])];
+  const weights = new Map<string, Tensor>();
+  for (const s of specs) weights.set(s.name, g.input(s.name, 'float32', s.shape));
+  const ids = g.input('input_ids', 'int64', ['B', 'T']);
+  const bias = g.input('attn_bias', 'float32', ['B', 1, 'T', 'S']);
+  const positions = family.positionInputs(g, config);
+  const G = family.numKvHeads(config);
+  const D = family.headDim(config);
+  const past = cached
+    ? Array.from({ length: config.numLayers }, (_, i) => ({
+        k: g.input(`past_k.${i}`, 'float32', ['P', 'B', G, D]),
+        v: g.input(`past_v.${i}`, 'float32', ['P', 'B', G, D]),
+      }))
+    : undefined;
+  const build: DecoderBuild = {
+    g,
+    w: (name) => {
+      const t = weights.get(name);
+      if (!t) throw new Error(`${config.modelType} graph: no parameter '${name}'`);
+      return t;
+    },
+    inputs: { ids, bias, positions, past },
+    present: cached ? [] : undefined,
+    lora: new Map((lora?.targets ?? []).map((t) => [t.module, t])),
+    loraScaling: lora?.settings.scaling ?? 0,
+  };
+  return { build, weights, specs };
+}
+
+/** Full-sequence graph: logits [B,T,V]; loss over labels (already shifted) and the gradients of `trainable`. */
+export function buildTrainingGraph<C extends ModelConfig>(
+  family: DecoderFamily<C>,
+  config: C,
+  lora: { settings: LoraSettings; targets: LoraTarget[] } | null,
+  trainable: string[],
+  contribOps = false,
+): DecoderGraph {
+  const { build, weights } = buildContext(family, config, lora, false, contribOps);
+  const labels = build.g.input('labels', 'int64', ['B', 'T']);
+  const logits = family.head(build, config, family.body(build, config)); // [B,T,V]
+  build.g.output(logits, 'logits');
+  const loss = op.softmaxCrossEntropy(logits, labels);
+  build.g.output(loss, 'loss');
+  const grads = gradients(loss, trainable.map((n) => weights.get(n)!));
+  trainable.forEach((n, i) => build.g.output(grads[i]!, `grad:${n}`));
+  return { graph: build.g, outputs: ['loss', ...trainable.map((n) => `grad:${n}`)] };
+}
+
+/** Cached graph: logits of the last position [B,V], and new_k.i / new_v.i [T,B,G,D] per layer. */
+export function buildCachedGraph<C extends ModelConfig>(
+  family: DecoderFamily<C>,
+  config: C,
+  lora: { settings: LoraSettings; targets: LoraTarget[] } | null,
+  contribOps = false,
+): DecoderGraph {
+  const { build } = buildContext(family, config, lora, true, contribOps);
+  const h = family.body(build, config); // [B,T,C]
+  const last = op.reshape(op.slice(h, 1, -1, 2 ** 62), [0, config.hiddenSize]); // [B,C]
+  build.g.output(family.head(build, config, last), 'logits');
+  const names = ['logits'];
+  build.present!.forEach(({ k, v }, i) => {
+    build.g.output(k, `new_k.${i}`);
+    build.g.output(v, `new_v.${i}`);
+    names.push(`new_k.${i}`, `new_v.${i}`);
+  });
+  return { graph: build.g, outputs: names };
+}
+
+// ---------------------------------------------------------------------------------------
+// The model: weights + sessions + KV cache.
+
+/** Additive mask value where attention is not allowed (torch.finfo(float32).min, as transformers). */
+export const MASKED = -3.4028234663852886e38;
+
+export interface CausalBatch {
+  batchSize: number;
+  seqLen: number;
+  /** Row-major [batchSize, seqLen]. */
+  inputIds: ArrayLike<number>;
+  /** 1 = attend, 0 = padding (default all 1). */
+  attentionMask?: ArrayLike<number>;
+  /** Unshifted targets as in transformers (labels[t] is predicted from tokens ≤ t−1); -100 ignored. */
+  labels?: ArrayLike<number>;
+}
+
+export interface CausalLMOptions {
+  device?: Device;
+  intraOpThreads?: number;
+  /** com.microsoft FusedMatMul for x @ Wᵀ (default: true on cpu). */
+  contribOps?: boolean;
+}
+
+export interface LossAndGrads {
+  loss: number;
+  /** Gradient per trainable parameter; the buffers are reused by the next call. */
+  grads: Map<string, Float32Array>;
+}
+
+export interface KvCache {
+  batch: number;
+  /** Cached positions. */
+  length: number;
+  capacity: number;
+  k: Float32Array[];
+  v: Float32Array[];
+  /** mask[b][s] for s < length. */
+  mask: number[][];
+  /** Position id of each row's next token. */
+  nextPosition: number[];
+}
+
+export class CausalLMModel<C extends ModelConfig = ModelConfig> implements CausalLM<KvCache> {
+  readonly specs: ParamSpec[];
+  readonly params: Map<string, Float32Array>;
+  lora: { settings: LoraSettings; targets: LoraTarget[] } | null = null;
+  /** 'all' trains every base parameter (and adapters); 'lora' only the adapters. */
+  trainable: 'all' | 'lora' = 'all';
+  private fullGraph?: { key: string; g: DecoderGraph };
+  private sessions = new Map<string, Session>();
+  private gradBuffers = new Map<string, Float32Array>();
+
+  constructor(
+    readonly family: DecoderFamily<C>,
+    readonly config: C,
+    params: Map<string, Float32Array>,
+    readonly options: CausalLMOptions = {},
+  ) {
+    this.specs = family.paramSpecs(config);
+    for (const s of this.specs) {
+      const p = params.get(s.name);
+      const n = s.shape.reduce((a, c) => a * c, 1);
+      if (!p) throw new Error(`missing tensor '${s.name}' (expected shape [${s.shape}])`);
+      if (p.length !== n) throw new Error(`tensor '${s.name}' has ${p.length} values; expected shape [${s.shape}] (${n} values)`);
+    }
+    this.params = params;
+  }
+
+  get vocabSize(): number {
+    return this.config.vocabSize;
+  }
+
+  get device(): Device {
+    return this.options.device ?? 'cpu';
+  }
+
+  /** Fresh weights (transformers' init: normal(0, initializer_range), norms 1, biases 0), seeded. */
+  static fromConfig<C extends ModelConfig>(family: DecoderFamily<C>, config: C, opts: CausalLMOptions & { seed?: number } = {}): CausalLMModel<C> {
+    const rng = Rng.fromSeed(opts.seed ?? 0);
+    const normal = (): number => Math.sqrt(-2 * Math.log(1 - rng.nextFloat())) * Math.cos(2 * Math.PI * rng.nextFloat());
+    const std = Number(config.raw.initializer_range ?? 0.02);
+    const params = new Map<string, Float32Array>();
+    for (const s of family.paramSpecs(config)) {
+      const a = new Float32Array(s.shape.reduce((x, y) => x * y, 1));
+      if (s.init === 'ones') a.fill(1);
+      else if (s.init === 'normal') for (let i = 0; i < a.length; i++) a[i] = normal() * std * (s.scale ?? 1);
+      params.set(s.name, a);
+    }
+    return new CausalLMModel(family, config, params, opts);
+  }
+
+  /** Load weights from model.safetensors or the shards of model.safetensors.index.json. */
+  static async fromPretrained<C extends ModelConfig>(family: DecoderFamily<C>, config: C, dir: string, opts: CausalLMOptions = {}): Promise<CausalLMModel<C>> {
+    const tensors = new Map<string, NamedTensor>();
+    for (const f of readCheckpointIndex(dir).files) for (const [k, t] of await readSafetensors(join(dir, f))) tensors.set(k, t);
+    const params = new Map<string, Float32Array>();
+    for (const s of family.paramSpecs(config)) {
+      const t = tensors.get(s.name) ?? (s.name === 'lm_head.weight' ? undefined : tensors.get(s.name.replace(/^transformer\./, '')));
+      if (!t) throw new Error(`${dir}: missing tensor '${s.name}' (expected shape [${s.shape}])`);
+      if (t.shape.length !== s.shape.length || t.shape.some((d, i) => d !== s.shape[i])) {
+        throw new Error(`${dir}: tensor '${s.name}' has shape [${t.shape}]; expected [${s.shape}]`);
+      }
+      if (!(t.data instanceof Float32Array)) throw new Error(`${dir}: tensor '${s.name}' is not a float tensor`);
+      params.set(s.name, t.data);
+    }
+    return new CausalLMModel(family, config, params, opts);
+  }
+
+  /** Attach (or replace) a LoRA adapter; its weights join `params`. Sessions are rebuilt. */
+  setLora(settings: LoraSettings, targets: LoraTarget[], weights: Map<string, Float32Array>): void {
+    for (const t of targets) {
+      for (const s of [t.a, t.b]) {
+        const wgt = weights.get(s.name);
+        if (!wgt || wgt.length !== s.shape[0]! * s.shape[1]!) throw new Error(`LoRA weight '${s.name}' is missing or not [${s.shape}]`);
+        this.params.set(s.name, wgt);
+      }
+    }
+    this.lora = { settings, targets };
+    this.invalidate();
+  }
+
+  /** Drop the adapter (its weights leave `params`). */
+  removeLora(): void {
+    for (const t of this.lora?.targets ?? []) {
+      this.params.delete(t.a.name);
+      this.params.delete(t.b.name);
+    }
+    this.lora = null;
+    this.trainable = 'all';
+    this.invalidate();
+  }
+
+  private invalidate(): void {
+    for (const s of this.sessions.values()) void s.release();
+    this.sessions.clear();
+    this.fullGraph = undefined;
+  }
+
+  /** Names of the parameters lossAndGrads differentiates. */
+  trainableNames(): string[] {
+    const loraNames = (this.lora?.targets ?? []).flatMap((t) => [t.a.name, t.b.name]);
+    return this.trainable === 'lora' ? loraNames : [...this.specs.map((s) => s.name), ...loraNames];
+  }
+
+  private allSpecs(): Array<{ name: string; shape: number[] }> {
+    return [...this.specs, ...(this.lora?.targets ?? []).flatMap((t) => [t.a, t.b])];
+  }
+
+  private contrib(): boolean {
+    return this.options.contribOps ?? this.device === 'cpu';
+  }
+
+  private getFullGraph(): DecoderGraph {
+    const key = this.trainableNames().join('|');
+    if (this.fullGraph?.key !== key) {
+      this.fullGraph = { key, g: buildTrainingGraph(this.family, this.config, this.lora, this.trainableNames(), this.contrib()) };
+    }
+    return this.fullGraph.g;
+  }
+
+  private async session(kind: 'logits' | 'train' | 'cached'): Promise<Session> {
+    const key = kind === 'train' ? `train:${this.trainableNames().join('|')}` : kind;
+    let s = this.sessions.get(key);
+    if (!s) {
+      let bytes: Uint8Array;
+      if (kind === 'cached') {
+        const cg = buildCachedGraph(this.family, this.config, this.lora, this.contrib());
+        bytes = cg.graph.toBytes(cg.outputs, { keepAllInputs: false });
+      } else {
+        const fg = this.getFullGraph();
+        bytes = fg.graph.toBytes(kind === 'logits' ? ['logits'] : fg.outputs, { keepAllInputs: false });
+      }
+      s = await Session.create(bytes, { device: this.device, ...(this.options.intraOpThreads ? { intraOpThreads: this.options.intraOpThreads } : {}) });
+      this.sessions.set(key, s);
+    }
+    return s;
+  }
+
+  private weightFeeds(session: Session): Record<string, HostTensor> {
+    const f: Record<string, HostTensor> = {};
+    const wanted = new Set(session.inputNames);
+    for (const s of this.allSpecs()) if (wanted.has(s.name)) f[s.name] = { data: this.params.get(s.name)!, shape: s.shape };
+    return f;
+  }
+
+  private checkIds(ids: ArrayLike<number>): void {
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      if (!(id >= 0 && id < this.config.vocabSize)) throw new Error(`token id ${id} at position ${i} is outside the vocabulary (size ${this.config.vocabSize})`);
+    }
+  }
+
+  /** Feeds of a full-sequence pass; positions 0..T-1 as transformers' forward without position_ids. */
+  private batchFeeds(batch: CausalBatch, withLabels: boolean): Record<string, HostTensor> {
+    const { batchSize: B, seqLen: T } = batch;
+    const n = B * T;
+    if (batch.inputIds.length !== n) throw new Error(`batch.inputIds has ${batch.inputIds.length} values; expected batchSize×seqLen = ${n}`);
+    if (T > this.config.maxPositionEmbeddings) throw new Error(`sequence length ${T} exceeds max_position_embeddings ${this.config.maxPositionEmbeddings}`);
+    this.checkIds(batch.inputIds);
+    const mask = batch.attentionMask;
+    const bias = new Float32Array(B * T * T);
+    for (let b = 0; b < B; b++)
+      for (let t = 0; t < T; t++)
+        for (let s = 0; s < T; s++) bias[(b * T + t) * T + s] = s <= t && (!mask || mask[b * T + s]) ? 0 : MASKED;
+    const positions = new Int32Array(n);
+    for (let i = 0; i < n; i++) positions[i] = i % T;
+    const f: Record<string, HostTensor> = {
+      input_ids: { data: BigInt64Array.from(Array.from(batch.inputIds, (x) => BigInt(x))), shape: [B, T] },
+      attn_bias: { data: bias, shape: [B, 1, T, T] },
+      ...this.family.positionFeeds(this.config, positions, B, T),
+    };
+    if (withLabels) {
+      if (!batch.labels || batch.labels.length !== n) throw new Error('batch.labels is required for loss and gradients (batchSize×seqLen values, -100 = ignored)');
+      // Shift: position t predicts labels[t+1]; the last position predicts nothing.
+      const shifted = new BigInt64Array(n);
+      for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) shifted[b * T + t] = BigInt(t + 1 < T ? batch.labels[b * T + t + 1]! : -100);
+      f.labels = { data: shifted, shape: [B, T] };
+    }
+    return f;
+  }
+
+  /** Logits [B, T, V] for every position. */
+  async forward(batch: CausalBatch): Promise<Float32Array> {
+    const s = await this.session('logits');
+    const out = await s.run({ ...this.batchFeeds(batch, false), ...this.weightFeeds(s) }, ['logits']);
+    return out.logits!.data as Float32Array;
+  }
+
+  /** Mean next-token cross-entropy and its gradient for every trainable parameter. */
+  async lossAndGrads(batch: CausalBatch): Promise<LossAndGrads> {
+    const s = await this.session('train');
+    const names = this.trainableNames();
+    const into: Record<string, HostTensor> = {};
+    const shapes = new Map(this.allSpecs().map((x) => [x.name, x.shape]));
+    for (const n of names) {
+      let buf = this.gradBuffers.get(n);
+      if (!buf) this.gradBuffers.set(n, (buf = new Float32Array(this.params.get(n)!.length)));
+      into[`grad:${n}`] = { data: buf, shape: shapes.get(n)! };
+    }
+    const outNames = ['loss', ...names.map((n) => `grad:${n}`)];
+    const out = await s.run({ ...this.batchFeeds(batch, true), ...this.weightFeeds(s) }, outNames, into);
+    const grads = new Map<string, Float32Array>();
+    for (const n of names) {
+      const buf = this.gradBuffers.get(n)!;
+      const got = out[`grad:${n}`]!.data as Float32Array;
+      if (got !== buf && got.buffer !== buf.buffer) buf.set(got);
+      grads.set(n, buf);
+    }
+    return { loss: Number((out.loss!.data as Float32Array)[0]), grads };
+  }
+
+  // --- generation with a KV cache (the CausalLM interface of generate()) ---
+
+  private newCache(B: number, capacity: number): KvCache {
+    const stride = B * this.family.numKvHeads(this.config) * this.family.headDim(this.config);
+    const L = this.config.numLayers;
+    return {
+      batch: B,
+      length: 0,
+      capacity,
+      k: Array.from({ length: L }, () => new Float32Array(capacity * stride)),
+      v: Array.from({ length: L }, () => new Float32Array(capacity * stride)),
+      mask: Array.from({ length: B }, () => []),
+      nextPosition: new Array<number>(B).fill(0),
+    };
+  }
+
+  private async runCached(cache: KvCache, ids: number[][], newMask: number[][], positions: Int32Array): Promise<StepOutput<KvCache>> {
+    const B = cache.batch;
+    const T = ids[0]!.length;
+    const P = cache.length;
+    const S = P + T;
+    const G = this.family.numKvHeads(this.config);
+    const D = this.family.headDim(this.config);
+    const stride = B * G * D;
+    if (S > cache.capacity) {
+      // Grow: positions are outermost, so the old contents stay a prefix.
+      const cap = Math.max(S, cache.capacity * 2);
+      for (const arr of [cache.k, cache.v]) for (let l = 0; l < arr.length; l++) {
+        const grown = new Float32Array(cap * stride);
+        grown.set(arr[l]!.subarray(0, P * stride));
+        arr[l] = grown;
+      }
+      cache.capacity = cap;
+    }
+    for (let b = 0; b < B; b++) cache.mask[b]!.push(...newMask[b]!);
+    const bias = new Float32Array(B * T * S);
+    for (let b = 0; b < B; b++)
+      for (let t = 0; t < T; t++)
+        for (let s = 0; s < S; s++) bias[(b * T + t) * S + s] = s <= P + t && cache.mask[b]![s] ? 0 : MASKED;
+    const session = await this.session('cached');
+    const flatIds = ids.flat();
+    this.checkIds(flatIds);
+    const feeds: Record<string, HostTensor> = {
+      input_ids: { data: BigInt64Array.from(flatIds, (x) => BigInt(x)), shape: [B, T] },
+      attn_bias: { data: bias, shape: [B, 1, T, S] },
+      ...this.family.positionFeeds(this.config, positions, B, T),
+      ...this.weightFeeds(session),
+    };
+    for (let l = 0; l < this.config.numLayers; l++) {
+      feeds[`past_k.${l}`] = { data: cache.k[l]!.subarray(0, P * stride), shape: [P, B, G, D] };
+      feeds[`past_v.${l}`] = { data: cache.v[l]!.subarray(0, P * stride), shape: [P, B, G, D] };
+    }
+    const out = await session.run(feeds);
+    for (let l = 0; l < this.config.numLayers; l++) {
+      cache.k[l]!.set(out[`new_k.${l}`]!.data as Float32Array, P * stride);
+      cache.v[l]!.set(out[`new_v.${l}`]!.data as Float32Array, P * stride);
+    }
+    cache.length = S;
+    return { logits: out.logits!.data as Float32Array, cache };
+  }
+
+  /**
+   * Prompts [B][T] (left-padded) with mask [B][T]. Positions count attended tokens
+   * (cumsum(mask) − 1, padding at 1), as transformers' generate() does.
+   */
+  async prefill(inputIds: number[][], attentionMask: number[][], capacity = 0): Promise<StepOutput<KvCache>> {
+    const B = inputIds.length;
+    const T = inputIds[0]!.length;
+    const cache = this.newCache(B, Math.max(capacity, T + 64));
+    const positions = new Int32Array(B * T);
+    for (let b = 0; b < B; b++) {
+      let c = 0;
+      for (let t = 0; t < T; t++) {
+        if (attentionMask[b]![t]) positions[b * T + t] = c++;
+        else positions[b * T + t] = 1;
+      }
+      cache.nextPosition[b] = c;
+    }
+    return this.runCached(cache, inputIds, attentionMask, positions);
+  }
+
+  async decodeStep(nextIds: number[], cache: KvCache): Promise<StepOutput<KvCache>> {
+    const positions = Int32Array.from(cache.nextPosition);
+    for (let b = 0; b < cache.batch; b++) cache.nextPosition[b]!++;
+    if (Math.max(...positions) >= this.config.maxPositionEmbeddings && this.config.modelType === 'gpt2') {
+      throw new Error(`generation passed max_position_embeddings (${this.config.maxPositionEmbeddings}) of this GPT-2`);
+    }
+    return this.runCached(cache, nextIds.map((id) => [id]), nextIds.map(() => [1]), positions);
+  }
+
+  /** Write config.json + model.safetensors (tied weights once, as transformers saves them). */
+  async save(dir: string): Promise<void> {
+    await mkdir(dir, { recursive: true });
+    saveConfig(dir, { ...this.config, raw: { ...this.config.raw, architectures: [this.family.architecture] } });
+    const tensors: Record<string, NamedTensor> = {};
+    for (const s of this.specs) tensors[s.name] = { data: this.params.get(s.name)!, shape: s.shape };
+    await writeSafetensors(join(dir, 'model.safetensors'), tensors);
+    const gen = { bos_token_id: this.config.bosTokenId, eos_token_id: this.config.eosTokenIds.length === 1 ? this.config.eosTokenIds[0] : this.config.eosTokenIds, pad_token_id: this.config.padTokenId };
+    await writeFile(join(dir, 'generation_config.json'), JSON.stringify(gen, null, 2) + '\n');
+  }
+
+  async release(): Promise<void> {
+    for (const s of this.sessions.values()) await s.release();
+    this.sessions.clear();
+  }
+}
+
+/** Read JSON, with the path in the error. */
+export async function readJson(path: string): Promise<Record<string, unknown>> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    throw new Error(`cannot read ${path}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}

@@ -1,0 +1,52 @@
+// ReduceSum / ReduceMean / ReduceMax (opset 18: axes is an input).
+import type { Shape, Tensor } from '../graph/graph.js';
+import { cast, equal } from './cast.js';
+import { div } from './div.js';
+import { mul } from './mul.js';
+import { unsqueeze } from './reshape.js';
+import type { GradRule } from './util.js';
+import { assertFloat, fillLike, normAxis, shapeOf } from './util.js';
+
+function reduce(op: string, x: Tensor, axes: number[], keepdims: boolean): Tensor {
+  assertFloat(op, x);
+  const norm = axes.map((a) => normAxis(a, x.rank)).sort((a, b) => a - b);
+  const out: Shape = keepdims ? x.shape.map((d, i) => (norm.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !norm.includes(i));
+  const k = keepdims ? 1 : 0;
+  return x.graph.apply(op, [x], [{ dtype: x.dtype, shape: out }], { axes: norm, keepdims: k }, (gr) =>
+    gr.emit(op, [x, gr.ints(norm)], 1, { keepdims: k }),
+  )[0]!;
+}
+
+export const reduceSum = (x: Tensor, axes: number[], keepdims = false): Tensor => reduce('ReduceSum', x, axes, keepdims);
+export const reduceMean = (x: Tensor, axes: number[], keepdims = false): Tensor => reduce('ReduceMean', x, axes, keepdims);
+export const reduceMax = (x: Tensor, axes: number[], keepdims = false): Tensor => reduce('ReduceMax', x, axes, keepdims);
+
+/** g re-expanded to x's shape (reduced axes restored as 1, then broadcast). */
+function spread(g: Tensor, x: Tensor, attrs: Record<string, unknown>): Tensor {
+  const kept = attrs.keepdims ? g : unsqueeze(g, attrs.axes as number[]);
+  return x.graph.apply('Expand', [kept], [{ dtype: g.dtype, shape: x.shape }], {}, (gr) => gr.emit('Expand', [kept, shapeOf(x)]))[0]!;
+}
+
+// d sum = g broadcast over the reduced axes
+export const reduceSumGrad: GradRule = (g, { inputs: [x], attrs }) => [spread(g, x!, attrs)];
+
+// d mean = g / N broadcast, N = product of reduced dims
+export const reduceMeanGrad: GradRule = (g, { inputs: [x], attrs }) => {
+  const axes = attrs.axes as number[];
+  const dims = axes.map((a) => x!.shape[a]!);
+  let n: Tensor | number;
+  if (dims.every((d) => typeof d === 'number')) n = (dims as number[]).reduce((a, b) => a * b, 1);
+  else {
+    n = reduceSum(fillLike(x!, 1), axes, true); // run-time count of reduced elements
+  }
+  return [div(spread(g, x!, attrs), n)];
+};
+
+// d max: the gradient goes to the arg-max positions, split evenly between ties (as torch.amax).
+export const reduceMaxGrad: GradRule = (g, { inputs: [x], outputs: [y], attrs }) => {
+  const keptY = attrs.keepdims ? y! : unsqueeze(y!, attrs.axes as number[]);
+  const mask = cast(equal(x!, keptY), x!.dtype);
+  const count = reduceSum(mask, attrs.axes as number[], true);
+  const gk = attrs.keepdims ? g : unsqueeze(g, attrs.axes as number[]);
+  return [mul(mask, div(gk, count))];
+};

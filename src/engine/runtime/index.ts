@@ -1,0 +1,2 @@
+export { DEVICES, Session, deviceAvailable, toOrt } from './session.js';
+export type { Device, HostTensor, SessionOptions, TypedData } from './session.js';

@@ -1,0 +1,107 @@
+// onnxruntime-node session wrapper: plain typed arrays in and out, explicit devices.
+// A device that is not available is an error, never a silent fallback to the CPU.
+import ort from 'onnxruntime-node';
+
+export type Device = 'cpu' | 'webgpu' | 'cuda';
+export const DEVICES: readonly Device[] = ['cpu', 'webgpu', 'cuda'];
+
+export interface SessionOptions {
+  /** Execution provider (default 'cpu'). */
+  device?: Device;
+  /** Intra-op threads for the CPU provider (default: onnxruntime's choice, one per core). */
+  intraOpThreads?: number;
+}
+
+export type TypedData = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array;
+
+/** One tensor as plain data. bool tensors are Uint8Array with dtype 'bool'. */
+export interface HostTensor<D extends TypedData = TypedData> {
+  data: D;
+  shape: number[];
+  dtype?: 'float32' | 'float64' | 'int64' | 'int32' | 'bool' | 'uint8';
+}
+
+function inferType(t: HostTensor): ort.Tensor.Type {
+  if (t.dtype) return t.dtype;
+  if (t.data instanceof Float32Array) return 'float32';
+  if (t.data instanceof Float64Array) return 'float64';
+  if (t.data instanceof BigInt64Array) return 'int64';
+  if (t.data instanceof Int32Array) return 'int32';
+  return 'uint8';
+}
+
+export function toOrt(t: HostTensor): ort.Tensor {
+  const n = t.shape.reduce((a, b) => a * b, 1);
+  if (n !== t.data.length) throw new Error(`tensor data has ${t.data.length} values for shape [${t.shape}]`);
+  return new ort.Tensor(inferType(t), t.data as never, t.shape);
+}
+
+export function deviceAvailable(device: Device): boolean {
+  if (device === 'cpu') return true;
+  const b = ort.listSupportedBackends().find((x) => x.name === device);
+  return !!b && (b.bundled || device !== 'cuda');
+}
+
+export class Session {
+  private constructor(
+    readonly inner: ort.InferenceSession,
+    readonly device: Device,
+  ) {}
+
+  static async create(model: Uint8Array, opts: SessionOptions = {}): Promise<Session> {
+    const device = opts.device ?? 'cpu';
+    if (!DEVICES.includes(device)) throw new Error(`unknown device '${device}'; supported: ${DEVICES.join(', ')}`);
+    if (device === 'cuda' && !deviceAvailable('cuda')) {
+      throw new Error(
+        "device 'cuda' is unavailable: onnxruntime-node's CUDA provider binaries are not installed (they download at install time). Use device 'cpu' or 'webgpu'.",
+      );
+    }
+    const options: ort.InferenceSession.SessionOptions = {
+      executionProviders: [device],
+      graphOptimizationLevel: 'all',
+      ...(opts.intraOpThreads ? { intraOpNumThreads: opts.intraOpThreads } : {}),
+    };
+    try {
+      return new Session(await ort.InferenceSession.create(model, options), device);
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      if (device !== 'cpu') throw new Error(`device '${device}' is unavailable: ${msg}`);
+      throw new Error(`could not create an onnxruntime session: ${msg}`);
+    }
+  }
+
+  get inputNames(): readonly string[] {
+    return this.inner.inputNames;
+  }
+
+  get outputNames(): readonly string[] {
+    return this.inner.outputNames;
+  }
+
+  /**
+   * Run with host tensors. `into` optionally names preallocated output buffers that
+   * onnxruntime writes into (no fresh allocation per step); other outputs come back new.
+   */
+  async run(feeds: Record<string, HostTensor>, outputs?: string[], into: Record<string, HostTensor> = {}): Promise<Record<string, HostTensor>> {
+    const f: Record<string, ort.Tensor> = {};
+    for (const name of this.inner.inputNames) {
+      const t = feeds[name];
+      if (!t) throw new Error(`missing input '${name}'; the model takes: ${this.inner.inputNames.join(', ')}`);
+      f[name] = toOrt(t);
+    }
+    const names = outputs ?? [...this.inner.outputNames];
+    const fetches: Record<string, ort.Tensor | null> = {};
+    for (const n of names) fetches[n] = into[n] ? toOrt(into[n]!) : null;
+    const res = await this.inner.run(f, fetches as ort.InferenceSession.FetchesType);
+    const out: Record<string, HostTensor> = {};
+    for (const n of names) {
+      const r = res[n]!;
+      out[n] = { data: r.data as TypedData, shape: r.dims.map(Number), dtype: r.type as HostTensor['dtype'] };
+    }
+    return out;
+  }
+
+  async release(): Promise<void> {
+    await this.inner.release();
+  }
+}

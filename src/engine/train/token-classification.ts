@@ -1,0 +1,182 @@
+// Training loop for token classification (NER): seeded data order, AdamW with a warm-up
+// schedule, gradient clipping and accumulation, resumable checkpoints, NaN detection and
+// progress events. Plain data in and out, so it runs the same in a worker thread.
+import type { EncoderBatch, EncoderModel } from '../models/bert/model.js';
+import { AdamW, GradAccumulator, clipGradNorm } from '../optim/adamw.js';
+import { scheduledLr } from '../optim/schedule.js';
+import type { ScheduleKind } from '../optim/schedule.js';
+import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import type { TrainerState } from './checkpoint.js';
+import { Rng } from './rng.js';
+
+/** One tokenized example: token ids and one label id per token (-100 = ignored). */
+export interface TokenClassificationExample {
+  inputIds: number[];
+  labels: number[];
+}
+
+export interface TrainConfig {
+  /** Examples per micro-batch (default 16). */
+  batchSize?: number;
+  /** Micro-batches per optimizer step (default 1). */
+  gradAccumSteps?: number;
+  /** Passes over the data (default 1); `maxSteps` caps the optimizer steps. */
+  epochs?: number;
+  maxSteps?: number;
+  /** Longer examples are truncated to this many tokens (default: the model's maximum). */
+  maxSeqLen?: number;
+  lr?: number;
+  betas?: [number, number];
+  eps?: number;
+  weightDecay?: number;
+  /** Clip the global gradient norm to this (default 1.0; 0 disables). */
+  maxGradNorm?: number;
+  schedule?: ScheduleKind;
+  warmupSteps?: number;
+  /** Seeds the data order (default 0). */
+  seed?: number;
+  /** Where checkpoints go; without it none are written. */
+  checkpointDir?: string;
+  /** Write a checkpoint every this many optimizer steps (default: only at the end). */
+  checkpointEverySteps?: number;
+}
+
+export interface TrainProgress {
+  step: number;
+  totalSteps: number;
+  epoch: number;
+  loss: number;
+  lr: number;
+  gradNorm: number;
+  /** 0–100. */
+  percent: number;
+}
+
+export interface TrainResult {
+  steps: number;
+  losses: number[];
+  checkpoint: string | null;
+}
+
+export class NonFiniteLossError extends Error {
+  constructor(
+    readonly step: number,
+    readonly loss: number,
+    readonly lastCheckpoint: string | null,
+  ) {
+    super(
+      `loss became ${loss} at step ${step}; training stopped. ${lastCheckpoint ? `The last good checkpoint is ${lastCheckpoint}` : 'No checkpoint was written yet'} (HINT: lower the learning rate or enable gradient clipping).`,
+    );
+    this.name = 'NonFiniteLossError';
+  }
+}
+
+/** Pad examples to the longest in the batch: attention 0 and label -100 on padding. */
+export function collate(examples: TokenClassificationExample[], padTokenId: number, maxSeqLen: number): EncoderBatch {
+  const T = Math.min(maxSeqLen, Math.max(...examples.map((e) => e.inputIds.length)));
+  const B = examples.length;
+  const inputIds = new Int32Array(B * T).fill(padTokenId);
+  const attentionMask = new Int32Array(B * T);
+  const labels = new Int32Array(B * T).fill(-100);
+  examples.forEach((e, b) => {
+    if (e.labels.length !== e.inputIds.length) throw new Error(`example ${b}: ${e.inputIds.length} tokens but ${e.labels.length} labels`);
+    const n = Math.min(T, e.inputIds.length);
+    for (let t = 0; t < n; t++) {
+      inputIds[b * T + t] = e.inputIds[t]!;
+      attentionMask[b * T + t] = 1;
+      labels[b * T + t] = e.labels[t]!;
+    }
+  });
+  return { batchSize: B, seqLen: T, inputIds, attentionMask, labels };
+}
+
+function resolved(cfg: TrainConfig) {
+  return {
+    batchSize: cfg.batchSize ?? 16,
+    gradAccumSteps: cfg.gradAccumSteps ?? 1,
+    epochs: cfg.epochs ?? 1,
+    lr: cfg.lr ?? 5e-5,
+    betas: cfg.betas ?? ([0.9, 0.999] as [number, number]),
+    eps: cfg.eps ?? 1e-8,
+    weightDecay: cfg.weightDecay ?? 0.01,
+    maxGradNorm: cfg.maxGradNorm ?? 1.0,
+    schedule: cfg.schedule ?? ('linear' as ScheduleKind),
+    warmupSteps: cfg.warmupSteps ?? 0,
+    seed: cfg.seed ?? 0,
+  };
+}
+
+/**
+ * Train `model` in place. With `resume: true` and a checkpoint in `checkpointDir`, continues
+ * exactly where that checkpoint left off (weights, optimizer moments, step, data order, RNG).
+ */
+export async function trainTokenClassification(
+  model: EncoderModel,
+  data: TokenClassificationExample[],
+  config: TrainConfig,
+  hooks: { onProgress?: (p: TrainProgress) => void; resume?: boolean; signal?: AbortSignal } = {},
+): Promise<TrainResult> {
+  if (model.head !== 'token-classification') throw new Error(`trainTokenClassification needs a token-classification model, got head '${model.head}'`);
+  if (!data.length) throw new Error('trainTokenClassification: no training examples');
+  const c = resolved(config);
+  const maxPositions = model.config.modelType === 'roberta' ? model.config.maxPositions - model.config.padTokenId - 1 : model.config.maxPositions;
+  const maxSeqLen = Math.min(config.maxSeqLen ?? maxPositions, maxPositions);
+  const batchesPerEpoch = Math.ceil(data.length / c.batchSize);
+  const stepsPerEpoch = Math.ceil(batchesPerEpoch / c.gradAccumSteps);
+  const totalSteps = Math.min(config.maxSteps ?? Infinity, stepsPerEpoch * c.epochs);
+  const configKey = JSON.stringify({ ...c, n: data.length, maxSeqLen, totalSteps });
+
+  const opt = new AdamW({ lr: c.lr, betas: c.betas, eps: c.eps, weightDecay: c.weightDecay });
+  const rng = new Rng(c.seed + 1);
+  let state: TrainerState = { version: 1, step: 0, epoch: 0, batchInEpoch: 0, order: rng.permutation(data.length), rngState: rng.state, losses: [], configKey };
+  let lastCheckpoint: string | null = null;
+  if (hooks.resume && config.checkpointDir) {
+    const dir = await latestCheckpoint(config.checkpointDir);
+    if (dir) {
+      state = await loadCheckpoint(dir, model, opt);
+      if (state.configKey !== configKey) throw new Error(`${dir}: checkpoint was written by a different training configuration; refusing to resume`);
+      rng.state = state.rngState;
+      lastCheckpoint = dir;
+    }
+  }
+
+  const acc = new GradAccumulator();
+  const schedule = { kind: c.schedule, warmupSteps: c.warmupSteps, totalSteps };
+  while (state.step < totalSteps) {
+    hooks.signal?.throwIfAborted();
+    acc.reset();
+    let lossSum = 0;
+    let micro = 0;
+    let single: Map<string, Float32Array> | null = null;
+    while (micro < c.gradAccumSteps && state.batchInEpoch < batchesPerEpoch) {
+      const idx = state.order.slice(state.batchInEpoch * c.batchSize, (state.batchInEpoch + 1) * c.batchSize);
+      const batch = collate(idx.map((i) => data[i]!), model.config.padTokenId, maxSeqLen);
+      const { loss, grads } = await model.lossAndGrads(batch);
+      if (!Number.isFinite(loss)) throw new NonFiniteLossError(state.step + 1, loss, lastCheckpoint);
+      if (c.gradAccumSteps === 1) single = grads; // no copy: the model's reused gradient buffers
+      else acc.add(grads);
+      lossSum += loss;
+      micro++;
+      state.batchInEpoch++;
+    }
+    const grads = single ?? acc.finish(1 / micro);
+    const gradNorm = c.maxGradNorm > 0 ? clipGradNorm(grads, c.maxGradNorm) : NaN;
+    const lr = scheduledLr(c.lr, state.step, schedule);
+    opt.step(model.params, grads, { lr });
+    state.step++;
+    const loss = lossSum / micro;
+    state.losses.push(loss);
+    if (state.batchInEpoch >= batchesPerEpoch) {
+      state.epoch++;
+      state.batchInEpoch = 0;
+      state.order = rng.permutation(data.length);
+    }
+    state.rngState = rng.state;
+    hooks.onProgress?.({ step: state.step, totalSteps, epoch: state.epoch, loss, lr, gradNorm, percent: (100 * state.step) / totalSteps });
+    const every = config.checkpointEverySteps;
+    if (config.checkpointDir && ((every && state.step % every === 0) || state.step === totalSteps)) {
+      lastCheckpoint = await saveCheckpoint(config.checkpointDir, model, opt, state);
+    }
+  }
+  return { steps: state.step, losses: state.losses, checkpoint: lastCheckpoint };
+}

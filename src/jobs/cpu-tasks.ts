@@ -1,0 +1,56 @@
+/**
+ * CPU-heavy pieces of jobs, run in worker threads (src/jobs/cpu-pool.ts) so the API's event loop
+ * stays responsive. Each task takes and returns plain, structured-cloneable data.
+ */
+import { parentPort } from 'node:worker_threads';
+import { unpackArchive } from '../corpora/archive.js';
+import { CorpusImportError } from '../corpora/errors.js';
+import { exportCorpus, parseCorpus, zipFiles, type CorpusImportOptions } from '../corpora/formats/index.js';
+import type { CorpusFormat, ParsedDocument } from '../corpora/formats/types.js';
+
+export const CPU_TASKS = {
+  parseUpload(input: { bytes: Uint8Array; name: string; maxArchiveBytes: number; options: CorpusImportOptions }) {
+    const files = unpackArchive(input.bytes, input.name, { maxArchiveBytes: input.maxArchiveBytes });
+    return { fileCount: files.length, ...parseCorpus(files, input.options) };
+  },
+  exportZip(input: { documents: ParsedDocument[]; format: CorpusFormat }) {
+    const files = exportCorpus(input.documents, input.format);
+    return { fileCount: files.length, zip: zipFiles(files) };
+  },
+};
+
+export type CpuTaskName = keyof typeof CPU_TASKS;
+export type CpuTaskInput<N extends CpuTaskName> = Parameters<(typeof CPU_TASKS)[N]>[0];
+export type CpuTaskOutput<N extends CpuTaskName> = ReturnType<(typeof CPU_TASKS)[N]>;
+
+/** How an error crosses the thread boundary; CorpusImportError keeps its issue list. */
+export interface SerializedError {
+  name: string;
+  message: string;
+  corpusImport?: ReturnType<CorpusImportError['toDetails']> & { totalIssues: number };
+}
+
+export function serializeError(error: unknown): SerializedError {
+  if (error instanceof CorpusImportError) return { name: error.name, message: error.message, corpusImport: error.toDetails() };
+  const e = error instanceof Error ? error : new Error(String(error));
+  return { name: e.name, message: e.message };
+}
+
+export function deserializeError(error: SerializedError): Error {
+  if (error.corpusImport) return new CorpusImportError(error.corpusImport.issues, error.corpusImport.totalIssues, error.corpusImport.codes);
+  const restored = new Error(error.message);
+  restored.name = error.name;
+  return restored;
+}
+
+if (parentPort) {
+  const port = parentPort;
+  port.on('message', (message: { id: number; task: CpuTaskName; input: unknown }) => {
+    try {
+      const result = (CPU_TASKS[message.task] as (input: unknown) => unknown)(message.input);
+      port.postMessage({ id: message.id, ok: true, result });
+    } catch (error) {
+      port.postMessage({ id: message.id, ok: false, error: serializeError(error) });
+    }
+  });
+}

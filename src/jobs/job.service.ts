@@ -1,0 +1,145 @@
+/**
+ * Job records and their event stream: what users see of work in progress. Creating a job
+ * persists it and enqueues it; progress, log lines and metrics are persisted and published
+ * (Topic.JobEvent) in one numbered sequence per job.
+ */
+import type { Job, Prisma, PrismaClient } from '../generated/prisma/client.js';
+import { AppError, notFound } from '../common/errors.js';
+import type { AuthUser } from '../auth/auth.types.js';
+import { EventBus, Topic, type JobEventPayload } from '../subscriptions/pubsub.js';
+import type { JobQueue } from './queue.js';
+import { FINISHED_STATES, JobStatus, type JobName, type JobPayloads } from './types.js';
+
+export interface JobFilter {
+  status?: string | null;
+  type?: string | null;
+}
+
+export class JobService {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly queue: JobQueue,
+    private readonly bus: EventBus,
+  ) {}
+
+  async create<N extends JobName>(user: AuthUser, type: N, payload: JobPayloads[N]): Promise<Job> {
+    const job = await this.prisma.job.create({
+      data: { type, ownerId: user.id, payload: payload as unknown as Prisma.InputJsonValue },
+    });
+    await this.queue.send(job.id);
+    await this.event(job.id, 'STATUS', { status: JobStatus.queued });
+    return job;
+  }
+
+  /** Jobs are visible to their owner and to admins. */
+  async get(user: AuthUser, id: string): Promise<Job> {
+    const job = await this.prisma.job.findUnique({ where: { id } });
+    if (!job || (job.ownerId !== user.id && user.role !== 'ADMIN')) throw notFound('Job', id);
+    return job;
+  }
+
+  where(user: AuthUser, filter: JobFilter): Prisma.JobWhereInput {
+    return {
+      ...(user.role === 'ADMIN' ? {} : { ownerId: user.id }),
+      ...(filter.status ? { status: filter.status as never } : {}),
+      ...(filter.type ? { type: filter.type } : {}),
+    };
+  }
+
+  async cancel(user: AuthUser, id: string): Promise<Job> {
+    const job = await this.get(user, id);
+    if (FINISHED_STATES.includes(job.status)) {
+      throw new AppError('INVALID_STATE', `Job ${id} already ended (${job.status}); only queued or running jobs can be cancelled.`);
+    }
+    if (job.status === JobStatus.queued) {
+      const cancelled = await this.prisma.job.update({
+        where: { id },
+        data: { status: JobStatus.cancelled, cancelRequested: true, finishedAt: new Date(), message: 'Cancelled before it started.' },
+      });
+      await this.event(id, 'STATUS', { status: JobStatus.cancelled, message: cancelled.message });
+      return cancelled;
+    }
+    // A running job stops at its next cancellation point; the runner marks it CANCELLED.
+    return this.prisma.job.update({ where: { id }, data: { cancelRequested: true } });
+  }
+
+  /** The job's current state as an event, then its live events, ending after it finishes. */
+  async *subscribe(user: AuthUser, id: string): AsyncGenerator<JobEventPayload> {
+    // Subscribe before reading the snapshot, so nothing published in between is lost.
+    const live = this.bus.subscribe(Topic.JobEvent, id)[Symbol.asyncIterator]();
+    try {
+      const job = await this.get(user, id);
+      const snapshot = snapshotEvent(job);
+      yield snapshot;
+      if (FINISHED_STATES.includes(job.status)) return;
+      while (true) {
+        const next = await live.next();
+        if (next.done) return;
+        const event = next.value as JobEventPayload;
+        if (event.seq <= snapshot.seq) continue;
+        yield event;
+        if (event.kind === 'STATUS' && FINISHED_STATES.includes(event.status)) return;
+      }
+    } finally {
+      await live.return?.();
+    }
+  }
+
+  logs(jobId: string, afterSeq: number, take: number) {
+    return this.prisma.jobLog.findMany({ where: { jobId, seq: { gt: afterSeq } }, orderBy: { seq: 'asc' }, take });
+  }
+
+  /** Persists the job's new state and publishes it as the job's next numbered event. */
+  async event(
+    jobId: string,
+    kind: JobEventPayload['kind'],
+    fields: {
+      status?: string;
+      progress?: number;
+      etaSeconds?: number | null;
+      message?: string | null;
+      metric?: { name: string; value: number; step: number | null };
+      data?: Prisma.JobUpdateInput;
+    },
+  ): Promise<Job> {
+    const job = await this.prisma.job.update({
+      where: { id: jobId },
+      data: {
+        ...fields.data,
+        eventSeq: { increment: 1 },
+        ...(fields.status ? { status: fields.status as never } : {}),
+        ...(fields.progress !== undefined ? { progress: fields.progress } : {}),
+        ...(fields.etaSeconds !== undefined ? { etaSeconds: fields.etaSeconds } : {}),
+        ...(kind !== 'LOG' && kind !== 'METRIC' && fields.message !== undefined ? { message: fields.message } : {}),
+      },
+    });
+    if (kind === 'LOG' && fields.message) {
+      await this.prisma.jobLog.create({ data: { jobId, seq: job.eventSeq, level: 'info', message: fields.message } });
+    }
+    this.bus.emit(Topic.JobEvent, jobId, {
+      ...snapshotEvent(job),
+      kind,
+      message: fields.message ?? null,
+      metricName: fields.metric?.name ?? null,
+      metricValue: fields.metric?.value ?? null,
+      metricStep: fields.metric?.step ?? null,
+    });
+    return job;
+  }
+}
+
+function snapshotEvent(job: Job): JobEventPayload {
+  return {
+    jobId: job.id,
+    seq: job.eventSeq,
+    kind: 'STATUS',
+    status: job.status,
+    progress: job.progress,
+    etaSeconds: job.etaSeconds,
+    message: job.message,
+    metricName: null,
+    metricValue: null,
+    metricStep: null,
+    at: new Date().toISOString(),
+  };
+}

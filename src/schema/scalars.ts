@@ -1,0 +1,2 @@
+import { GraphQLJSON } from 'graphql-scalars';
+export { GraphQLJSON as JSONScalar };

@@ -1,0 +1,169 @@
+/**
+ * The HTTP server: GraphQL over HTTP (Apollo) and WebSocket (graphql-ws) on the same port and
+ * path, the IDE, export downloads and a health check.
+ */
+import http from 'node:http';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { unwrapResolverError } from '@apollo/server/errors';
+import { expressMiddleware } from '@as-integrations/express5';
+import express from 'express';
+import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import { AppError } from '../common/errors.js';
+import { log } from '../common/log.js';
+import type { AuthUser } from '../auth/auth.types.js';
+import { buildAppSchema } from './schema.js';
+import type { GraphQLContext } from './context.js';
+import type { Services } from './services.js';
+import { depthLimitRule, queryCost } from './limits.js';
+import { ideRouter } from './ide.js';
+
+export interface RunningServer {
+  url: string;
+  httpServer: http.Server;
+  stop(): Promise<void>;
+}
+
+export async function startServer(services: Services): Promise<RunningServer> {
+  const { config } = services;
+  const schema = await buildAppSchema(services);
+  const app = express();
+  const httpServer = http.createServer(app);
+
+  const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: 1024 * 1024 });
+  const wsCleanup = useServer<Record<string, unknown>, { user?: AuthUser }>(
+    {
+      schema,
+      validate: undefined,
+      onConnect: async (ctx) => {
+        // Every subscription needs a token: connection_init's payload carries it as "Authorization".
+        const header = (ctx.connectionParams?.Authorization ?? ctx.connectionParams?.authorization) as string | undefined;
+        try {
+          const user = await services.auth.authenticate(header);
+          if (!user) return false;
+          ctx.extra.user = user;
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      context: (ctx): GraphQLContext => ({ user: ctx.extra.user ?? null, services }),
+      onError: (_ctx, _id, _payload, errors) => {
+        for (const error of errors) log('warn', 'ws.operation_error', { code: String(error.extensions?.code ?? 'UNKNOWN') });
+      },
+    },
+    wsServer,
+  );
+
+  const apollo = new ApolloServer<GraphQLContext>({
+    schema,
+    introspection: true,
+    includeStacktraceInErrorResponses: false,
+    validationRules: [depthLimitRule(config.maxQueryDepth)],
+    formatError,
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      {
+        async serverWillStart() {
+          return {
+            async drainServer() {
+              await wsCleanup.dispose();
+            },
+          };
+        },
+      },
+      costLimitPlugin(schema, config.maxQueryComplexity),
+    ],
+  });
+  await apollo.start();
+
+  app.get('/health', (_req, res) => {
+    res.json({ ok: true, database: services.database.kind });
+  });
+  app.use(ideRouter());
+  app.get('/exports/:jobId', async (req, res) => {
+    try {
+      const user = await services.auth.authenticate(req.headers.authorization);
+      if (!user) throw new AppError('UNAUTHENTICATED', 'Send your API token: "Authorization: Bearer dsk_…".');
+      const download = await services.corpora.exportDownload(user, req.params.jobId);
+      res.setHeader('Content-Type', 'application/zip');
+      res.setHeader('Content-Disposition', `attachment; filename="${download.fileName}"`);
+      res.send(Buffer.from(download.bytes));
+    } catch (error) {
+      const appError = error instanceof AppError ? error : new AppError('INTERNAL_SERVER_ERROR', 'Internal error.');
+      const status = { UNAUTHENTICATED: 401, FORBIDDEN: 403, NOT_FOUND: 404, INVALID_STATE: 409 }[appError.code as string] ?? 500;
+      res.status(status).json({ errors: [{ message: appError.message, extensions: { code: appError.code } }] });
+    }
+  });
+  // base64 grows uploads by 4/3; the service checks the decoded size against MAX_UPLOAD_BYTES.
+  const bodyLimit = Math.ceil(config.maxUploadBytes * 1.34) + 64 * 1024;
+  app.use(
+    '/graphql',
+    express.json({ limit: bodyLimit }),
+    (error: Error & { type?: string }, _req: express.Request, res: express.Response, next: express.NextFunction) => {
+      if (error.type === 'entity.too.large') {
+        res.status(413).json({
+          errors: [{ message: `The request body is over ${bodyLimit} bytes (MAX_UPLOAD_BYTES=${config.maxUploadBytes} before base64).`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }],
+        });
+      } else if (error.type === 'entity.parse.failed') {
+        res.status(400).json({ errors: [{ message: 'The request body is not valid JSON.', extensions: { code: 'BAD_REQUEST' } }] });
+      } else next(error);
+    },
+    expressMiddleware(apollo, {
+      context: async ({ req }) => ({ user: await services.auth.authenticate(req.headers.authorization), services }),
+    }),
+  );
+
+  await new Promise<void>((resolve) => httpServer.listen(config.port, config.host, resolve));
+  const address = httpServer.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const url = `http://${config.host}:${port}`;
+  log('info', 'server.listening', { url: `${url}/graphql`, database: services.database.kind });
+  return {
+    url,
+    httpServer,
+    async stop() {
+      await apollo.stop();
+    },
+  };
+}
+
+/** AppErrors keep their code and message; unexpected errors are logged and hidden. */
+function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+  let original = unwrapResolverError(error);
+  // Errors thrown in auth checkers and subscriptions arrive wrapped in one or more GraphQLErrors.
+  while (original instanceof GraphQLError && original.originalError) original = original.originalError;
+  if (original instanceof AppError) {
+    return { message: original.message, path: formatted.path, extensions: { code: original.code, ...original.details } };
+  }
+  if (original instanceof GraphQLError && original.extensions?.code && original.extensions.code !== 'INTERNAL_SERVER_ERROR') {
+    return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { code: original.extensions.code } };
+  }
+  if (formatted.extensions?.code && formatted.extensions.code !== 'INTERNAL_SERVER_ERROR') {
+    return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { code: formatted.extensions.code } };
+  }
+  const errorId = Math.random().toString(36).slice(2, 10);
+  // The message may quote data; logs get the error class and where it happened only.
+  log('error', 'graphql.internal_error', { errorId, errorClass: (original as Error)?.constructor?.name, path: formatted.path?.join('.') });
+  if (process.env.LOG_LEVEL === 'debug') console.error(original);
+  return { message: `Internal error (id ${errorId}); the server log has details.`, path: formatted.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+}
+
+function costLimitPlugin(schema: GraphQLSchema, maxCost: number): ApolloServerPlugin<GraphQLContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ request, document }) {
+          const cost = queryCost(schema, document, request.variables ?? {}, request.operationName ?? undefined);
+          if (cost > maxCost) {
+            throw new GraphQLError(`The query costs ${cost}; the limit is ${maxCost} (MAX_QUERY_COMPLEXITY). Ask for smaller pages (first) or fewer fields.`, {
+              extensions: { code: 'QUERY_TOO_COMPLEX' },
+            });
+          }
+        },
+      };
+    },
+  };
+}

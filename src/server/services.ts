@@ -1,0 +1,67 @@
+/**
+ * Builds every service once per process from the configuration and the database: the one place
+ * that knows how the parts fit together (immich's module wiring, without a DI framework).
+ */
+import type { AppConfig } from '../config.js';
+import { openDatabase, type Database } from '../db/database.js';
+import { AuthService } from '../auth/auth.service.js';
+import { CorpusService } from '../corpora/corpus.service.js';
+import { JobQueue } from '../jobs/queue.js';
+import { CpuPool } from '../jobs/cpu-pool.js';
+import { JobService } from '../jobs/job.service.js';
+import { JobRunner, type JobHandlers } from '../jobs/job.runner.js';
+import { JobName } from '../jobs/types.js';
+import { ArtifactStore } from '../storage/artifact.store.js';
+import { EventBus } from '../subscriptions/pubsub.js';
+
+export interface Services {
+  config: AppConfig;
+  database: Database;
+  prisma: Database['prisma'];
+  bus: EventBus;
+  queue: JobQueue;
+  artifacts: ArtifactStore;
+  auth: AuthService;
+  jobs: JobService;
+  corpora: CorpusService;
+  runner: JobRunner;
+  close(): Promise<void>;
+}
+
+export async function createServices(config: AppConfig, options: { runJobs: boolean }): Promise<Services> {
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const { prisma } = database;
+  const bus = database.pool ? await EventBus.postgres(database.pool) : EventBus.inProcess();
+  const queue = await JobQueue.start(database);
+  const artifacts = new ArtifactStore(config.dataDir, prisma);
+  const auth = new AuthService(prisma);
+  const jobs = new JobService(prisma, queue, bus);
+  const cpu = new CpuPool();
+  const corpora = new CorpusService(prisma, artifacts, jobs, cpu, { maxUploadBytes: config.maxUploadBytes });
+
+  const handlers: JobHandlers = {
+    [JobName.CorpusImport]: (ctx) => corpora.runImport(ctx),
+    [JobName.CorpusExport]: (ctx) => corpora.runExport(ctx),
+  };
+  const runner = new JobRunner(prisma, queue, jobs, handlers);
+  if (options.runJobs) await runner.start(config.jobConcurrency);
+
+  return {
+    config,
+    database,
+    prisma,
+    bus,
+    queue,
+    artifacts,
+    auth,
+    jobs,
+    corpora,
+    runner,
+    async close() {
+      await queue.stop();
+      await cpu.close();
+      await bus.close();
+      await database.close();
+    },
+  };
+}

@@ -1,0 +1,177 @@
+/**
+ * Corpora through the API, against a real server process, over HTTP and WebSocket, on both the
+ * embedded database and PostgreSQL: import, access control, export round trips, statistics,
+ * splits and subsets, bad input.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { unzipSync, strToU8 } from 'fflate';
+import { ApiClient } from '../support/client.js';
+import { DATABASES, startTestServer, type TestServer } from '../support/server.js';
+import { base64, meddocanZip } from '../support/meddocan.js';
+
+const IMPORT = `mutation($input: ImportCorpusInput!) { importCorpus(input: $input) { id status type } }`;
+const CORPUS = `query($id: ID!) { corpus(id: $id) { id name containsPhi labels bioTags splits { split documents } stats { documents mentions characters tokens labels { label mentions } splits { split documents mentions } } } }`;
+
+describe.each(DATABASES)('corpora (%s database)', (database) => {
+  let server: TestServer;
+  let admin: ApiClient;
+  let alice: ApiClient;
+  let bob: ApiClient;
+  let viewer: ApiClient;
+
+  async function userClient(email: string, role: string): Promise<ApiClient> {
+    const { createUser } = await admin.query(`mutation($input: CreateUserInput!) { createUser(input: $input) { id } }`, { input: { email, name: email, role } });
+    const { createApiToken } = await admin.query(`mutation($id: ID!) { createApiToken(userId: $id, name: "test") { secret } }`, { id: createUser.id });
+    return new ApiClient(server.url, createApiToken.secret);
+  }
+
+  async function importAndWait(client: ApiClient, input: Record<string, unknown>) {
+    const { importCorpus } = await client.query(IMPORT, { input: { containsPhi: true, ...input } });
+    return client.waitForJob(importCorpus.id);
+  }
+
+  beforeAll(async () => {
+    server = await startTestServer(database);
+    admin = new ApiClient(server.url, server.adminToken);
+    alice = await userClient('alice@test.local', 'RESEARCHER');
+    bob = await userClient('bob@test.local', 'RESEARCHER');
+    viewer = await userClient('viewer@test.local', 'VIEWER');
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('should refuse operations without a valid token', async () => {
+    expect(await new ApiClient(server.url, null).errorCode(`{ me { id } }`)).toBe('UNAUTHENTICATED');
+    expect(await new ApiClient(server.url, 'dsk_not-a-real-token').errorCode(`{ me { id } }`)).toBe('UNAUTHENTICATED');
+    expect((await alice.query(`{ me { email role } }`)).me).toEqual({ email: 'alice@test.local', role: 'RESEARCHER' });
+  });
+
+  it('should import MEDDOCAN train and dev in BRAT with their splits, spans and statistics', async () => {
+    const upload = meddocanZip({ train: undefined, dev: undefined });
+    const job = await importAndWait(alice, { name: 'MEDDOCAN', fileName: 'meddocan.zip', contentBase64: base64(upload.bytes) });
+    expect(job.status).toBe('SUCCEEDED');
+    expect(job.result).toMatchObject({ documents: 750, format: 'BRAT' });
+    const { corpus } = await alice.query(CORPUS, { id: job.result.corpusId });
+    expect(corpus.splits).toEqual([
+      { split: 'dev', documents: 250 },
+      { split: 'train', documents: 500 },
+    ]);
+    const train = corpus.stats.splits.find((s: { split: string }) => s.split === 'train');
+    expect(train).toEqual({ split: 'train', documents: 500, mentions: 11333 });
+    // The README's per-label counts (train + dev).
+    const count = (label: string) => corpus.stats.labels.find((l: { label: string }) => l.label === label)?.mentions;
+    expect(count('TERRITORIO')).toBe(1875 + 987);
+    expect(count('FECHAS')).toBe(1231 + 724);
+    expect(corpus.labels).toHaveLength(new Set(corpus.stats.labels.map((l: { label: string }) => l.label)).size);
+    expect(corpus.bioTags[0]).toBe('O');
+    expect(corpus.bioTags).toHaveLength(1 + 2 * corpus.labels.length);
+  });
+
+  it('should stream a job\'s events in order over WebSocket, ending with its final status', async () => {
+    const upload = meddocanZip({ train: 30 });
+    const { importCorpus } = await alice.query(IMPORT, { input: { name: 'stream', fileName: 'x.zip', contentBase64: base64(upload.bytes), containsPhi: true } });
+    const ws = alice.ws();
+    const events = await alice.collect(ws, `subscription($id: ID!) { jobEvents(id: $id) { seq kind status progress message } }`, { id: importCorpus.id });
+    await ws.dispose();
+    const seqs = events.map((e) => e.jobEvents.seq);
+    // The first event is the snapshot; after it every event follows the previous one by exactly 1.
+    for (let i = 2; i < seqs.length; i++) expect(seqs[i]).toBe(seqs[i - 1] + 1);
+    expect(events.at(-1)!.jobEvents.status).toBe('SUCCEEDED');
+  });
+
+  it('should show a PHI corpus only to its owner and the people it is shared with', async () => {
+    const upload = meddocanZip({ train: 3 });
+    const job = await importAndWait(alice, { name: 'private', fileName: 'p.zip', contentBase64: base64(upload.bytes) });
+    const id = job.result.corpusId;
+    expect(await bob.errorCode(CORPUS, { id })).toBe('NOT_FOUND');
+    expect(await admin.errorCode(CORPUS, { id })).toBe('NOT_FOUND');
+    const listed = await bob.query(`{ corpora(first: 200) { edges { node { id } } } }`);
+    expect(listed.corpora.edges.map((e: { node: { id: string } }) => e.node.id)).not.toContain(id);
+    expect(await bob.errorCode(`mutation($id: ID!) { shareCorpus(id: $id, email: "bob@test.local") { id } }`, { id })).toBe('NOT_FOUND');
+    await alice.query(`mutation($id: ID!) { shareCorpus(id: $id, email: "bob@test.local") { id } }`, { id });
+    expect((await bob.query(CORPUS, { id })).corpus.id).toBe(id);
+    expect(await bob.errorCode(`mutation($id: ID!) { deleteCorpus(id: $id) }`, { id })).toBe('FORBIDDEN');
+    await alice.query(`mutation($id: ID!) { unshareCorpus(id: $id, email: "bob@test.local") { id } }`, { id });
+    expect(await bob.errorCode(CORPUS, { id })).toBe('NOT_FOUND');
+  });
+
+  it('should let viewers read but not import', async () => {
+    const code = await viewer.errorCode(IMPORT, { input: { name: 'v', fileName: 'a.jsonl', contentBase64: base64(strToU8('{"id":"a","text":"x","spans":[]}')) } });
+    expect(code).toBe('FORBIDDEN');
+    expect(await alice.errorCode(`{ users { id } }`)).toBe('FORBIDDEN');
+  });
+
+  it('should export BRAT and JSONL that re-import byte for byte', async () => {
+    const upload = meddocanZip({ train: 40 });
+    const job = await importAndWait(alice, { name: 'roundtrip', fileName: 'r.zip', contentBase64: base64(upload.bytes) });
+    const corpusId = job.result.corpusId;
+    const { exportCorpus } = await alice.query(`mutation($id: ID!) { exportCorpus(id: $id, format: BRAT) { id } }`, { id: corpusId });
+    expect((await alice.waitForJob(exportCorpus.id)).status).toBe('SUCCEEDED');
+    const response = await fetch(`${server.url}/exports/${exportCorpus.id}`, { headers: { authorization: `Bearer ${alice.token}` } });
+    expect(response.status).toBe(200);
+    const exported = unzipSync(new Uint8Array(await response.arrayBuffer()));
+    const txtNames = Object.keys(upload.files).filter((n) => n.endsWith('.txt'));
+    for (const name of txtNames) expect(Buffer.from(exported[name]!).equals(Buffer.from(upload.files[name]!))).toBe(true);
+    // Other users cannot download it.
+    expect((await fetch(`${server.url}/exports/${exportCorpus.id}`, { headers: { authorization: `Bearer ${bob.token}` } })).status).toBe(404);
+
+    const { exportCorpus: jsonlJob } = await alice.query(`mutation($id: ID!) { exportCorpus(id: $id, format: JSONL) { id } }`, { id: corpusId });
+    await alice.waitForJob(jsonlJob.id);
+    const jsonlZip = unzipSync(new Uint8Array(await (await fetch(`${server.url}/exports/${jsonlJob.id}`, { headers: { authorization: `Bearer ${alice.token}` } })).arrayBuffer()));
+    const [jsonlName] = Object.keys(jsonlZip);
+    const again = await importAndWait(alice, { name: 'from-jsonl', fileName: jsonlName, contentBase64: base64(jsonlZip[jsonlName!]!) });
+    expect(again.status).toBe('SUCCEEDED');
+    const docs = async (id: string) => {
+      const { corpus } = await alice.query(`query($id: ID!) { corpus(id: $id) { documents(first: 200) { edges { node { externalId split text annotations { start end label } } } } } }`, { id });
+      return corpus.documents.edges.map((e: { node: unknown }) => e.node);
+    };
+    expect(await docs(again.result.corpusId)).toEqual(await docs(corpusId));
+  });
+
+  it('should reject a bad import as a whole, with a code and the issues, and save nothing', async () => {
+    const before = (await alice.query(`{ corpora { totalCount } }`)).corpora.totalCount;
+    const lines = [
+      JSON.stringify({ id: 'a', text: 'Paciente Juan.', spans: [{ start: 9, end: 13, label: 'NOMBRE' }] }),
+      JSON.stringify({ id: 'b', text: 'Corto.', spans: [{ start: 2, end: 40, label: 'NOMBRE' }] }),
+    ].join('\n');
+    const job = await importAndWait(alice, { name: 'bad', fileName: 'bad.jsonl', contentBase64: base64(strToU8(lines)) });
+    expect(job.status).toBe('FAILED');
+    expect(job.errorCode).toBe('BAD_USER_INPUT');
+    expect(job.result.importError.code).toBe('SPAN_OUT_OF_RANGE');
+    expect(job.result.importError.issues[0].line).toBe(2);
+    expect((await alice.query(`{ corpora { totalCount } }`)).corpora.totalCount).toBe(before);
+  });
+
+  it('should page through corpora with cursors', async () => {
+    const first = await alice.query(`{ corpora(first: 2, orderBy: { field: name, direction: ASC }) { totalCount pageInfo { hasNextPage endCursor } edges { node { name } } } }`);
+    expect(first.corpora.edges).toHaveLength(2);
+    expect(first.corpora.pageInfo.hasNextPage).toBe(true);
+    const second = await alice.query(`query($after: String) { corpora(first: 200, after: $after, orderBy: { field: name, direction: ASC }) { edges { node { name } } } }`, {
+      after: first.corpora.pageInfo.endCursor,
+    });
+    const names = [...first.corpora.edges, ...second.corpora.edges].map((e: { node: { name: string } }) => e.node.name);
+    expect(names).toEqual([...names].sort());
+    expect(names).toHaveLength(first.corpora.totalCount);
+    expect(await alice.errorCode(`{ corpora(first: 100000) { totalCount } }`)).toBe('BAD_USER_INPUT');
+  });
+
+  it('should give seeded nested subsets and seeded splits', async () => {
+    const job = await importAndWait(alice, { name: 'subsets', fileName: 's.zip', contentBase64: base64(meddocanZip({ train: 40 }).bytes) });
+    const id = job.result.corpusId;
+    const q = `query($id: ID!, $seed: Int!) { corpusSubsets(id: $id, fractions: [0.05, 0.25, 0.5, 0.95], seed: $seed, split: "train") { fraction size documentIds } }`;
+    const { corpusSubsets } = await alice.query(q, { id, seed: 7 });
+    expect(corpusSubsets.map((s: { size: number }) => s.size)).toEqual([2, 10, 20, 38]);
+    for (let i = 1; i < corpusSubsets.length; i++) {
+      for (const doc of corpusSubsets[i - 1].documentIds) expect(corpusSubsets[i].documentIds).toContain(doc);
+    }
+    expect((await alice.query(q, { id, seed: 7 })).corpusSubsets).toEqual(corpusSubsets);
+    expect((await alice.query(q, { id, seed: 8 })).corpusSubsets[2].documentIds).not.toEqual(corpusSubsets[2].documentIds);
+
+    const { splitCorpus } = await alice.query(`mutation($id: ID!) { splitCorpus(id: $id, seed: 1, fractions: [{split: "train", fraction: 0.8}, {split: "test", fraction: 0.2}]) { split documents } }`, { id });
+    expect(splitCorpus).toEqual([
+      { split: 'test', documents: 8 },
+      { split: 'train', documents: 32 },
+    ]);
+  });
+});

@@ -1,0 +1,43 @@
+/** Query depth, cost and upload size limits, and error hygiene, on a server started with small limits. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiClient } from '../support/client.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+
+describe('request limits', () => {
+  let server: TestServer;
+  let admin: ApiClient;
+
+  beforeAll(async () => {
+    server = await startTestServer('embedded', { MAX_QUERY_DEPTH: '5', MAX_QUERY_COMPLEXITY: '300', MAX_UPLOAD_BYTES: '2000' });
+    admin = new ApiClient(server.url, server.adminToken);
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('should refuse a query deeper than MAX_QUERY_DEPTH, naming the limit', async () => {
+    const result = await admin.raw(`{ corpora { edges { node { documents { edges { node { id } } } } } } }`);
+    expect(result.errors?.[0]?.extensions?.code).toBe('QUERY_TOO_COMPLEX');
+    expect(result.errors?.[0]?.message).toMatch(/MAX_QUERY_DEPTH/);
+    expect((await admin.raw(`{ corpora { edges { node { id } } } }`)).errors).toBeUndefined();
+  });
+
+  it('should refuse a query whose page sizes multiply past MAX_QUERY_COMPLEXITY', async () => {
+    const result = await admin.raw(`{ corpora(first: 200) { edges { node { id name labels } } } }`);
+    expect(result.errors?.[0]?.extensions?.code).toBe('QUERY_TOO_COMPLEX');
+    expect((await admin.raw(`{ corpora(first: 5) { edges { node { id name labels } } } }`)).errors).toBeUndefined();
+  });
+
+  it('should refuse an upload over MAX_UPLOAD_BYTES before starting a job', async () => {
+    const big = Buffer.alloc(3000, 'a').toString('base64');
+    const result = await admin.raw(`mutation($c: String!) { importCorpus(input: { name: "big", fileName: "a.txt", format: TEXT, contentBase64: $c }) { id } }`, { c: big });
+    expect(result.errors?.[0]?.extensions?.code).toBe('PAYLOAD_TOO_LARGE');
+    expect((await admin.query(`{ jobs { totalCount } }`)).jobs.totalCount).toBe(0);
+  });
+
+  it('should answer malformed queries with a validation code and no stack trace', async () => {
+    const result = await admin.raw(`{ corpora { nope } }`);
+    expect(result.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect(JSON.stringify(result)).not.toMatch(/stacktrace|at .*\.js:\d+/);
+  });
+});

@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import { MEDDOCAN_LABELS, ScoringErrorCode, ScoringInputError, evaluate, scoreEntities, type PredictedDocument, type ScoringDocument } from '../../src/scoring/index.js';
+
+const gold: ScoringDocument[] = [
+  { id: 'a', text: '\uFEFFAna Ruiz', spans: [{ start: 1, end: 9, label: 'NOMBRE' }] },
+  { id: 'b', text: 'Madrid', spans: [{ start: 0, end: 6, label: 'TERRITORIO' }] },
+];
+const ok: PredictedDocument[] = [{ id: 'a', spans: [{ start: 1, end: 9, label: 'NOMBRE' }] }, { id: 'b', spans: [] }];
+
+function codeOf(f: () => unknown): string | undefined {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof ScoringInputError) return e.code;
+    throw e;
+  }
+  return undefined;
+}
+
+describe('bad input', () => {
+  it('should reject a prediction for a document not in the gold split, unless told to ignore it', () => {
+    const pred = [...ok, { id: 'zzz', spans: [] }];
+    expect(codeOf(() => scoreEntities(gold, pred))).toBe(ScoringErrorCode.UNKNOWN_DOCUMENT);
+    expect(scoreEntities(gold, pred, { unknownDocument: 'ignore' }).micro.f1).toBeCloseTo(2 / 3, 15);
+  });
+
+  it('should reject offsets outside the text with a message about code points and the BOM', () => {
+    const err = (() => {
+      try {
+        scoreEntities(gold, [{ id: 'a', spans: [{ start: 2, end: 10, label: 'NOMBRE' }] }, { id: 'b', spans: [] }]);
+      } catch (e) {
+        return e as ScoringInputError;
+      }
+    })();
+    expect(err?.code).toBe(ScoringErrorCode.OFFSET_OUT_OF_RANGE);
+    expect(err?.message).toMatch(/code points.*BOM/s);
+    expect(err?.details).toMatchObject({ docId: 'a', textLength: 9 });
+  });
+
+  it('should reject empty, reversed, negative and non-integer spans', () => {
+    for (const span of [{ start: 3, end: 3 }, { start: 4, end: 2 }, { start: -1, end: 2 }, { start: 0.5, end: 2 }]) {
+      const code = codeOf(() => scoreEntities(gold, [{ id: 'a', spans: [{ ...span, label: 'NOMBRE' }] }, { id: 'b', spans: [] }]));
+      expect([ScoringErrorCode.INVALID_SPAN, ScoringErrorCode.OFFSET_OUT_OF_RANGE]).toContain(code);
+    }
+  });
+
+  it('should reject an unknown label by default, and count it as a false positive on request', () => {
+    const pred = [{ id: 'a', spans: [{ start: 1, end: 9, label: 'B-NOMBRE' }] }, { id: 'b', spans: [] }];
+    expect(codeOf(() => scoreEntities(gold, pred))).toBe(ScoringErrorCode.UNKNOWN_LABEL);
+    // as a false positive: tp 0, fp 1, fn 2
+    expect(scoreEntities(gold, pred, { unknownLabel: 'false-positive' }).micro).toMatchObject({ tp: 0, fp: 1, fn: 2 });
+  });
+
+  it('should accept a guideline label absent from gold when the label set is declared', () => {
+    const pred = [{ id: 'a', spans: [{ start: 1, end: 9, label: 'URL_WEB' }] }, { id: 'b', spans: [] }];
+    expect(scoreEntities(gold, pred, { labels: [...MEDDOCAN_LABELS] }).micro).toMatchObject({ tp: 0, fp: 1, fn: 2 });
+  });
+
+  it('should reject the reserved label O', () => {
+    expect(codeOf(() => scoreEntities(gold, [{ id: 'a', spans: [{ start: 1, end: 9, label: 'O' }] }, { id: 'b', spans: [] }]))).toBe(ScoringErrorCode.RESERVED_LABEL);
+  });
+
+  it('should reject a gold document without prediction by default; empty and skip on request', () => {
+    const pred = [ok[0]!];
+    expect(codeOf(() => scoreEntities(gold, pred))).toBe(ScoringErrorCode.MISSING_PREDICTION);
+    // empty: b counts as nothing predicted → tp 1, fn 1
+    expect(scoreEntities(gold, pred, { missingDocument: 'empty' }).micro).toMatchObject({ tp: 1, fn: 1 });
+    // skip (official behaviour): b is not scored → tp 1, fn 0
+    expect(scoreEntities(gold, pred, { missingDocument: 'skip' }).micro).toMatchObject({ tp: 1, fn: 0, f1: 1 });
+  });
+
+  it('should reject a predicted text that differs from gold (e.g. BOM stripped)', () => {
+    expect(codeOf(() => scoreEntities(gold, [{ ...ok[0]!, text: 'Ana Ruiz' }, ok[1]!]))).toBe(ScoringErrorCode.TEXT_MISMATCH);
+    expect(scoreEntities(gold, [{ ...ok[0]!, text: gold[0]!.text }, ok[1]!]).micro.tp).toBe(1);
+  });
+
+  it('should reject duplicate ids, an empty gold set and bad options', () => {
+    expect(codeOf(() => scoreEntities([gold[0]!, gold[0]!], ok))).toBe(ScoringErrorCode.DUPLICATE_DOCUMENT);
+    expect(codeOf(() => scoreEntities(gold, [ok[0]!, ok[0]!, ok[1]!]))).toBe(ScoringErrorCode.DUPLICATE_DOCUMENT);
+    expect(codeOf(() => scoreEntities([], []))).toBe(ScoringErrorCode.EMPTY_GOLD);
+    expect(codeOf(() => scoreEntities(gold, ok, { unknownLabel: 'drop' as never }))).toBe(ScoringErrorCode.INVALID_OPTION);
+    expect(codeOf(() => evaluate(gold, ok, { bootstrap: { resamples: 0 } }))).toBe(ScoringErrorCode.INVALID_OPTION);
+    expect(codeOf(() => evaluate(gold, ok, { bootstrap: { level: 1.5 } }))).toBe(ScoringErrorCode.INVALID_OPTION);
+  });
+
+  it('should index offsets by code points, not UTF-16 units', () => {
+    // '😀' is 2 UTF-16 units but 1 code point: "Ana" is [2, 5) in code points
+    const g: ScoringDocument[] = [{ id: 'x', text: '😀 Ana', spans: [{ start: 2, end: 5, label: 'N' }] }];
+    expect(scoreEntities(g, [{ id: 'x', spans: [{ start: 2, end: 5, label: 'N' }] }]).micro.f1).toBe(1);
+    expect(codeOf(() => scoreEntities(g, [{ id: 'x', spans: [{ start: 3, end: 6, label: 'N' }] }]))).toBe(ScoringErrorCode.OFFSET_OUT_OF_RANGE);
+  });
+});
