@@ -79,8 +79,13 @@ class EntryChecker {
 
   constructor(private readonly lim: ArchiveLimits) {}
 
-  /** Returns the cleaned path, or null when the entry is skipped or refused (an issue is recorded). */
-  admit(raw: string, declaredBytes: number, link: boolean): string | null {
+  /** Returns the cleaned path, or null when the entry is a folder, skipped or refused (an issue is recorded). */
+  admit(raw: string, declaredBytes: number, link: boolean, folder = false): string | null {
+    if (folder) {
+      const checked = checkEntryPath(raw);
+      if (checked.kind === 'escape') this.issues.add('PATH_ESCAPE', `the folder ${JSON.stringify(raw)} ${checked.reason}; archive entries must be relative paths inside the archive`);
+      return null;
+    }
     if (++this.count > this.lim.maxFileCount) throw tooLarge(`the archive holds more than ${this.lim.maxFileCount} files`);
     this.declared += declaredBytes;
     if (this.declared > this.lim.maxUnpackedBytes) {
@@ -158,8 +163,8 @@ function readZip(b: Uint8Array, lim: ArchiveLimits): InputFile[] {
     p += 46 + nameLen + extraLen + commentLen;
     const isDir = name.endsWith('/');
     const isLink = madeBy === 3 && ((attrs >>> 16) & 0o170000) === 0o120000;
-    const path = checker.admit(isDir ? `${name}.` : name, isDir ? 0 : usize, isLink);
-    if (path === null || isDir) continue;
+    const path = checker.admit(name, usize, isLink, isDir);
+    if (path === null) continue;
     pending.push({ path, method, flags, csize, usize, local });
   }
   checker.issues.throwIfAny();
@@ -287,7 +292,10 @@ function readTar(b: Uint8Array, lim: ArchiveLimits): InputFile[] {
     longName = null;
     const isFile = type === '0' || type === '\u0000' || type === '7';
     const isLink = type === '1' || type === '2';
-    if (!isFile && !isLink) continue; // folders, devices, FIFOs carry no content we need
+    if (!isFile && !isLink) {
+      checker.admit(raw, 0, false, true); // folders, devices, FIFOs carry no content we need
+      continue;
+    }
     const path = checker.admit(raw, isFile ? size : 0, isLink);
     if (path !== null) files.push({ path, bytes: data.slice() });
   }

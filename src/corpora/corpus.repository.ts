@@ -2,6 +2,7 @@
 import crypto from 'node:crypto';
 import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
 import type { ParsedDocument } from './formats/types.js';
+import { codePointLength } from '../common/text.js';
 
 export interface NewCorpus {
   name: string;
@@ -100,10 +101,4 @@ export class CorpusRepository {
   delete(corpusId: string) {
     return this.prisma.corpus.delete({ where: { id: corpusId } });
   }
-}
-
-export function codePointLength(text: string): number {
-  let n = 0;
-  for (const _ of text) n++;
-  return n;
 }

@@ -18,7 +18,8 @@ export interface CorpusStats extends CorpusCounts {
   splits: (CorpusCounts & { split: string | null })[];
 }
 
-type Countable = Pick<ParsedDocument, 'split' | 'text'> & { spans: Pick<ParsedDocument['spans'][number], 'label'>[] };
+/** A document as far as counting goes: spans need only their label. */
+type Countable = Pick<ParsedDocument, 'id' | 'split' | 'text'> & { spans: Pick<ParsedDocument['spans'][number], 'label'>[] };
 
 export function corpusStats(docs: Countable[]): CorpusStats {
   const total = emptyCounts();

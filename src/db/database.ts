@@ -11,6 +11,7 @@ import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { applyMigrations } from './migrate.js';
+import { codePointLength } from '../common/text.js';
 import type { SqlClient } from './sql.js';
 
 export type DatabaseKind = 'embedded' | 'postgres';
@@ -85,11 +86,29 @@ function clientSql(client: pg.Pool | pg.PoolClient): SqlClient {
   };
 }
 
+/**
+ * PGlite decodes result text with a default TextDecoder, which drops a leading U+FEFF (byte-order
+ * mark). PostgreSQL stores it, and MEDDOCAN's offsets count it, so Document.text puts it back:
+ * charCount (code points, stored at import) tells when one character went missing.
+ */
+const restoreLeadingBom = {
+  result: {
+    document: {
+      text: {
+        needs: { text: true, charCount: true },
+        compute({ text, charCount }: { text: string; charCount: number }) {
+          return codePointLength(text) === charCount - 1 ? '\uFEFF' + text : text;
+        },
+      },
+    },
+  },
+};
+
 async function openEmbedded(dataDir: string): Promise<Database> {
   const dir = path.resolve(dataDir, 'db');
   fs.mkdirSync(dir, { recursive: true });
   const pglite = await PGlite.create(dir);
-  const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
+  const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) }).$extends(restoreLeadingBom) as unknown as PrismaClient;
   const sql: SqlClient = {
     async query(text, params) {
       return (await pglite.query(text, params as unknown[])).rows as never[];

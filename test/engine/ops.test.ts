@@ -88,12 +88,24 @@ describe('composites', () => {
     checkGradients((l, y) => op.softmaxCrossEntropy(l, y), [{ shape: [2, 3, 4] }, { shape: [2, 3], kind: 'int64', data: [0, 3, -100, 1, -100, 2] }]));
   it('softmaxCrossEntropy with extreme logits', () =>
     checkGradients((l, y) => op.softmaxCrossEntropy(l, y), [{ shape: [2, 3], data: [1e4, 0, -1e4, 50, 60, 70] }, { shape: [2], kind: 'int64', data: [2, 0] }], f32));
-  it('gelu (float32: erf)', () => checkGradients((a) => op.gelu(a), [{ shape: [6], lo: -3, hi: 3 }], f32));
+  it('gelu (fused, float32 only)', () => checkGradients((a) => op.gelu(a), [{ shape: [8], lo: -4, hi: 4 }], f32));
+  it('gelu at extreme values', () => checkGradients((a) => op.gelu(a), [{ shape: [5], data: [-30, -5, 0, 5, 30] }], f32));
+  it('geluErf (primitives, float32: erf)', () => checkGradients((a) => op.geluErf(a), [{ shape: [6], lo: -3, hi: 3 }], f32));
   it('geluTanh', () => checkGradients((a) => op.geluTanh(a), [{ shape: [6], lo: -3, hi: 3 }]));
   it('relu', () => checkGradients((a) => op.relu(a), [{ shape: [4], data: [-1, 0.5, 2, -0.2] }]));
   it('silu', () => checkGradients((a) => op.silu(a), [{ shape: [5] }]));
   it('rmsNorm', () => checkGradients((x, w) => op.rmsNorm(x, w), [{ shape: [2, 4] }, { shape: [4] }]));
-  it('linear', () => checkGradients((x, w, b) => op.linear(x, w, b), [{ shape: [2, 3, 4] }, { shape: [5, 4] }, { shape: [5] }]));
+  it('linear (3-D input, bias)', () => checkGradients((x, w, b) => op.linear(x, w, b), [{ shape: [2, 3, 4] }, { shape: [5, 4] }, { shape: [5] }]));
+  it('linear (2-D input, no bias)', () => checkGradients((x, w) => op.linear(x, w), [{ shape: [3, 4] }, { shape: [5, 4] }]));
+  it('linear (symbolic batch dims)', async () => {
+    const g = new Graph();
+    const x = g.input('x', 'float32', ['B', 'T', 2]);
+    const w = g.input('w', 'float32', [3, 2]);
+    g.output(op.linear(x, w), 'y');
+    const r = await (await Session.create(g.toBytes())).run({ x: { data: new Float32Array(8).fill(1), shape: [2, 2, 2] }, w: { data: Float32Array.from([1, 2, 3, 4, 5, 6]), shape: [3, 2] } });
+    expect(r.y!.shape).toEqual([2, 2, 3]);
+    expect(Array.from(r.y!.data as Float32Array).slice(0, 3)).toEqual([3, 7, 11]);
+  });
 });
 
 describe('autodiff driver', () => {

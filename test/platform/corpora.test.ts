@@ -112,7 +112,9 @@ describe.each(DATABASES)('corpora (%s database)', (database) => {
     expect(response.status).toBe(200);
     const exported = unzipSync(new Uint8Array(await response.arrayBuffer()));
     const txtNames = Object.keys(upload.files).filter((n) => n.endsWith('.txt'));
-    for (const name of txtNames) expect(Buffer.from(exported[name]!).equals(Buffer.from(upload.files[name]!))).toBe(true);
+    // MEDDOCAN has files with a byte-order mark among the first 40: they must survive too.
+    expect(txtNames.some((name) => upload.files[name]![0] === 0xef)).toBe(true);
+    for (const name of txtNames) expect(Buffer.from(exported[name]!).equals(Buffer.from(upload.files[name]!)), name).toBe(true);
     // Other users cannot download it.
     expect((await fetch(`${server.url}/exports/${exportCorpus.id}`, { headers: { authorization: `Bearer ${bob.token}` } })).status).toBe(404);
 
@@ -144,6 +146,9 @@ describe.each(DATABASES)('corpora (%s database)', (database) => {
   });
 
   it('should page through corpora with cursors', async () => {
+    for (const name of ['page-b', 'page-a', 'page-c']) {
+      await importAndWait(alice, { name, fileName: 'p.jsonl', contentBase64: base64(strToU8(JSON.stringify({ id: 'd', text: 'Texto.', spans: [] }))) });
+    }
     const first = await alice.query(`{ corpora(first: 2, orderBy: { field: name, direction: ASC }) { totalCount pageInfo { hasNextPage endCursor } edges { node { name } } } }`);
     expect(first.corpora.edges).toHaveLength(2);
     expect(first.corpora.pageInfo.hasNextPage).toBe(true);
@@ -153,7 +158,7 @@ describe.each(DATABASES)('corpora (%s database)', (database) => {
     const names = [...first.corpora.edges, ...second.corpora.edges].map((e: { node: { name: string } }) => e.node.name);
     expect(names).toEqual([...names].sort());
     expect(names).toHaveLength(first.corpora.totalCount);
-    expect(await alice.errorCode(`{ corpora(first: 100000) { totalCount } }`)).toBe('BAD_USER_INPUT');
+    expect(await alice.errorCode(`{ corpora(first: 201) { totalCount } }`)).toBe('BAD_USER_INPUT');
   });
 
   it('should give seeded nested subsets and seeded splits', async () => {

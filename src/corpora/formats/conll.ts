@@ -179,7 +179,7 @@ export function exportConll(docs: ParsedDocument[], scheme: TagScheme = 'BIO'): 
   const issues = new IssueCollector();
   const bySplit = new Map<string | null, string[]>();
   for (const doc of docs) {
-    exportPath(null, doc.id, issues);
+    if (/[\r\n]/.test(doc.id)) issues.add('PATH_ESCAPE', `document id '${doc.id.replace(/[\r\n]/g, ' ')}' holds a line break, which cannot go in a '# doc_id =' line; rename it before exporting`);
     let lines = bySplit.get(doc.split);
     if (lines === undefined) bySplit.set(doc.split, (lines = []));
     lines.push(`# doc_id = ${doc.id}\n`, ...documentLines(doc, scheme));

@@ -200,7 +200,8 @@ export class Graph {
       inputs: this.inputs.filter((t) => opts.keepAllInputs !== false || live.has(t.name)).map((t) => info(t)),
       outputs: outs.map((o) => info(o.tensor, o.name)),
       initializers: this.initializers.filter((t) => live.has(t.name)),
-      opset: 18,
+      opset: 20,
+      irVersion: 9,
     };
   }
 

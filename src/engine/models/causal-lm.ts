@@ -83,7 +83,6 @@ export interface DecoderFamily<C extends ModelConfig = ModelConfig> {
   architecture: string;
   paramSpecs(config: C): ParamSpec[];
   projections(config: C): ProjectionSpec[];
-  /** Names of parameters tied to another (not saved; e.g. GPT-2's lm_head = wte). */
   numKvHeads(config: C): number;
   headDim(config: C): number;
   /** Declare the position inputs (B,T symbolic). */
@@ -169,7 +168,8 @@ function buildContext<C extends ModelConfig>(
   const weights = new Map<string, Tensor>();
   for (const s of specs) weights.set(s.name, g.input(s.name, 'float32', s.shape));
   const ids = g.input('input_ids', 'int64', ['B', 'T']);
-  const bias = g.input('attn_bias', 'float32', ['B', 1, 'T', 'S']);
+  // S = T without a cache; P + T with one (the symbolic name concat gives the key axis).
+  const bias = g.input('attn_bias', 'float32', ['B', 1, 'T', cached ? 'P+T' : 'T']);
   const positions = family.positionInputs(g, config);
   const G = family.numKvHeads(config);
   const D = family.headDim(config);
@@ -586,7 +586,8 @@ export class CausalLMModel<C extends ModelConfig = ModelConfig> implements Causa
     await writeFile(join(dir, 'generation_config.json'), JSON.stringify(gen, null, 2) + '\n');
   }
 
-  async release(): Promise<void> {
+  /** Close the onnxruntime sessions (weights stay; the next call rebuilds them). */
+  async dispose(): Promise<void> {
     for (const s of this.sessions.values()) await s.release();
     this.sessions.clear();
   }

@@ -6,7 +6,6 @@ import { div } from './div.js';
 import { erf } from './erf.js';
 import { exp } from './exp.js';
 import { log } from './log.js';
-import { matmul } from './matmul.js';
 import { mul } from './mul.js';
 import { neg } from './neg.js';
 import { reduceMax, reduceMean, reduceSum } from './reduce.js';
@@ -16,8 +15,8 @@ import { sub } from './sub.js';
 import { tanh } from './tanh.js';
 import { where } from './where.js';
 
-/** GELU, exact (erf) form: 0.5 x (1 + erf(x / √2)). HF hidden_act "gelu". */
-export function gelu(x: Tensor): Tensor {
+/** GELU from primitives (float64-capable only where Erf is); the model uses the fused `gelu`. */
+export function geluErf(x: Tensor): Tensor {
   return mul(mul(x, 0.5), add(erf(mul(x, Math.SQRT1_2)), 1));
 }
 
@@ -45,12 +44,6 @@ export function silu(x: Tensor): Tensor {
 export function logSoftmax(x: Tensor): Tensor {
   const s = sub(x, stopGradient(reduceMax(x, [-1], true)));
   return sub(s, log(reduceSum(exp(s), [-1], true)));
-}
-
-/** torch.nn.Linear: x @ Wᵀ + b.  x: [..., in], W: [out, in], b: [out] */
-export function linear(x: Tensor, w: Tensor, b?: Tensor): Tensor {
-  const y = matmul(x, w, { transB: true });
-  return b ? add(y, b) : y;
 }
 
 /** RMSNorm over the last axis: x / sqrt(mean(x²) + eps) * w. */

@@ -10,7 +10,9 @@ import { erfGrad } from './erf.js';
 import { expGrad } from './exp.js';
 import { expandGrad } from './expand.js';
 import { gatherGrad } from './gather.js';
+import { geluGrad } from './gelu.js';
 import { layerNormGrad } from './layernorm.js';
+import { linearGrad } from './linear.js';
 import { logGrad } from './log.js';
 import { matmulGrad } from './matmul.js';
 import { mulGrad } from './mul.js';
@@ -66,7 +68,9 @@ export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
   Gather: gatherGrad,
   // fused composites (own backward for stability or memory; see their modules)
   Softmax: softmaxGrad,
+  Gelu: geluGrad,
   LayerNorm: layerNormGrad,
+  Linear: linearGrad,
   SoftmaxCrossEntropy: softmaxCrossEntropyGrad,
   // no gradient
   Shape: noGrad,

@@ -3,3 +3,8 @@ export type { TrainerState } from './checkpoint.js';
 export { Rng } from './rng.js';
 export { NonFiniteLossError, collate, trainTokenClassification } from './token-classification.js';
 export type { TokenClassificationExample, TrainConfig, TrainProgress, TrainResult } from './token-classification.js';
+export { runTrainJob } from './job.js';
+export type { TrainJob, TrainJobResult } from './job.js';
+export { TrainJobError, trainInWorker } from './worker.js';
+export { benchmarkEncoder } from './benchmark.js';
+export type { EncoderBenchOptions, EncoderBenchResult } from './benchmark.js';

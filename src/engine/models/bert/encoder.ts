@@ -140,7 +140,7 @@ export function buildEncoderGraph(cfg: EncoderConfig, head: EncoderHead, opts: {
     const [dense, norm] = cfg.modelType === 'bert' ? ['cls.predictions.transform.dense', 'cls.predictions.transform.LayerNorm'] : ['lm_head.dense', 'lm_head.layer_norm'];
     const t = op.layerNorm(activation(cfg.hiddenAct, lin(h, dense)), w(`${norm}.weight`), w(`${norm}.bias`), eps);
     const bias = cfg.modelType === 'bert' ? 'cls.predictions.bias' : 'lm_head.bias';
-    logits = op.add(op.matmul(t, w(`${p}.embeddings.word_embeddings.weight`), { transB: true }), w(bias));
+    logits = op.linear(t, w(`${p}.embeddings.word_embeddings.weight`), w(bias));
   }
   g.output(logits, 'logits');
   const loss = op.softmaxCrossEntropy(logits, labels);

@@ -139,6 +139,11 @@ export class EncoderModel {
         throw new Error(`${dir}: missing tensor '${s.name}' (expected shape [${s.shape}])${isHead ? '; pass id2label to initialise a new head' : ''}`);
       }
       if (t.shape.length !== s.shape.length || t.shape.some((d, i) => d !== s.shape[i])) {
+        if (isHead && opts.id2label) {
+          // a new label set: the checkpoint's head does not fit, start it fresh (HF: ignore_mismatched_sizes)
+          params.set(s.name, fresh.params.get(s.name)!);
+          continue;
+        }
         throw new Error(`${dir}: tensor '${s.name}' has shape [${t.shape}]; expected [${s.shape}]`);
       }
       if (!(t.data instanceof Float32Array)) throw new Error(`${dir}: tensor '${s.name}' is not a float tensor`);

@@ -1,0 +1,1 @@
+export { gpt2 } from './gpt2.js';
