@@ -39,7 +39,7 @@ async function main() {
     case 'worker': {
       if (!config.databaseUrl) throw new Error('A separate worker shares the queue through PostgreSQL: set DATABASE_URL=postgres://… (the embedded server runs jobs itself).');
       const services = await createServices(config, { runJobs: true });
-      log('info', 'worker.started', { workerId: services.runner.workerId, concurrency: config.jobConcurrency });
+      console.log(`Worker started: ${services.runner.workerId}, ${config.jobConcurrency} jobs at a time, database: ${services.database.kind}`);
       onShutdown(() => services.close());
       return;
     }

@@ -113,7 +113,8 @@ class EntryChecker {
 const u16 = (b: Uint8Array, o: number) => b[o]! | (b[o + 1]! << 8);
 const u32 = (b: Uint8Array, o: number) => (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
 const u64 = (b: Uint8Array, o: number) => u32(b, o) + u32(b, o + 4) * 2 ** 32;
-const latin = new TextDecoder('utf-8');
+// Entry names: UTF-8 (zip flag 11, modern tar); legacy code-page names decode lossily, which is harmless here.
+const names = new TextDecoder('utf-8');
 
 function readZip(b: Uint8Array, lim: ArchiveLimits): InputFile[] {
   // End of central directory: 22 bytes plus a comment of up to 65,535 bytes, at the very end.
@@ -148,7 +149,7 @@ function readZip(b: Uint8Array, lim: ArchiveLimits): InputFile[] {
     const nameLen = u16(b, p + 28), extraLen = u16(b, p + 30), commentLen = u16(b, p + 32);
     const attrs = u32(b, p + 38);
     let local = u32(b, p + 42);
-    const name = latin.decode(b.subarray(p + 46, p + 46 + nameLen));
+    const name = names.decode(b.subarray(p + 46, p + 46 + nameLen));
     // zip64 sizes and offset live in extra field 0x0001, in this order, only where the field is full.
     for (let e = p + 46 + nameLen; e + 4 <= p + 46 + nameLen + extraLen; ) {
       const id = u16(b, e), len = u16(b, e + 2);
@@ -177,7 +178,7 @@ function readZip(b: Uint8Array, lim: ArchiveLimits): InputFile[] {
     const data = b.subarray(start, start + e.csize);
     let bytes: Uint8Array;
     if (e.method === 0) bytes = data.slice();
-    else if (e.method === 8) bytes = inflateCapped(data, e.path, Math.min(e.usize, budget), e.usize);
+    else if (e.method === 8) bytes = inflateCapped(data, e.path, Math.min(e.usize, budget), e.usize, lim.maxUnpackedBytes);
     else throw malformed(`${e.path} uses compression method ${e.method}; only stored and deflate are supported`);
     if (bytes.length !== e.usize) throw malformed(`${e.path} unpacks to ${bytes.length} bytes but declares ${e.usize}`);
     budget -= bytes.length;
@@ -186,7 +187,7 @@ function readZip(b: Uint8Array, lim: ArchiveLimits): InputFile[] {
 }
 
 /** Inflates raw DEFLATE data, stopping as soon as the output passes `cap` bytes. */
-function inflateCapped(data: Uint8Array, path: string, cap: number, declared: number): Uint8Array {
+function inflateCapped(data: Uint8Array, path: string, cap: number, declared: number, maxUnpackedBytes: number): Uint8Array {
   const chunks: Uint8Array[] = [];
   let total = 0;
   const inflate = new Inflate((chunk) => {
@@ -200,7 +201,7 @@ function inflateCapped(data: Uint8Array, path: string, cap: number, declared: nu
         throw tooLarge(
           total > declared
             ? `${path} inflates past its declared size of ${declared} bytes (a zip bomb?)`
-            : `the archive unpacks to more than the limit of bytes`,
+            : `the archive unpacks to more than ${maxUnpackedBytes} bytes`,
         );
       }
     }
@@ -248,7 +249,7 @@ function concat(chunks: Uint8Array[], total: number): Uint8Array {
 function cString(b: Uint8Array, start: number, len: number): string {
   let end = start;
   while (end < start + len && b[end] !== 0) end++;
-  return latin.decode(b.subarray(start, end));
+  return names.decode(b.subarray(start, end));
 }
 
 function tarNumber(b: Uint8Array, start: number, len: number): number {
@@ -287,7 +288,7 @@ function readTar(b: Uint8Array, lim: ArchiveLimits): InputFile[] {
     }
     if (type === 'g') continue;
     const name = cString(h, 0, 100);
-    const prefix = latin.decode(h.subarray(257, 262)) === 'ustar' ? cString(h, 345, 155) : '';
+    const prefix = names.decode(h.subarray(257, 262)) === 'ustar' ? cString(h, 345, 155) : '';
     const raw = longName ?? (prefix === '' ? name : `${prefix}/${name}`);
     longName = null;
     const isFile = type === '0' || type === '\u0000' || type === '7';
@@ -305,7 +306,7 @@ function readTar(b: Uint8Array, lim: ArchiveLimits): InputFile[] {
 
 function paxPath(data: Uint8Array): string | null {
   // Records are "<length> <key>=<value>\n".
-  const text = latin.decode(data);
+  const text = names.decode(data);
   for (const m of text.matchAll(/(\d+) ([^=]+)=([^\n]*)\n/g)) if (m[2] === 'path') return m[3]!;
   return null;
 }

@@ -10,6 +10,7 @@ import { log } from '../common/log.js';
 
 export const QUEUE_NAME = 'deid-jobs';
 export const HEARTBEAT_SECONDS = 10;
+const SUPERVISE_SECONDS = 5;
 /** Attempts after a crash (a handled error fails the job at once and is not retried). */
 export const CRASH_RETRY_LIMIT = 3;
 
@@ -21,9 +22,11 @@ export class JobQueue {
   private constructor(private readonly boss: PgBoss) {}
 
   static async start(database: Database): Promise<JobQueue> {
+    // Supervision (which notices missed heartbeats) every few seconds: a crashed job resumes soon after.
+    const common = { schema: 'pgboss', superviseIntervalSeconds: SUPERVISE_SECONDS, monitorIntervalSeconds: SUPERVISE_SECONDS };
     const boss = database.pglite
-      ? new PgBoss({ db: pgliteDb(database.pglite), schema: 'pgboss', migrate: true })
-      : new PgBoss({ connectionString: database.url, max: 4, schema: 'pgboss' });
+      ? new PgBoss({ ...common, db: pgliteDb(database.pglite), backend: 'pglite' })
+      : new PgBoss({ ...common, connectionString: database.url, max: 4 });
     boss.on('error', (error: Error) => log('error', 'queue.error', { error: error.message }));
     await boss.start();
     await boss.createQueue(QUEUE_NAME, {

@@ -110,6 +110,9 @@ function example(doc: AlignedDocument, s: Span, others: readonly Span[], side: '
 }
 
 export function errorExamplesFromDocs(docs: readonly AlignedDocument[], contextChars = 40): ErrorExamples {
+  if (!Number.isInteger(contextChars) || contextChars < 0) {
+    throw new ScoringInputError(C.INVALID_OPTION, `options.contextChars must be a non-negative integer (default 40); got ${contextChars}.`, { option: 'contextChars', value: contextChars });
+  }
   const falsePositives: ErrorExample[] = [];
   const falseNegatives: ErrorExample[] = [];
   for (const doc of docs) {
@@ -122,9 +125,5 @@ export function errorExamplesFromDocs(docs: readonly AlignedDocument[], contextC
 
 /** The false positives and false negatives of strict entity matching, each with its context. */
 export function errorExamples(gold: readonly ScoringDocument[], predicted: readonly PredictedDocument[], options: ErrorExampleOptions = {}): ErrorExamples {
-  const context = options.contextChars ?? 40;
-  if (!Number.isInteger(context) || context < 0) {
-    throw new ScoringInputError(C.INVALID_OPTION, `options.contextChars must be a non-negative integer (default 40); got ${context}.`, { option: 'contextChars', value: context });
-  }
-  return errorExamplesFromDocs(alignDocuments(gold, predicted, options), context);
+  return errorExamplesFromDocs(alignDocuments(gold, predicted, options), options.contextChars ?? 40);
 }

@@ -296,11 +296,18 @@ function wholeWordAt(text: string, phi: string, s: number): boolean {
 
 /**
  * Privacy metrics of a synthetic corpus against the real training corpus (docs/scoring.md, "Privacy").
+ * `real` is an index from indexRealCorpus (reusable) or the real documents themselves.
  * Words are maximal runs of letters, marks and digits (punctuation is not a word); n-grams never
  * cross a document boundary.
  */
 export function privacyReport(synthetic: readonly PlainDocument[], real: RealCorpusIndex | readonly ScoringDocument[], options: PrivacyOptions = {}): PrivacyReport {
   const index = real instanceof RealCorpusIndex ? real : new RealCorpusIndex(real, options);
+  // a prebuilt index fixes n, case handling and phiMinLength; a different request here would be silently ignored
+  for (const [name, wanted, have] of [['n', options.n, index.n], ['caseSensitive', options.caseSensitive, index.caseSensitive], ['phiMinLength', options.phiMinLength, index.phiMinLength]] as const) {
+    if (wanted !== undefined && wanted !== have) {
+      throw new ScoringInputError(C.INVALID_OPTION, `options.${name} is ${String(wanted)} but the real-corpus index was built with ${String(have)}; pass it to indexRealCorpus instead.`, { option: name, value: wanted });
+    }
+  }
   const n = index.n;
   const maxExamples = options.maxPhiExamples ?? 50;
   const extension = new Map<string, number>();

@@ -61,6 +61,8 @@ export async function startServer(services: Services): Promise<RunningServer> {
     schema,
     introspection: true,
     includeStacktraceInErrorResponses: false,
+    // main.ts stops everything in order on SIGINT/SIGTERM; Apollo's own handler would race it.
+    stopOnTerminationSignals: false,
     validationRules: [depthLimitRule(config.maxQueryDepth)],
     formatError,
     plugins: [

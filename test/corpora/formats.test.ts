@@ -66,6 +66,13 @@ describe('i2b2 XML', () => {
     ]);
   });
 
+  it('should drop a byte-order mark before <?xml but keep one inside the CDATA', () => {
+    const xml = '\uFEFF<?xml version="1.0"?><MEDDOCAN><TEXT><![CDATA[\uFEFFAna]]></TEXT><TAGS><NAME id="T1" start="1" end="4" text="Ana" TYPE="N"/></TAGS></MEDDOCAN>';
+    const d = parseCorpus([file('a.xml', xml)]).documents[0]!;
+    expect(d.text).toBe('\uFEFFAna');
+    expect(d.spans[0]!.text).toBe('Ana');
+  });
+
   it('should decode entities in attributes and join CDATA sections with escaped text', () => {
     const xml = `<MEDDOCAN><TEXT><![CDATA[a]]]]><![CDATA[>b]]>&#13;&#x0A;&lt;c&gt;</TEXT><TAGS><X id="T1" start="7" end="10" text="&lt;c&gt;" TYPE="Y"/></TAGS></MEDDOCAN>`;
     const d = parseCorpus([file('a.xml', xml)]).documents[0]!;
@@ -112,6 +119,10 @@ describe('CoNLL', () => {
     expect(parsed.warnings.join()).toContain('3 spans begin with I- or E-');
   });
 
+  it('should read .txt files as CoNLL when the format is given', () => {
+    expect(parseCorpus([file('train/a.txt', 'Lugo B-T\n')], { format: 'CONLL' }).documents[0]!.spans[0]!.label).toBe('T');
+  });
+
   it('should end a span at a sentence break', () => {
     const parsed = parseCorpus([file('a.conll', 'a B-X\n\nb I-X\n')]);
     expect(parsed.documents[0]!.spans.map((s) => s.text)).toEqual(['a', 'b']);
@@ -145,6 +156,14 @@ describe('JSONL', () => {
   it('should write one line per document with id, split, text and spans', () => {
     const out = exportCorpus([doc('\uFEFFAna', [[1, 4, 'N']])], 'JSONL');
     expect(dec.decode(out[0]!.bytes)).toBe('{"id":"d1","split":"train","text":"\uFEFFAna","spans":[{"start":1,"end":4,"label":"N"}]}\n');
+  });
+});
+
+describe('TEXT', () => {
+  it('should read each .txt as one unannotated document and skip .ann files with a warning', () => {
+    const parsed = parseCorpus([file('dev/a.txt', '\uFEFFhola\r\n'), file('dev/a.ann', 'T1\tX 1 5\thola\n')], { format: 'TEXT' });
+    expect(parsed.documents).toEqual([{ id: 'a', split: 'dev', text: '\uFEFFhola\r\n', spans: [] }]);
+    expect(parsed.warnings).toHaveLength(1);
   });
 });
 

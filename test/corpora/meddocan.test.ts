@@ -18,7 +18,6 @@ const trainFiles = readFolder('train');
 const devFiles = readFolder('dev');
 const all = parseCorpus([...trainFiles, ...devFiles]);
 const bySplit = (c: ParsedCorpus, split: string) => c.documents.filter((d) => d.split === split);
-const spanCount = (docs: ParsedDocument[]) => docs.reduce((n, d) => n + d.spans.length, 0);
 
 describe('MEDDOCAN (BRAT)', () => {
   it('should detect BRAT and read 500 train and 250 dev documents', () => {

@@ -71,17 +71,25 @@ for (const name of ['bert-tiny-ner', 'roberta-tiny-ner']) {
       console.log(`${name} gradients:\n${lines.join('\n')}`);
       expect(bad).toEqual([]);
 
+      // AdamW from the reference gradients must reproduce torch's step to 1e-6. From our own
+      // gradients the step is checked more loosely: for elements whose gradient is near eps
+      // (1e-8), the update lr·g/(|g|+eps) amplifies 1e-10 gradient differences.
       const { lr, betas, eps, weight_decay } = ref.adamw;
-      const opt = new AdamW({ lr, betas, eps, weightDecay: weight_decay });
-      opt.step(model.params, grads);
       const after = await readSafetensors(join(dir, 'reference_after_adamw_step.safetensors'));
-      let worst = 0;
-      for (const s of model.specs) {
-        const { diff } = maxDiff(model.params.get(s.name)!, after.get(s.name)!.data as Float32Array);
-        worst = Math.max(worst, diff);
+      const initial = await readSafetensors(join(dir, 'model.safetensors'));
+      for (const [gradsFrom, tol] of [['reference', 1e-6], ['engine', 1e-5]] as const) {
+        const params = new Map(model.specs.map((s) => [s.name, Float32Array.from(initial.get(s.name)!.data as Float32Array)]));
+        const g = gradsFrom === 'reference' ? new Map(model.specs.map((s) => [s.name, refGrads.get(s.name)!.data as Float32Array])) : grads;
+        new AdamW({ lr, betas, eps, weightDecay: weight_decay }).step(params, g);
+        let worst = 0;
+        let where = '';
+        for (const s of model.specs) {
+          const { diff } = maxDiff(params.get(s.name)!, after.get(s.name)!.data as Float32Array);
+          if (diff > worst) [worst, where] = [diff, s.name];
+        }
+        console.log(`${name} after AdamW from ${gradsFrom} gradients: max diff ${worst.toExponential(2)} (in ${where})`);
+        expect(worst).toBeLessThanOrEqual(tol);
       }
-      console.log(`${name} after AdamW: max diff ${worst.toExponential(2)}`);
-      expect(worst).toBeLessThanOrEqual(1e-6);
     });
   });
 }

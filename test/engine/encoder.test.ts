@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { encodeSafetensors, readSafetensors, writeSafetensors } from '../../src/engine/io/safetensors.js';
 import { EncoderModel, loadEncoder, parseEncoderConfig } from '../../src/engine/models/bert/index.js';
+import { Rng, fillKeepMask } from '../../src/engine/runtime/index.js';
 import { runTrainJob } from '../../src/engine/train/index.js';
 
 const BERT = '/work/shared/fixtures/hf-tiny/bert-tiny-ner';
@@ -91,7 +92,7 @@ describe('EncoderModel', () => {
 
   for (const type of ['bert', 'roberta'] as const) {
     it(`should give masked-LM gradients that match finite differences (${type}, tied decoder)`, async () => {
-      const cfg = parseEncoderConfig({ model_type: type, vocab_size: 40, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 32, max_position_embeddings: 24 });
+      const cfg = parseEncoderConfig({ model_type: type, vocab_size: 40, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 32, max_position_embeddings: 24, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 });
       const m = EncoderModel.fromConfig(cfg, { head: 'masked-lm', seed: 3 });
       for (const p of m.params.values()) for (let i = 0; i < p.length; i++) p[i]! += 0.05 * Math.sin(i); // break symmetry of fresh LayerNorms/biases
       const b = { batchSize: 2, seqLen: 6, inputIds: [2, 5, 7, 9, 11, 13, 3, 4, 6, 8, 10, 12], labels: [-100, 5, -100, 9, 30, -100, 4, -100, -100, 8, -100, 39] };
@@ -115,6 +116,45 @@ describe('EncoderModel', () => {
       }
     });
   }
+
+  it('should apply dropout only in training, with masks from its seeded generator', async () => {
+    const raw = { model_type: 'bert', vocab_size: 40, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 32, max_position_embeddings: 24, num_labels: 5 };
+    const withDrop = EncoderModel.fromConfig(parseEncoderConfig({ ...raw, hidden_dropout_prob: 0.2, attention_probs_dropout_prob: 0.1 }), { seed: 4 });
+    const noDrop = EncoderModel.fromConfig(parseEncoderConfig({ ...raw, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 }), { seed: 4 });
+    const b = { batchSize: 2, seqLen: 6, inputIds: [2, 5, 7, 9, 11, 13, 3, 4, 6, 8, 10, 12], labels: [0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 0, 1] };
+    const plain = (await noDrop.lossAndGrads(b)).loss;
+    expect((await withDrop.lossAndGrads(b, { dropout: false })).loss).toBeCloseTo(plain, 6);
+    expect(Array.from(await withDrop.forward(b))).toEqual(Array.from(await noDrop.forward(b)));
+    const s0 = withDrop.dropoutRng.state;
+    const l1 = (await withDrop.lossAndGrads(b)).loss;
+    const l2 = (await withDrop.lossAndGrads(b)).loss;
+    expect(l1).not.toBeCloseTo(l2, 6);
+    withDrop.dropoutRng.state = s0;
+    const again = await withDrop.lossAndGrads(b);
+    expect(again.loss).toBe(l1);
+    // the gradient is that of the loss under those same masks
+    const wname = 'bert.encoder.layer.0.output.dense.weight';
+    const gw = Float32Array.from(again.grads.get(wname)!);
+    const p = withDrop.params.get(wname)!;
+    for (const i of [3, 100, 400]) {
+      const x0 = p[i]!;
+      p[i] = x0 + 1e-2;
+      withDrop.dropoutRng.state = s0;
+      const lp = (await withDrop.lossAndGrads(b)).loss;
+      p[i] = x0 - 1e-2;
+      withDrop.dropoutRng.state = s0;
+      const lm = (await withDrop.lossAndGrads(b)).loss;
+      p[i] = x0;
+      expect(Math.abs((lp - lm) / 2e-2 - gw[i]!)).toBeLessThan(2e-3 + 2e-2 * Math.abs(gw[i]!));
+    }
+  });
+
+  it('should draw dropout keep-masks at the configured rate', () => {
+    const keep = new Uint8Array(100_001);
+    fillKeepMask(new Rng(9), keep, 0.1);
+    const kept = keep.reduce((a, b) => a + b, 0) / keep.length;
+    expect(Math.abs(kept - 0.9)).toBeLessThan(0.005);
+  });
 
   it('should run a training job from plain data and write a loadable model', async () => {
     const out = join(tmp, 'job-out');

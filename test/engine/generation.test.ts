@@ -158,6 +158,14 @@ describe('generate', () => {
   });
 });
 
+describe('loadGenerationConfig', () => {
+  it('should read the folder defaults and apply overrides', async () => {
+    const { loadGenerationConfig } = await import('../../src/engine/generation/index.js');
+    expect(loadGenerationConfig(join(FIX, 'llama-tiny'), { maxNewTokens: 5 })).toMatchObject({ maxNewTokens: 5, eosTokenIds: [2], padTokenId: 1, doSample: false });
+    expect(loadGenerationConfig(join(FIX, 'gpt2-tiny'), { doSample: true, topP: 0.9 })).toMatchObject({ maxNewTokens: 20, eosTokenIds: [2], doSample: true, topP: 0.9 });
+  });
+});
+
 describe('TextStreamer', () => {
   it('should emit whole words only, and the full text by the end', async () => {
     const tok = loadTokenizer(join(FIX, 'gpt2-tiny'));
@@ -172,5 +180,17 @@ describe('TextStreamer', () => {
     for (const c of chunks.slice(0, -1)) expect(c.endsWith(' ') || c.endsWith('\n')).toBe(true);
     expect(chunks.some((c) => c.includes('años'))).toBe(true);
     expect(chunks.join('')).not.toContain('\uFFFD');
+  });
+});
+
+describe('kthLargest', () => {
+  it('should agree with sorting on random data with ties and infinities', async () => {
+    const { kthLargest } = await import('../../src/engine/generation/logits-process.js');
+    const rng = Rng.fromSeed(5);
+    for (let trial = 0; trial < 50; trial++) {
+      const xs = Array.from({ length: 200 }, () => (rng.nextFloat() < 0.1 ? -Infinity : Math.round(rng.nextFloat() * 50)));
+      const k = 1 + (rng.nextUint32() % 200);
+      expect(kthLargest(xs, k)).toBe([...xs].sort((a, b) => b - a)[k - 1]);
+    }
   });
 });

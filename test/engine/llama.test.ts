@@ -65,7 +65,8 @@ describe('LLaMA (llama-tiny fixture)', () => {
     const ids = ref.input_ids[0].slice(0, 12) as number[];
     const short = ids.slice(0, 7);
     // Row 1 is left-padded by 5; its cached logits must equal the unpadded forward's.
-    const step = await model.prefill([ids.slice(0, 10), [0, 0, 0, 0, 0, ...short.slice(0, 5)]], [new Array(10).fill(1), [0, 0, 0, 0, 0, 1, 1, 1, 1, 1]]);
+    const step = await model.prefill([ids.slice(0, 10), [0, 0, 0, 0, 0, ...short.slice(0, 5)]], [new Array(10).fill(1), [0, 0, 0, 0, 0, 1, 1, 1, 1, 1]], { maxNewTokens: 1 });
+    expect(step.cache.capacity).toBe(11); // the second step below has to grow the cache
     const V = model.vocabSize;
     const full0 = await model.forward({ batchSize: 1, seqLen: 12, inputIds: ids });
     const full1 = await model.forward({ batchSize: 1, seqLen: 7, inputIds: short });
@@ -76,7 +77,28 @@ describe('LLaMA (llama-tiny fixture)', () => {
     expect(diff('d0', s.logits.subarray(0, V), at(full0, 10)).maxDiff).toBeLessThan(1e-4);
     expect(diff('d1', s.logits.subarray(V), at(full1, 5)).maxDiff).toBeLessThan(1e-4);
     s = await model.decodeStep([ids[11]!, short[6]!], s.cache);
+    expect(s.cache.capacity).toBeGreaterThanOrEqual(12);
     expect(diff('e0', s.logits.subarray(0, V), at(full0, 11)).maxDiff).toBeLessThan(1e-4);
     expect(diff('e1', s.logits.subarray(V), at(full1, 6)).maxDiff).toBeLessThan(1e-4);
+  });
+});
+
+describe('LLaMA generation', () => {
+  it('should generate a left-padded batch exactly as each prompt alone', async () => {
+    const p1 = ref.input_ids[0].slice(0, 9) as number[];
+    const p2 = ref.input_ids[0].slice(20, 24) as number[];
+    const cfg = { maxNewTokens: 10, eosTokenIds: [2], padTokenId: 1 };
+    const both = await generate(model, [p1, p2], cfg);
+    const one = await generate(model, [p1], cfg);
+    const two = await generate(model, [p2], cfg);
+    expect(both.sequences).toEqual([one.sequences[0], two.sequences[0]]);
+  });
+
+  it('should sample reproducibly from a seed and differently from greedy', async () => {
+    const cfg = { maxNewTokens: 16, doSample: true, temperature: 1.2, topK: 50, topP: 0.95, seed: 11 };
+    const a = await generate(model, ref.greedy_prompt, cfg);
+    const b = await generate(model, ref.greedy_prompt, cfg);
+    expect(a.sequences).toEqual(b.sequences);
+    expect(a.sequences[0]).not.toEqual(ref.greedy_output[0].slice(0, 8 + 16));
   });
 });

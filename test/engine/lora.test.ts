@@ -119,6 +119,23 @@ describe('LoRA (llama-tiny-lora fixture)', () => {
     await m.dispose();
   });
 
+  it('should merge a GPT-2 (Conv1D) adapter into the right orientation', async () => {
+    const m = await decoder(join(FIX, 'gpt2-tiny'));
+    addLora(m, { r: 4, alpha: 8, targetModules: ['c_attn', 'c_proj', 'c_fc'], seed: 2 });
+    expect(m.lora!.targets).toHaveLength(8); // c_attn, attn.c_proj, c_fc, mlp.c_proj (suffix match) in 2 layers
+    let k = 0;
+    for (const t of m.lora!.targets) m.params.get(t.b.name)!.forEach((_, i, b) => (b[i] = Math.sin(++k) * 0.05));
+    const small = { batchSize: 1, seqLen: 16, inputIds: base.input_ids[0].slice(0, 16) };
+    const withAdapter = await m.forward(small);
+    const plain = await decoder(join(FIX, 'gpt2-tiny'));
+    expect(maxAbsDiff(await plain.forward(small), withAdapter).maxDiff).toBeGreaterThan(1e-3);
+    mergeLora(m);
+    const { maxDiff, maxRef } = maxAbsDiff(await m.forward(small), withAdapter);
+    expect(maxDiff).toBeLessThanOrEqual(1e-5 * maxRef);
+    await m.dispose();
+    await plain.dispose();
+  });
+
   it('should refuse adapter options it does not implement, by name', () => {
     expect(() => parseLoraConfig({ peft_type: 'LORA', r: 8, lora_alpha: 16, target_modules: ['q_proj'], use_dora: true })).toThrow(/use_dora/);
     expect(() => parseLoraConfig({ peft_type: 'IA3', r: 8 })).toThrow(/supported: LORA/);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EncoderModel, parseEncoderConfig } from '../../src/engine/models/bert/index.js';
 import { AdamW, GradAccumulator, clipGradNorm, lrMultiplier } from '../../src/engine/optim/index.js';
+import { trainStep } from '../../src/engine/train/index.js';
 
 describe('AdamW', () => {
   it('should match a hand-computed torch.optim.AdamW step (decoupled decay, bias correction)', () => {
@@ -40,7 +41,7 @@ describe('gradient clipping and accumulation', () => {
   });
 
   it('should make two half-batches accumulate to the full-batch gradient', async () => {
-    const cfg = parseEncoderConfig({ model_type: 'bert', vocab_size: 30, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 32, max_position_embeddings: 16, num_labels: 3 });
+    const cfg = parseEncoderConfig({ model_type: 'bert', vocab_size: 30, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 32, max_position_embeddings: 16, num_labels: 3, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 });
     const m = EncoderModel.fromConfig(cfg, { seed: 2 });
     const ids = [1, 2, 3, 4, 5, 6, 7, 8];
     const labels = [0, 1, 2, 0, 1, 2, 2, 1];
@@ -53,5 +54,19 @@ describe('gradient clipping and accumulation', () => {
     }
     const sum = acc.finish(0.5);
     for (const [k, v] of fullGrads) v.forEach((x, i) => expect(Math.abs(sum.get(k)![i]! - x), k).toBeLessThan(1e-6 + 1e-4 * Math.abs(x)));
+  });
+});
+
+describe('trainStep', () => {
+  it('should lower the loss on a repeated batch', async () => {
+    const cfg = parseEncoderConfig({ model_type: 'roberta', vocab_size: 30, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 32, max_position_embeddings: 16, num_labels: 3 });
+    const m = EncoderModel.fromConfig(cfg, { seed: 5 });
+    const opt = new AdamW({ lr: 1e-2 });
+    const batch = { batchSize: 1, seqLen: 6, inputIds: [0, 5, 6, 7, 2, 1], attentionMask: [1, 1, 1, 1, 1, 0], labels: [-100, 0, 1, 2, -100, -100] };
+    const first = await trainStep(m, opt, batch);
+    let last = first;
+    for (let i = 0; i < 30; i++) last = await trainStep(m, opt, batch);
+    expect(first.gradNorm).toBeGreaterThan(0);
+    expect(last.loss).toBeLessThan(0.5 * first.loss);
   });
 });

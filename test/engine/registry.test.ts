@@ -62,5 +62,13 @@ describe('model registry', () => {
     if (back.kind !== 'decoder') throw new Error('expected a decoder');
     const batch = { batchSize: 1, seqLen: 5, inputIds: [1, 5, 9, 13, 40] };
     expect(await back.model.forward(batch)).toEqual(await model.forward(batch));
+    // The same weights in shards of at most 8 KB.
+    const sharded = mkdtempSync(join(tmpdir(), 'dec-sharded-'));
+    await model.save(sharded, { maxShardBytes: 8192 });
+    const index = JSON.parse(readFileSync(join(sharded, 'model.safetensors.index.json'), 'utf8'));
+    expect(new Set(Object.values(index.weight_map)).size).toBeGreaterThan(1);
+    const back2 = await loadModel(sharded);
+    if (back2.kind !== 'decoder') throw new Error('expected a decoder');
+    expect(await back2.model.forward(batch)).toEqual(await model.forward(batch));
   });
 });

@@ -90,3 +90,17 @@ describe('checkVocabFits', () => {
     expect(() => checkVocabFits(tok, { vocabSize: 999, modelType: 'gpt2' })).toThrow(/tokenizer has 1000 ids but the gpt2 config has vocab_size 999/);
   });
 });
+
+describe('trim_offsets (RobertaProcessing)', () => {
+  it('should leave the leading space of "Ġword" tokens out of their offsets, as tokenizers does', async () => {
+    const json = JSON.parse(readFileSync(join(FIX, 'roberta-tiny-ner', 'tokenizer.json'), 'utf8'));
+    json.post_processor = { type: 'RobertaProcessing', sep: ['</s>', 2], cls: ['<s>', 0], trim_offsets: true, add_prefix_space: false };
+    const { TextTokenizer } = await import('../../src/engine/tokenizers/tokenizer.js');
+    const tok = new TextTokenizer(json, {});
+    const enc = tok.encode('Datos del\npaciente');
+    expect(enc.tokens.slice(0, 4)).toEqual(['<s>', 'Datos', '\u0120del', '\u010a']);
+    expect(enc.offsets.slice(0, 4)).toEqual([[0, 0], [0, 5], [6, 9], [9, 10]]);
+    expect(enc.tokens.at(-1)).toBe('</s>');
+    expect(enc.ids).toEqual(tok.lib.encode('Datos del\npaciente').ids);
+  });
+});

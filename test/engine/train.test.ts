@@ -25,16 +25,32 @@ function tinyModel(vocabSize: number, labels: string[], seed = 1): EncoderModel 
 }
 
 describe('trainTokenClassification', () => {
-  it('should train a tiny encoder from scratch on MEDDOCAN (loss falls below 35% of its start)', async () => {
+  it('should train a tiny encoder from scratch on MEDDOCAN (loss falls below 10% of its start, entities learnt)', async () => {
     const { examples, vocab, labels } = loadMeddocan(MEDDOCAN_TRAIN, { docs: 120, seqLen: 64 });
     const model = tinyModel(vocab.size, labels);
     const progress: TrainProgress[] = [];
     const t0 = performance.now();
-    const { losses } = await trainTokenClassification(model, examples, { batchSize: 16, epochs: 2, lr: 2e-3, warmupSteps: 10, seed: 3 }, { onProgress: (p) => progress.push(p) });
+    const { losses } = await trainTokenClassification(model, examples, { batchSize: 16, epochs: 6, lr: 2e-3, warmupSteps: 20, seed: 3 }, { onProgress: (p) => progress.push(p) });
     const first = losses.slice(0, 5).reduce((a, b) => a + b) / 5;
     const last = losses.slice(-5).reduce((a, b) => a + b) / 5;
     console.log(`MEDDOCAN: ${examples.length} examples, vocab ${vocab.size}, ${labels.length} labels, ${losses.length} steps in ${((performance.now() - t0) / 1000).toFixed(1)} s; loss ${first.toFixed(3)} -> ${last.toFixed(3)}`);
-    expect(last).toBeLessThan(0.35 * first);
+    expect(last).toBeLessThan(0.1 * first);
+    // and it has learnt entities, not only 'O' (which alone gives a loss near 0.75): most labelled
+    // entity tokens of the training text get their exact BIO label
+    let entity = 0;
+    let hit = 0;
+    for (let i = 0; i < 64; i++) {
+      const e = examples[i]!;
+      const pred = await model.predict({ batchSize: 1, seqLen: e.inputIds.length, inputIds: e.inputIds });
+      e.labels.forEach((l, t) => {
+        if (l > 0) {
+          entity++;
+          if (pred[t] === l) hit++;
+        }
+      });
+    }
+    console.log(`MEDDOCAN: ${hit}/${entity} entity tokens labelled exactly`);
+    expect(hit / entity).toBeGreaterThan(0.5);
     expect(progress.at(-1)!.percent).toBe(100);
     expect(progress.map((p) => p.step)).toEqual(losses.map((_, i) => i + 1));
   });
@@ -69,5 +85,17 @@ describe('trainTokenClassification', () => {
     expect(await latestCheckpoint(dir)).toBe(join(dir, 'checkpoint-2'));
     const state = JSON.parse(await readFile(join(dir, 'checkpoint-2', 'trainer_state.json'), 'utf8')) as { step: number };
     expect(state.step).toBe(2);
+  });
+
+  it('should accumulate micro-batches into one optimizer step and follow a cosine schedule', async () => {
+    const { examples, vocab, labels } = loadMeddocan(MEDDOCAN_TRAIN, { docs: 3, seqLen: 32 });
+    const data = examples.slice(0, 12);
+    const model = tinyModel(vocab.size, labels);
+    const seen: TrainProgress[] = [];
+    const res = await trainTokenClassification(model, data, { batchSize: 2, gradAccumSteps: 3, epochs: 2, lr: 1e-3, schedule: 'cosine', warmupSteps: 1 }, { onProgress: (p) => seen.push(p) });
+    expect(res.steps).toBe(4); // 6 micro-batches per epoch / 3 = 2 steps per epoch
+    expect(seen.map((p) => p.epoch)).toEqual([0, 1, 1, 2]);
+    expect(seen.map((p) => +p.lr.toExponential(3))).toEqual([0, 1e-3, 7.5e-4, 2.5e-4]); // HF: multiplier at 0-based step s, warm-up 1
+    expect(seen.every((p) => Number.isFinite(p.loss) && p.gradNorm > 0)).toBe(true);
   });
 });

@@ -63,6 +63,10 @@ describe('privacyReport on hand-made texts (n = 3)', () => {
     });
   });
 
+  it('should refuse options that contradict a prebuilt index', () => {
+    expect(() => privacyReport(synthetic, indexRealCorpus(real, { n: 3 }), { n: 5 })).toThrow(/index was built with 3/);
+  });
+
   it('should produce metric rows', () => {
     const rows = privacyMetricRows(r, 'synthetic');
     expect(rows.find((x) => x.name === 'ngram3_overlap')?.value).toBeCloseTo(3 / 14, 15);

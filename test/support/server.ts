@@ -102,6 +102,40 @@ export async function startTestServer(database: DatabaseChoice, extraEnv: Record
   return server;
 }
 
+export interface SiblingProcess {
+  /** The API URL for `serve`; '' for `worker`. */
+  url: string;
+  output: () => string;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** Another process on the same database and data directory: a second API instance or a worker. */
+export async function startSibling(server: TestServer, command: 'serve' | 'worker', extraEnv: Record<string, string> = {}): Promise<SiblingProcess> {
+  const child = spawn(process.execPath, [MAIN, command], { env: { ...server.env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  const ready = command === 'serve' ? /GraphQL API: (http:\/\/[^/\s]+)\/graphql/ : /Worker started/;
+  const url = await new Promise<string>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      log += chunk.toString();
+      const match = ready.exec(log);
+      if (match) resolve(match[1] ?? '');
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`${command} exited with ${code}:\n${log}`)));
+  });
+  return {
+    url,
+    output: () => log,
+    async kill(signal = 'SIGTERM') {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill(signal);
+      await exited;
+    },
+  };
+}
+
 async function adminQuery(sql: string) {
   const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
   await client.connect();

@@ -27,8 +27,11 @@ export interface StepOutput<Cache> {
 /** What generate() needs from a decoder. */
 export interface CausalLM<Cache = unknown> {
   readonly vocabSize: number;
-  /** Run the (left-padded) prompts [B][T] with mask [B][T]; returns the last position's logits. */
-  prefill(inputIds: number[][], attentionMask: number[][]): Promise<StepOutput<Cache>>;
+  /**
+   * Run the (left-padded) prompts [B][T] with mask [B][T]; returns the last position's logits.
+   * maxNewTokens lets the model size its cache once.
+   */
+  prefill(inputIds: number[][], attentionMask: number[][], options?: { maxNewTokens?: number }): Promise<StepOutput<Cache>>;
   /** Feed one new token per row (mask 1); returns the next logits and the grown cache. */
   decodeStep(nextIds: number[], cache: Cache): Promise<StepOutput<Cache>>;
   /** Free the cache's buffers, if the model holds any. */
@@ -122,7 +125,7 @@ export async function generate<Cache>(
   options.streamer?.put(prompts.map((p) => [...p]));
 
   // 3. Prefill: the whole prompt in one pass fills the KV cache.
-  let step: StepOutput<Cache> | null = finished.every(Boolean) ? null : await model.prefill(inputIds, mask);
+  let step: StepOutput<Cache> | null = finished.every(Boolean) ? null : await model.prefill(inputIds, mask, { maxNewTokens: config.maxNewTokens });
   const V = model.vocabSize;
 
   // 4. One token per step until every row is done.

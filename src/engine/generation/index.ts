@@ -1,4 +1,5 @@
 export { generate, generationConfigFromHf, getSampler } from './generate.js';
+export { loadGenerationConfig } from './config.js';
 export type { CausalLM, StepOutput, GenerationConfig, GenerateOptions, GenerateResult } from './generate.js';
 export * from './logits-process.js';
 export { GreedySampler, MultinomialSampler } from './sampler.js';

@@ -45,7 +45,7 @@ export class TopKLogitsWarper implements LogitsProcessor {
   process(_ids: readonly number[], scores: Float32Array): void {
     const k = Math.min(Math.max(this.topK, this.minTokensToKeep), scores.length);
     if (k >= scores.length) return;
-    const kth = Float32Array.from(scores).sort()[scores.length - k];
+    const kth = kthLargest(scores, k);
     for (let i = 0; i < scores.length; i++) if (scores[i] < kth) scores[i] = -Infinity;
   }
 }
@@ -64,10 +64,13 @@ export class TopPLogitsWarper implements LogitsProcessor {
 
   process(_ids: readonly number[], scores: Float32Array): void {
     if (this.topP >= 1) return;
-    const order = Array.from(scores.keys()).sort((a, b) => scores[a] - scores[b]); // ascending
+    // Only finite scores can be kept; -∞ ones (e.g. after top-k) have probability 0 anyway.
+    const order: number[] = [];
+    for (let i = 0; i < scores.length; i++) if (scores[i] !== -Infinity) order.push(i);
+    order.sort((a, b) => scores[a] - scores[b]); // ascending
     const probs = softmax(scores);
     let cum = 0;
-    const limit = scores.length - this.minTokensToKeep;
+    const limit = order.length - this.minTokensToKeep;
     for (let r = 0; r < limit; r++) {
       cum += probs[order[r]];
       if (cum > 1 - this.topP) break;
@@ -100,6 +103,45 @@ export class MinNewTokensLogitsProcessor implements LogitsProcessor {
   process(ids: readonly number[], scores: Float32Array, promptLength: number): void {
     if (ids.length - promptLength < this.minNewTokens) for (const e of this.eosTokenIds) scores[e] = -Infinity;
   }
+}
+
+/** The k-th largest value (k ≥ 1), with a size-k min-heap: O(V log k) instead of a full sort. */
+export function kthLargest(xs: ArrayLike<number>, k: number): number {
+  const heap = new Float64Array(k);
+  let n = 0;
+  const down = (i: number): void => {
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < n && heap[l]! < heap[m]!) m = l;
+      if (r < n && heap[r]! < heap[m]!) m = r;
+      if (m === i) return;
+      const t = heap[i]!;
+      heap[i] = heap[m]!;
+      heap[m] = t;
+      i = m;
+    }
+  };
+  for (let i = 0; i < xs.length; i++) {
+    const x = xs[i]!;
+    if (n < k) {
+      let j = n++;
+      heap[j] = x;
+      while (j > 0) {
+        const p = (j - 1) >> 1;
+        if (heap[p]! <= heap[j]!) break;
+        const t = heap[p]!;
+        heap[p] = heap[j]!;
+        heap[j] = t;
+        j = p;
+      }
+    } else if (x > heap[0]!) {
+      heap[0] = x;
+      down(0);
+    }
+  }
+  return heap[0]!;
 }
 
 /** Numerically stable softmax in float64. */

@@ -9,15 +9,17 @@
 // Dimension letters: B batch, T new positions, P cached positions, S = P + T key positions,
 // C hidden, H query heads, G KV heads (H = G·R), D head size, V vocabulary.
 //
-// KV cache layout: one Float32Array per layer for keys and one for values, shaped
-// [S_max, B, G, D] (positions outermost), so the cached prefix [0, P) is one contiguous
-// subarray fed to onnxruntime without copying, and each step's new keys ([T, B, G, D],
-// a graph output) are appended with a single `set`.
+// KV cache layout: per layer, keys as [B, G, D, S_max] (already transposed for q·kᵀ) and
+// values as [B, G, S_max, D], preallocated for the whole generation. Each step feeds the
+// full buffers (zero-copy) and attends in two parts, cached and new positions, joined only
+// in the [.., T, S_max + T] scores: the cache is never concatenated, transposed or copied
+// inside the graph. The graph outputs just the new keys [B,G,D,T] and values [B,G,T,D],
+// which the host writes at the current length; unused slots are masked by the bias.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Graph, gradients } from '../graph/index.js';
+import { Graph, gradients, Tensor as TensorValue } from '../graph/index.js';
 import type { Tensor } from '../graph/index.js';
-import { readCheckpointIndex, saveConfig, type ModelConfig } from '../io/config.js';
+import { planShards, readCheckpointIndex, saveConfig, shardFileName, SINGLE_CHECKPOINT, writeCheckpointIndex, type ModelConfig } from '../io/config.js';
 import { readSafetensors, writeSafetensors, type NamedTensor } from '../io/safetensors.js';
 import * as op from '../ops/index.js';
 import { Session, type Device, type HostTensor } from '../runtime/index.js';
@@ -64,15 +66,17 @@ export interface DecoderInputs {
   bias: Tensor;
   /** Family-specific position inputs by name (position_ids, or rope_cos/rope_sin). */
   positions: Record<string, Tensor>;
-  /** Cached mode: past keys/values per layer [P,B,G,D]. */
+  /** Cached mode: past keys [B,G,D,P] and values [B,G,P,D] per layer. */
   past?: Array<{ k: Tensor; v: Tensor }>;
+  /** Cached mode: int64 [2] = [P, T], to split attention weights into cached and new parts. */
+  kvSplit?: Tensor;
 }
 
 export interface DecoderBuild {
   g: Graph;
   w: (name: string) => Tensor;
   inputs: DecoderInputs;
-  /** Cached mode: collects each layer's new keys/values [T,B,G,D]. */
+  /** Cached mode: collects each layer's new keys [B,G,D,T] and values [B,G,T,D]. */
   present?: Array<{ k: Tensor; v: Tensor }>;
   lora: Map<string, LoraTarget>;
   loraScaling: number;
@@ -101,8 +105,17 @@ export interface DecoderFamily<C extends ModelConfig = ModelConfig> {
 /** x @ W (+ b), with the LoRA term scaling · (x Aᵀ) Bᵀ when the module has an adapter. */
 export function projection(b: DecoderBuild, x: Tensor, spec: ProjectionSpec): Tensor {
   const W = b.w(`${spec.name}.weight`);
-  let y = spec.kind === 'linear' ? op.matmul(x, W, { transB: true }) : op.matmul(x, W);
-  if (spec.bias) y = op.add(y, b.w(`${spec.name}.bias`));
+  const bias = spec.bias ? b.w(`${spec.name}.bias`) : undefined;
+  // The fused linear op: one Gemm over all tokens, bias included. Conv1D stores W as
+  // [in, out]: in training its transpose is small next to the activations, but a decode
+  // step (one token per row) would copy every weight for nothing, so it multiplies directly.
+  let y: Tensor;
+  if (spec.kind === 'linear') y = op.linear(x, W, bias);
+  else if (!b.inputs.past) y = op.linear(x, op.transpose(W, [1, 0]), bias);
+  else {
+    y = op.matmul(x, W);
+    if (bias) y = op.add(y, bias);
+  }
   const t = b.lora.get(spec.name);
   if (t) {
     const down = op.matmul(x, b.w(t.a.name), { transB: true }); // [..., r]
@@ -135,16 +148,31 @@ export function causalSelfAttention(
     q5 = rope(q5);
     k4 = rope(k4);
   }
-  if (b.inputs.past && b.present) {
-    b.present.push({ k: op.transpose(k4, [2, 0, 1, 3]), v: op.transpose(v4, [2, 0, 1, 3]) }); // [T,B,G,D]
+  const kT = op.transpose(k4, [0, 1, 3, 2]); // [B,G,D,T]
+  const bias = op.unsqueeze(b.inputs.bias, [1]); // [B,1,1,T,S]
+  let ctx: Tensor;
+  if (b.inputs.past && b.present && b.inputs.kvSplit) {
+    // Inference only (no gradient needed): cached and new positions are scored separately
+    // and joined in the small score tensor, so the cache itself is only read.
+    b.present.push({ k: kT, v: v4 });
     const past = b.inputs.past[layer]!;
-    k4 = op.concat([op.transpose(past.k, [1, 2, 0, 3]), k4], 2); // [B,G,S,D]
-    v4 = op.concat([op.transpose(past.v, [1, 2, 0, 3]), v4], 2);
+    const sPast = op.matmul(q5, op.unsqueeze(past.k, [2])); // [B,G,R,T,P]
+    const sNew = op.matmul(q5, op.unsqueeze(kT, [2])); // [B,G,R,T,T]
+    const att = op.softmax(op.add(op.concat([sPast, sNew], -1), bias), -1); // [B,G,R,T,P+T]
+    const [pPast, pNew] = splitLast(att, b.inputs.kvSplit, ['P', 'T']);
+    ctx = op.add(op.matmul(pPast, op.unsqueeze(past.v, [2])), op.matmul(pNew, op.unsqueeze(v4, [2]))); // [B,G,R,T,D]
+  } else {
+    const att = op.softmax(op.add(op.matmul(q5, op.unsqueeze(kT, [2])), bias), -1); // [B,G,R,T,T]
+    ctx = op.matmul(att, op.unsqueeze(v4, [2])); // [B,G,R,T,D]
   }
-  const scores = op.matmul(q5, op.unsqueeze(k4, [2]), { transB: true }); // [B,G,R,T,S]
-  const att = op.softmax(op.add(scores, op.unsqueeze(b.inputs.bias, [1])), -1);
-  const ctx = op.matmul(att, op.unsqueeze(v4, [2])); // [B,G,R,T,D]
   return op.reshape(op.transpose(ctx, [0, 3, 1, 2, 4]), [0, 0, H * D]); // [B,T,H·D]
+}
+
+/** ONNX Split of the last axis by run-time sizes (inference graphs only: no gradient rule). */
+function splitLast(x: Tensor, sizes: Tensor, names: [string, string]): [Tensor, Tensor] {
+  const g = x.graph;
+  const outs = g.emit('Split', [x, sizes], 2, { axis: x.rank - 1 });
+  return outs.map((n, i) => new TensorValue(g, n, x.dtype, [...x.shape.slice(0, -1), names[i]!], null)) as [Tensor, Tensor];
 }
 
 // ---------------------------------------------------------------------------------------
@@ -175,10 +203,11 @@ function buildContext<C extends ModelConfig>(
   const D = family.headDim(config);
   const past = cached
     ? Array.from({ length: config.numLayers }, (_, i) => ({
-        k: g.input(`past_k.${i}`, 'float32', ['P', 'B', G, D]),
-        v: g.input(`past_v.${i}`, 'float32', ['P', 'B', G, D]),
+        k: g.input(`past_k.${i}`, 'float32', ['B', G, D, 'P']),
+        v: g.input(`past_v.${i}`, 'float32', ['B', G, 'P', D]),
       }))
     : undefined;
+  const kvSplit = cached ? g.input('kv_split', 'int64', [2]) : undefined;
   const build: DecoderBuild = {
     g,
     w: (name) => {
@@ -186,7 +215,7 @@ function buildContext<C extends ModelConfig>(
       if (!t) throw new Error(`${config.modelType} graph: no parameter '${name}'`);
       return t;
     },
-    inputs: { ids, bias, positions, past },
+    inputs: { ids, bias, positions, past, kvSplit },
     present: cached ? [] : undefined,
     lora: new Map((lora?.targets ?? []).map((t) => [t.module, t])),
     loraScaling: lora?.settings.scaling ?? 0,
@@ -213,7 +242,7 @@ export function buildTrainingGraph<C extends ModelConfig>(
   return { graph: build.g, outputs: ['loss', ...trainable.map((n) => `grad:${n}`)] };
 }
 
-/** Cached graph: logits of the last position [B,V], and new_k.i / new_v.i [T,B,G,D] per layer. */
+/** Cached graph: logits of the last position [B,V], and new_k.i [B,G,D,T] / new_v.i [B,G,T,D] per layer. */
 export function buildCachedGraph<C extends ModelConfig>(
   family: DecoderFamily<C>,
   config: C,
@@ -267,8 +296,11 @@ export interface KvCache {
   batch: number;
   /** Cached positions. */
   length: number;
+  /** Allocated positions (S_max); grows by doubling when a step needs more. */
   capacity: number;
+  /** Keys per layer, [B,G,D,capacity]. */
   k: Float32Array[];
+  /** Values per layer, [B,G,capacity,D]. */
   v: Float32Array[];
   /** mask[b][s] for s < length. */
   mask: number[][];
@@ -488,61 +520,82 @@ export class CausalLMModel<C extends ModelConfig = ModelConfig> implements Causa
   // --- generation with a KV cache (the CausalLM interface of generate()) ---
 
   private newCache(B: number, capacity: number): KvCache {
-    const stride = B * this.family.numKvHeads(this.config) * this.family.headDim(this.config);
+    const size = B * this.family.numKvHeads(this.config) * this.family.headDim(this.config) * capacity;
     const L = this.config.numLayers;
     return {
       batch: B,
       length: 0,
       capacity,
-      k: Array.from({ length: L }, () => new Float32Array(capacity * stride)),
-      v: Array.from({ length: L }, () => new Float32Array(capacity * stride)),
+      k: Array.from({ length: L }, () => new Float32Array(size)),
+      v: Array.from({ length: L }, () => new Float32Array(size)),
       mask: Array.from({ length: B }, () => []),
       nextPosition: new Array<number>(B).fill(0),
     };
   }
 
+  /** Reallocate the cache for `capacity` positions, keeping the first `length`. */
+  private grow(cache: KvCache, capacity: number): void {
+    const rows = cache.batch * this.family.numKvHeads(this.config);
+    const D = this.family.headDim(this.config);
+    const old = cache.capacity;
+    for (let l = 0; l < cache.k.length; l++) {
+      const k = new Float32Array(rows * D * capacity);
+      const v = new Float32Array(rows * capacity * D);
+      for (let r = 0; r < rows * D; r++) k.set(cache.k[l]!.subarray(r * old, r * old + cache.length), r * capacity);
+      for (let r = 0; r < rows; r++) v.set(cache.v[l]!.subarray(r * old * D, (r * old + cache.length) * D), r * capacity * D);
+      cache.k[l] = k;
+      cache.v[l] = v;
+    }
+    cache.capacity = capacity;
+  }
+
   private async runCached(cache: KvCache, ids: number[][], newMask: number[][], positions: Int32Array): Promise<StepOutput<KvCache>> {
     const B = cache.batch;
     const T = ids[0]!.length;
-    const P = cache.length;
-    const S = P + T;
+    const L0 = cache.length;
     const G = this.family.numKvHeads(this.config);
     const D = this.family.headDim(this.config);
-    const stride = B * G * D;
-    if (S > cache.capacity) {
-      // Grow: positions are outermost, so the old contents stay a prefix.
-      const cap = Math.max(S, cache.capacity * 2);
-      for (const arr of [cache.k, cache.v]) for (let l = 0; l < arr.length; l++) {
-        const grown = new Float32Array(cap * stride);
-        grown.set(arr[l]!.subarray(0, P * stride));
-        arr[l] = grown;
-      }
-      cache.capacity = cap;
-    }
+    if (L0 + T > cache.capacity) this.grow(cache, Math.max(L0 + T, cache.capacity * 2));
+    const cap = cache.capacity;
+    // An empty cache is fed as zero-length tensors; otherwise the whole buffer (masked past length).
+    const P = L0 === 0 ? 0 : cap;
     for (let b = 0; b < B; b++) cache.mask[b]!.push(...newMask[b]!);
-    const bias = new Float32Array(B * T * S);
-    for (let b = 0; b < B; b++)
-      for (let t = 0; t < T; t++)
-        for (let s = 0; s < S; s++) bias[(b * T + t) * S + s] = s <= P + t && cache.mask[b]![s] ? 0 : MASKED;
+    const S = P + T;
+    const bias = new Float32Array(B * T * S).fill(MASKED);
+    for (let b = 0; b < B; b++) {
+      const m = cache.mask[b]!;
+      for (let t = 0; t < T; t++) {
+        const row = (b * T + t) * S;
+        for (let s = 0; s < L0 && P > 0; s++) if (m[s]) bias[row + s] = 0;
+        for (let u = 0; u <= t; u++) if (m[L0 + u]) bias[row + P + u] = 0;
+      }
+    }
     const session = await this.session('cached');
     const flatIds = ids.flat();
     this.checkIds(flatIds);
     const feeds: Record<string, HostTensor> = {
       input_ids: { data: BigInt64Array.from(flatIds, (x) => BigInt(x)), shape: [B, T] },
       attn_bias: { data: bias, shape: [B, 1, T, S] },
+      kv_split: { data: BigInt64Array.from([BigInt(P), BigInt(T)]), shape: [2] },
       ...this.family.positionFeeds(this.config, positions, B, T),
       ...this.weightFeeds(session),
     };
+    const empty = new Float32Array(0);
     for (let l = 0; l < this.config.numLayers; l++) {
-      feeds[`past_k.${l}`] = { data: cache.k[l]!.subarray(0, P * stride), shape: [P, B, G, D] };
-      feeds[`past_v.${l}`] = { data: cache.v[l]!.subarray(0, P * stride), shape: [P, B, G, D] };
+      feeds[`past_k.${l}`] = { data: P ? cache.k[l]! : empty, shape: [B, G, D, P] };
+      feeds[`past_v.${l}`] = { data: P ? cache.v[l]! : empty, shape: [B, G, P, D] };
     }
     const out = await session.run(feeds);
+    const rows = B * G;
     for (let l = 0; l < this.config.numLayers; l++) {
-      cache.k[l]!.set(out[`new_k.${l}`]!.data as Float32Array, P * stride);
-      cache.v[l]!.set(out[`new_v.${l}`]!.data as Float32Array, P * stride);
+      const nk = out[`new_k.${l}`]!.data as Float32Array; // [B,G,D,T]
+      const nv = out[`new_v.${l}`]!.data as Float32Array; // [B,G,T,D]
+      const k = cache.k[l]!;
+      const v = cache.v[l]!;
+      for (let r = 0; r < rows * D; r++) for (let t = 0; t < T; t++) k[r * cap + L0 + t] = nk[r * T + t]!;
+      for (let r = 0; r < rows; r++) v.set(nv.subarray(r * T * D, (r + 1) * T * D), (r * cap + L0) * D);
     }
-    cache.length = S;
+    cache.length = L0 + T;
     return { logits: out.logits!.data as Float32Array, cache };
   }
 
@@ -550,10 +603,10 @@ export class CausalLMModel<C extends ModelConfig = ModelConfig> implements Causa
    * Prompts [B][T] (left-padded) with mask [B][T]. Positions count attended tokens
    * (cumsum(mask) − 1, padding at 1), as transformers' generate() does.
    */
-  async prefill(inputIds: number[][], attentionMask: number[][], capacity = 0): Promise<StepOutput<KvCache>> {
+  async prefill(inputIds: number[][], attentionMask: number[][], options: { maxNewTokens?: number } = {}): Promise<StepOutput<KvCache>> {
     const B = inputIds.length;
     const T = inputIds[0]!.length;
-    const cache = this.newCache(B, Math.max(capacity, T + 64));
+    const cache = this.newCache(B, T + Math.max(1, options.maxNewTokens ?? 64));
     const positions = new Int32Array(B * T);
     for (let b = 0; b < B; b++) {
       let c = 0;
@@ -575,14 +628,28 @@ export class CausalLMModel<C extends ModelConfig = ModelConfig> implements Causa
     return this.runCached(cache, nextIds.map((id) => [id]), nextIds.map(() => [1]), positions);
   }
 
-  /** Write config.json + model.safetensors (tied weights once, as transformers saves them). */
-  async save(dir: string): Promise<void> {
+  /**
+   * Write config.json, generation_config.json and the weights (tied weights once, as
+   * transformers saves them): one model.safetensors, or shards of at most maxShardBytes
+   * with model.safetensors.index.json when the weights are larger.
+   */
+  async save(dir: string, opts: { maxShardBytes?: number } = {}): Promise<void> {
     await mkdir(dir, { recursive: true });
     saveConfig(dir, { ...this.config, raw: { ...this.config.raw, architectures: [this.family.architecture] } });
-    const tensors: Record<string, NamedTensor> = {};
-    for (const s of this.specs) tensors[s.name] = { data: this.params.get(s.name)!, shape: s.shape };
-    await writeSafetensors(join(dir, 'model.safetensors'), tensors);
-    const gen = { bos_token_id: this.config.bosTokenId, eos_token_id: this.config.eosTokenIds.length === 1 ? this.config.eosTokenIds[0] : this.config.eosTokenIds, pad_token_id: this.config.padTokenId };
+    const tensor = (name: string): NamedTensor => ({ data: this.params.get(name)!, shape: this.specs.find((s) => s.name === name)!.shape });
+    const sizes = this.specs.map((s): [string, number] => [s.name, this.params.get(s.name)!.byteLength]);
+    const total = sizes.reduce((a, [, b]) => a + b, 0);
+    const shards = planShards(sizes, opts.maxShardBytes ?? Infinity);
+    if (shards.length <= 1) {
+      await writeSafetensors(join(dir, SINGLE_CHECKPOINT), Object.fromEntries(this.specs.map((s) => [s.name, tensor(s.name)])));
+    } else {
+      for (const [i, names] of shards.entries()) {
+        await writeSafetensors(join(dir, shardFileName(i, shards.length)), Object.fromEntries(names.map((n) => [n, tensor(n)])));
+      }
+      writeCheckpointIndex(dir, shards, total);
+    }
+    const eos = this.config.eosTokenIds;
+    const gen = { bos_token_id: this.config.bosTokenId, eos_token_id: eos.length === 1 ? eos[0] : eos.length ? eos : null, pad_token_id: this.config.padTokenId };
     await writeFile(join(dir, 'generation_config.json'), JSON.stringify(gen, null, 2) + '\n');
   }
 

@@ -10,8 +10,6 @@ export function cast(x: Tensor, to: DType): Tensor {
 // Float-to-float casts pass the gradient back in the input's dtype; others have none.
 export const castGrad: GradRule = (g, { inputs: [x] }) => [isFloat(x!.dtype) && isFloat(g.dtype) ? cast(g, x!.dtype) : null];
 
-export const zerosScalar = (like: Tensor): Tensor => like.graph.scalar(0, like.dtype);
-
 /* Comparisons: bool results, no gradient. */
 function compare(op: string, a: TensorLike, b: TensorLike): Tensor {
   const [x, y] = lift(a, b);

@@ -1,7 +1,6 @@
 import type { Tensor } from '../graph/graph.js';
 import { broadcastShape, lift } from './util.js';
 import type { GradRule, TensorLike } from './util.js';
-import { zerosScalar } from './cast.js';
 
 /** cond ? a : b, broadcasting all three. */
 export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
@@ -9,7 +8,8 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   const [x, y] = lift(a, b);
   return cond.graph.apply('Where', [cond, x, y], [{ dtype: x.dtype, shape: broadcastShape(cond.shape, x.shape, y.shape) }])[0]!;
 }
+// The gradient goes to whichever branch was chosen, element by element.
 export const whereGrad: GradRule = (g, { inputs: [c] }) => {
-  const z = zerosScalar(g);
+  const z = g.graph.scalar(0, g.dtype);
   return [null, where(c!, g, z), where(c!, z, g)];
 };

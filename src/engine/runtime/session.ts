@@ -10,6 +10,12 @@ export interface SessionOptions {
   device?: Device;
   /** Intra-op threads for the CPU provider (default: onnxruntime's choice, one per core). */
   intraOpThreads?: number;
+  /**
+   * Let idle intra-op threads spin-wait for the next run (onnxruntime's default). Off by default
+   * here: a model holds two sessions (inference and training), and one session's spinning
+   * threads steal the cores from the other's run.
+   */
+  spinning?: boolean;
 }
 
 export type TypedData = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array;
@@ -60,6 +66,7 @@ export class Session {
       executionProviders: [device],
       graphOptimizationLevel: 'all',
       ...(opts.intraOpThreads ? { intraOpNumThreads: opts.intraOpThreads } : {}),
+      extra: { session: { intra_op: { allow_spinning: opts.spinning ? '1' : '0' } } },
     };
     try {
       return new Session(await ort.InferenceSession.create(model, options), device);

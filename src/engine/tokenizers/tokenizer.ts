@@ -130,6 +130,7 @@ export class TextTokenizer {
   private readonly byteLevel: boolean;
   private readonly metaspace: string | null;
   private readonly trimOffsets: boolean;
+  private readonly trimPrefixSpace: boolean;
   private readonly subwordPrefix: string | null;
   private readonly suffix: string | null;
   private readonly byteFallback: boolean;
@@ -152,6 +153,7 @@ export class TextTokenizer {
     const post = tokenizerJson.post_processor as Json | null;
     const trimNode = findNode(post, 'ByteLevel') ?? findNode(post, 'RobertaProcessing');
     this.trimOffsets = Boolean(trimNode && (trimNode.trim_offsets ?? true));
+    this.trimPrefixSpace = Boolean(trimNode?.add_prefix_space);
     this.subwordPrefix = (model.continuing_subword_prefix as string | null) ?? null;
     this.suffix = (model.end_of_word_suffix as string | null) ?? null;
     this.byteFallback = Boolean(model.byte_fallback);
@@ -252,7 +254,7 @@ export class TextTokenizer {
       const remainingOwn = tokens.length - j;
       if (j < tokens.length && processed[i] === tokens[j] && remainingOut >= remainingOwn) {
         let sp = spans[j++];
-        if (this.trimOffsets) sp = trimSpan(text, sp);
+        if (this.trimOffsets) sp = trimSpan(processed[i]!, sp, i === 0, this.trimPrefixSpace);
         outSpans.push(sp);
         mask.push(0);
       } else {
@@ -395,10 +397,21 @@ export class TextTokenizer {
   }
 }
 
-function trimSpan(text: string, s: Span): Span {
+/**
+ * trim_offsets of the ByteLevel / RobertaProcessing post-processors (tokenizers' process_offsets):
+ * leading and trailing spaces of a byte-level token ("Ġ") are left out of its offsets, except
+ * the leading ones of the first token when no prefix space was added.
+ */
+function trimSpan(token: string, s: Span, first: boolean, addPrefixSpace: boolean): Span {
+  const isSpace = (c: string) => c === '\u0120' || /\s/u.test(c);
+  const chars = Array.from(token);
+  let lead = 0;
+  while (lead < chars.length && isSpace(chars[lead]!)) lead++;
+  let trail = 0;
+  while (trail < chars.length && isSpace(chars[chars.length - 1 - trail]!)) trail++;
   let { start, end } = s;
-  while (start < end && /\s/.test(text[start])) start++;
-  while (end > start && /\s/.test(text[end - 1])) end--;
+  if (lead > 0 && (!(first || start === 0) || addPrefixSpace)) start = Math.min(start + lead, end);
+  if (trail > 0 && end >= trail) end = Math.max(end - trail, start);
   return { start, end };
 }
 

@@ -21,6 +21,8 @@ export interface EncoderBenchOptions {
   device?: Device;
   intraOpThreads?: number;
   contribOps?: boolean;
+  /** Hidden and attention dropout in the training step (default 0.1, BERT's). */
+  dropout?: number;
 }
 
 export interface EncoderBenchResult {
@@ -45,6 +47,8 @@ export async function benchmarkEncoder(o: EncoderBenchOptions = {}): Promise<Enc
     num_attention_heads: o.numHeads ?? 4,
     intermediate_size: o.intermediateSize ?? 1024,
     max_position_embeddings: 512,
+    hidden_dropout_prob: o.dropout ?? 0.1,
+    attention_probs_dropout_prob: o.dropout ?? 0.1,
     id2label: Object.fromEntries(Array.from({ length: L }, (_, i) => [i, `L${i}`])),
   });
   const model = EncoderModel.fromConfig(config, { seed: 0, ...(o.device ? { device: o.device } : {}), ...(o.intraOpThreads ? { intraOpThreads: o.intraOpThreads } : {}), ...(o.contribOps !== undefined ? { contribOps: o.contribOps } : {}) });

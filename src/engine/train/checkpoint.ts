@@ -21,6 +21,8 @@ export interface TrainerState {
   /** This epoch's example order (a permutation of the dataset). */
   order: number[];
   rngState: number;
+  /** State of the model's dropout-mask generator. */
+  dropoutRngState: number;
   losses: number[];
   /** Fingerprint of the training configuration, to refuse resuming a different run. */
   configKey: string;
@@ -82,5 +84,6 @@ export async function loadCheckpoint(dir: string, model: EncoderModel, opt: Adam
       opt.state.v.set(s.name, v.data as Float32Array);
     }
   }
+  model.dropoutRng.state = state.dropoutRngState;
   return state;
 }

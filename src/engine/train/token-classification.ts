@@ -71,6 +71,23 @@ export class NonFiniteLossError extends Error {
   }
 }
 
+/**
+ * One optimizer step on one batch: loss and gradients (dropout on), global-norm clipping,
+ * AdamW in place. The building block of the loop, for callers that drive their own.
+ */
+export async function trainStep(
+  model: EncoderModel,
+  opt: AdamW,
+  batch: EncoderBatch,
+  opts: { lr?: number; maxGradNorm?: number } = {},
+): Promise<{ loss: number; gradNorm: number }> {
+  const { loss, grads } = await model.lossAndGrads(batch);
+  if (!Number.isFinite(loss)) throw new NonFiniteLossError(opt.state.step + 1, loss, null);
+  const gradNorm = (opts.maxGradNorm ?? 1) > 0 ? clipGradNorm(grads, opts.maxGradNorm ?? 1) : NaN;
+  opt.step(model.params, grads, opts.lr !== undefined ? { lr: opts.lr } : {});
+  return { loss, gradNorm };
+}
+
 /** Pad examples to the longest in the batch: attention 0 and label -100 on padding. */
 export function collate(examples: TokenClassificationExample[], padTokenId: number, maxSeqLen: number): EncoderBatch {
   const T = Math.min(maxSeqLen, Math.max(...examples.map((e) => e.inputIds.length)));
@@ -128,7 +145,8 @@ export async function trainTokenClassification(
 
   const opt = new AdamW({ lr: c.lr, betas: c.betas, eps: c.eps, weightDecay: c.weightDecay });
   const rng = new Rng(c.seed + 1);
-  let state: TrainerState = { version: 1, step: 0, epoch: 0, batchInEpoch: 0, order: rng.permutation(data.length), rngState: rng.state, losses: [], configKey };
+  model.dropoutRng.state = new Rng(c.seed + 2).state; // dropout masks follow the run's seed (a resume restores them)
+  let state: TrainerState = { version: 1, step: 0, epoch: 0, batchInEpoch: 0, order: rng.permutation(data.length), rngState: rng.state, dropoutRngState: model.dropoutRng.state, losses: [], configKey };
   let lastCheckpoint: string | null = null;
   if (hooks.resume && config.checkpointDir) {
     const dir = await latestCheckpoint(config.checkpointDir);
@@ -172,6 +190,7 @@ export async function trainTokenClassification(
       state.order = rng.permutation(data.length);
     }
     state.rngState = rng.state;
+    state.dropoutRngState = model.dropoutRng.state;
     hooks.onProgress?.({ step: state.step, totalSteps, epoch: state.epoch, loss, lr, gradNorm, percent: (100 * state.step) / totalSteps });
     const every = config.checkpointEverySteps;
     if (config.checkpointDir && ((every && state.step % every === 0) || state.step === totalSteps)) {

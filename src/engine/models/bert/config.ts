@@ -18,6 +18,10 @@ export interface EncoderConfig {
   layerNormEps: number;
   padTokenId: number;
   hiddenAct: string;
+  /** Dropout probabilities used in training (HF defaults 0.1; classifier_dropout null = hidden). */
+  hiddenDropout: number;
+  attentionDropout: number;
+  classifierDropout: number;
   numLabels: number;
   id2label: Record<number, string>;
   /** The config.json this came from (kept so save() writes back fields it does not model). */
@@ -60,6 +64,9 @@ export function parseEncoderConfig(raw: Record<string, unknown>): EncoderConfig 
     layerNormEps: num(raw, ['layer_norm_eps', 'layer_norm_epsilon'], 1e-12),
     padTokenId: num(raw, ['pad_token_id'], modelType === 'roberta' ? 1 : 0),
     hiddenAct,
+    hiddenDropout: num(raw, ['hidden_dropout_prob', 'hidden_dropout', 'dropout'], 0.1),
+    attentionDropout: num(raw, ['attention_probs_dropout_prob', 'attention_dropout'], 0.1),
+    classifierDropout: num(raw, ['classifier_dropout'], num(raw, ['hidden_dropout_prob', 'hidden_dropout', 'dropout'], 0.1)),
     numLabels,
     id2label,
     raw,
@@ -90,8 +97,9 @@ export function encoderConfigJson(cfg: EncoderConfig, architecture: string): Rec
     layer_norm_eps: cfg.layerNormEps,
     pad_token_id: cfg.padTokenId,
     hidden_act: cfg.hiddenAct,
-    hidden_dropout_prob: cfg.raw.hidden_dropout_prob ?? 0.1,
-    attention_probs_dropout_prob: cfg.raw.attention_probs_dropout_prob ?? 0.1,
+    hidden_dropout_prob: cfg.hiddenDropout,
+    attention_probs_dropout_prob: cfg.attentionDropout,
+    classifier_dropout: cfg.raw.classifier_dropout ?? null,
     initializer_range: cfg.raw.initializer_range ?? 0.02,
     id2label,
     label2id,

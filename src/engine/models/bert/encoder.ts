@@ -77,16 +77,33 @@ function activation(name: string, x: Tensor): Tensor {
   }
 }
 
+/** One dropout site of the training graph: a bool input `name` (true = keep); the graph also takes `dropout_on` (float []). */
+export interface DropoutSite {
+  name: string;
+  /** 'hidden' sites are [B,T,C]; 'attention' sites are [B,H,T,T]. */
+  kind: 'hidden' | 'attention';
+  p: number;
+}
+
 export interface EncoderGraph {
   graph: Graph;
   params: ParamSpec[];
   /** Output names: 'logits' (inference); 'loss' and 'grad:<param>' (training). */
   lossOutputs: string[];
+  /** Dropout mask inputs of the training graph (none when every dropout probability is 0). */
+  dropout: DropoutSite[];
+}
+
+/** Inverted dropout with a given keep-mask: where(keep, x · scale, 0), scale = 1/(1-p) when on, else 1. */
+function dropout(x: Tensor, keep: Tensor, p: number, on: Tensor): Tensor {
+  const scale = op.add(op.mul(on, 1 / (1 - p) - 1), 1); // a scalar: [] float
+  return op.where(keep, op.mul(x, scale), 0);
 }
 
 /**
  * Inputs: input_ids, position_ids, token_type_ids, labels: int64 [B,T]; attention_mask: float [B,T];
- * one float input per parameter. Outputs: logits [B,T,L|V], loss, and grad:<name> per parameter.
+ * one float input per parameter; in training, one bool keep-mask per dropout site.
+ * Outputs: logits [B,T,L|V] (no dropout), loss, and grad:<name> per parameter (with dropout).
  * Serialize `graph.toBytes(['logits'])` for inference and `graph.toBytes(lossOutputs)` for training.
  */
 export function buildEncoderGraph(cfg: EncoderConfig, head: EncoderHead, opts: { contribOps?: boolean } = {}): EncoderGraph {
@@ -108,44 +125,60 @@ export function buildEncoderGraph(cfg: EncoderConfig, head: EncoderHead, opts: {
   const types = g.input('token_type_ids', 'int64', ['B', 'T']);
   const mask = g.input('attention_mask', 'float32', ['B', 'T']);
   const labels = g.input('labels', 'int64', ['B', 'T']);
-
-  // embeddings: [B,T,C]
-  const emb = op.add(
-    op.add(op.gather(w(`${p}.embeddings.word_embeddings.weight`), ids), op.gather(w(`${p}.embeddings.position_embeddings.weight`), pos)),
-    op.gather(w(`${p}.embeddings.token_type_embeddings.weight`), types),
-  );
-  let h = op.layerNorm(emb, w(`${p}.embeddings.LayerNorm.weight`), w(`${p}.embeddings.LayerNorm.bias`), eps);
-
   // additive attention bias: 0 where attended, a large negative where masked. [B,1,1,T]
   const maskBias = op.unsqueeze(op.mul(op.sub(1, mask), -3.4028234663852886e38), [1, 2]);
   const lin = (x: Tensor, name: string): Tensor => op.linear(x, w(`${name}.weight`), w(`${name}.bias`));
 
-  for (let i = 0; i < cfg.numLayers; i++) {
-    const l = `${p}.encoder.layer.${i}`;
-    // q pre-scaled by 1/sqrt(D) on [B,T,C] (cheaper than scaling [B,H,T,T] scores)
-    const q = op.transpose(op.reshape(op.mul(lin(h, `${l}.attention.self.query`), 1 / Math.sqrt(D)), [0, 0, H, D]), [0, 2, 1, 3]); // [B,H,T,D]
-    const k = op.transpose(op.reshape(lin(h, `${l}.attention.self.key`), [0, 0, H, D]), [0, 2, 3, 1]); // [B,H,D,T]
-    const v = op.transpose(op.reshape(lin(h, `${l}.attention.self.value`), [0, 0, H, D]), [0, 2, 1, 3]); // [B,H,T,D]
-    const att = op.softmax(op.add(op.matmul(q, k), maskBias), -1); // [B,H,T,T]
-    const ctx = op.reshape(op.transpose(op.matmul(att, v), [0, 2, 1, 3]), [0, 0, C]); // [B,T,C]
-    const a = op.layerNorm(op.add(lin(ctx, `${l}.attention.output.dense`), h), w(`${l}.attention.output.LayerNorm.weight`), w(`${l}.attention.output.LayerNorm.bias`), eps);
-    const f = activation(cfg.hiddenAct, lin(a, `${l}.intermediate.dense`)); // [B,T,F]
-    h = op.layerNorm(op.add(lin(f, `${l}.output.dense`), a), w(`${l}.output.LayerNorm.weight`), w(`${l}.output.LayerNorm.bias`), eps);
-  }
+  const sites: DropoutSite[] = [];
+  let on: Tensor | undefined; // 1 = dropout on; 0 = masks all true and no rescaling (training-graph loss without dropout)
+  /** Dropout at a named site in training; identity in inference or when p = 0. */
+  const drop = (train: boolean, x: Tensor, name: string, kind: DropoutSite['kind'], prob: number): Tensor => {
+    if (!train || prob <= 0) return x;
+    sites.push({ name, kind, p: prob });
+    const keep = g.input(name, 'bool', kind === 'hidden' ? ['B', 'T', C] : ['B', H, 'T', 'T']);
+    on ??= g.input('dropout_on', 'float32', []);
+    return dropout(x, keep, prob, on);
+  };
 
-  let logits: Tensor;
-  if (head === 'token-classification') logits = lin(h, 'classifier'); // [B,T,L]
-  else {
+  const forward = (train: boolean): Tensor => {
+    const hp = cfg.hiddenDropout;
+    // embeddings: [B,T,C]
+    const emb = op.add(
+      op.add(op.gather(w(`${p}.embeddings.word_embeddings.weight`), ids), op.gather(w(`${p}.embeddings.position_embeddings.weight`), pos)),
+      op.gather(w(`${p}.embeddings.token_type_embeddings.weight`), types),
+    );
+    let h = drop(train, op.layerNorm(emb, w(`${p}.embeddings.LayerNorm.weight`), w(`${p}.embeddings.LayerNorm.bias`), eps), 'dropout.embeddings', 'hidden', hp);
+
+    for (let i = 0; i < cfg.numLayers; i++) {
+      const l = `${p}.encoder.layer.${i}`;
+      // q pre-scaled by 1/sqrt(D) on [B,T,C] (cheaper than scaling [B,H,T,T] scores)
+      const q = op.transpose(op.reshape(op.mul(lin(h, `${l}.attention.self.query`), 1 / Math.sqrt(D)), [0, 0, H, D]), [0, 2, 1, 3]); // [B,H,T,D]
+      const k = op.transpose(op.reshape(lin(h, `${l}.attention.self.key`), [0, 0, H, D]), [0, 2, 3, 1]); // [B,H,D,T]
+      const v = op.transpose(op.reshape(lin(h, `${l}.attention.self.value`), [0, 0, H, D]), [0, 2, 1, 3]); // [B,H,T,D]
+      const att = drop(train, op.softmax(op.add(op.matmul(q, k), maskBias), -1), `dropout.${i}.attention`, 'attention', cfg.attentionDropout); // [B,H,T,T]
+      const ctx = op.reshape(op.transpose(op.matmul(att, v), [0, 2, 1, 3]), [0, 0, C]); // [B,T,C]
+      const ao = drop(train, lin(ctx, `${l}.attention.output.dense`), `dropout.${i}.attention_output`, 'hidden', hp);
+      const a = op.layerNorm(op.add(ao, h), w(`${l}.attention.output.LayerNorm.weight`), w(`${l}.attention.output.LayerNorm.bias`), eps);
+      const f = activation(cfg.hiddenAct, lin(a, `${l}.intermediate.dense`)); // [B,T,F]
+      const fo = drop(train, lin(f, `${l}.output.dense`), `dropout.${i}.output`, 'hidden', hp);
+      h = op.layerNorm(op.add(fo, a), w(`${l}.output.LayerNorm.weight`), w(`${l}.output.LayerNorm.bias`), eps);
+    }
+
+    if (head === 'token-classification') return lin(drop(train, h, 'dropout.classifier', 'hidden', cfg.classifierDropout), 'classifier'); // [B,T,L]
     // masked-LM head; the decoder is tied to the word embeddings, as in HF. [B,T,V]
     const [dense, norm] = cfg.modelType === 'bert' ? ['cls.predictions.transform.dense', 'cls.predictions.transform.LayerNorm'] : ['lm_head.dense', 'lm_head.layer_norm'];
     const t = op.layerNorm(activation(cfg.hiddenAct, lin(h, dense)), w(`${norm}.weight`), w(`${norm}.bias`), eps);
     const bias = cfg.modelType === 'bert' ? 'cls.predictions.bias' : 'lm_head.bias';
-    logits = op.linear(t, w(`${p}.embeddings.word_embeddings.weight`), w(bias));
-  }
+    return op.linear(t, w(`${p}.embeddings.word_embeddings.weight`), w(bias));
+  };
+
+  const logits = forward(false);
   g.output(logits, 'logits');
-  const loss = op.softmaxCrossEntropy(logits, labels);
+  const hasDropout = cfg.hiddenDropout > 0 || cfg.attentionDropout > 0 || cfg.classifierDropout > 0;
+  const trainLogits = hasDropout ? forward(true) : logits;
+  const loss = op.softmaxCrossEntropy(trainLogits, labels);
   g.output(loss, 'loss');
   const grads = gradients(loss, specs.map((s) => W.get(s.name)!));
   specs.forEach((s, i) => g.output(grads[i]!, `grad:${s.name}`));
-  return { graph: g, params: specs, lossOutputs: ['loss', ...specs.map((s) => `grad:${s.name}`)] };
+  return { graph: g, params: specs, lossOutputs: ['loss', ...specs.map((s) => `grad:${s.name}`)], dropout: sites };
 }

@@ -5,6 +5,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readSafetensors, writeSafetensors } from '../../io/safetensors.js';
 import type { NamedTensor } from '../../io/safetensors.js';
+import { Rng, fillKeepMask } from '../../runtime/rng.js';
 import { Session } from '../../runtime/session.js';
 import type { Device, HostTensor } from '../../runtime/session.js';
 import { encoderConfigJson, parseEncoderConfig } from './config.js';
@@ -30,6 +31,8 @@ export interface EncoderOptions {
   intraOpThreads?: number;
   /** com.microsoft FusedMatMul for x @ Wᵀ (default: true on cpu, false elsewhere). */
   contribOps?: boolean;
+  /** Seeds the dropout masks (default 0); the state is `model.dropoutRng.state`. */
+  dropoutSeed?: number;
 }
 
 export interface LossAndGrads {
@@ -66,6 +69,9 @@ export class EncoderModel {
   private inferSession?: Session;
   private trainSession?: Session;
   private gradBuffers = new Map<string, Float32Array>();
+  private maskBuffers = new Map<string, Uint8Array>();
+  /** Draws the dropout masks of each training step; checkpoints save its state. */
+  readonly dropoutRng: Rng;
 
   constructor(
     readonly config: EncoderConfig,
@@ -82,6 +88,7 @@ export class EncoderModel {
       if (p.length !== n) throw new Error(`tensor '${s.name}' has ${p.length} values; expected shape [${s.shape}] (${n} values)`);
     }
     this.params = params;
+    this.dropoutRng = new Rng((options.dropoutSeed ?? 0) + 0x51ed);
   }
 
   /** Fresh weights, HF-style init (normal(0, initializer_range), LayerNorm 1/0, biases 0), seeded. */
@@ -236,10 +243,43 @@ export class EncoderModel {
     return out.logits!.data as Float32Array;
   }
 
-  /** Mean cross-entropy over labels != -100 and its gradient for every parameter. */
-  async lossAndGrads(batch: EncoderBatch): Promise<LossAndGrads> {
+  /** Arg-max label id per token, [batchSize × seqLen] row-major (padding positions included). */
+  async predict(batch: EncoderBatch): Promise<Int32Array> {
+    const logits = await this.forward(batch);
+    const n = batch.batchSize * batch.seqLen;
+    const L = logits.length / n;
+    const out = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      let best = 0;
+      for (let j = 1; j < L; j++) if (logits[i * L + j]! > logits[i * L + best]!) best = j;
+      out[i] = best;
+    }
+    return out;
+  }
+
+  /**
+   * Mean cross-entropy over labels != -100 and its gradient for every parameter, in training
+   * mode: dropout (config's probabilities) with fresh masks from `dropoutRng`, unless
+   * `dropout: false`.
+   */
+  async lossAndGrads(batch: EncoderBatch, opts: { dropout?: boolean } = {}): Promise<LossAndGrads> {
     const g = this.getGraph();
     this.trainSession ??= await Session.create(g.graph.toBytes(g.lossOutputs, { keepAllInputs: false }), this.sessionOptions());
+    const feeds = this.feeds(batch, true);
+    const { batchSize: B, seqLen: T } = batch;
+    for (const site of g.dropout) {
+      const shape = site.kind === 'hidden' ? [B, T, this.config.hiddenSize] : [B, this.config.numHeads, T, T];
+      const n = shape.reduce((a, b) => a * b, 1);
+      let keep = this.maskBuffers.get(site.name);
+      if (!keep || keep.length !== n) {
+        keep = new Uint8Array(n);
+        this.maskBuffers.set(site.name, keep);
+      }
+      if (opts.dropout === false) keep.fill(1);
+      else fillKeepMask(this.dropoutRng, keep, site.p);
+      feeds[site.name] = { data: keep, shape, dtype: 'bool' };
+    }
+    if (g.dropout.length) feeds.dropout_on = { data: Float32Array.of(opts.dropout === false ? 0 : 1), shape: [] };
     const into: Record<string, HostTensor> = {};
     for (const s of this.specs) {
       let buf = this.gradBuffers.get(s.name);
@@ -249,7 +289,7 @@ export class EncoderModel {
       }
       into[`grad:${s.name}`] = { data: buf, shape: s.shape };
     }
-    const out = await this.trainSession.run(this.feeds(batch, true), g.lossOutputs, into);
+    const out = await this.trainSession.run(feeds, g.lossOutputs, into);
     const grads = new Map<string, Float32Array>();
     for (const s of this.specs) {
       const buf = this.gradBuffers.get(s.name)!;
