@@ -1,5 +1,3 @@
-import { GraphQLError } from 'graphql';
-
 /**
  * Every error a client may see: a stable `code` to branch on and a message a person can act on.
  * Anything else thrown inside a resolver is logged (without document text) and reported as
@@ -27,8 +25,9 @@ export class AppError extends Error {
     this.name = 'AppError';
   }
 
-  toGraphQLError(): GraphQLError {
-    return new GraphQLError(this.message, { extensions: { code: this.code, ...this.details } });
+  /** graphql-js copies this onto the GraphQLError it wraps us in (used for WebSocket errors). */
+  get extensions(): Record<string, unknown> {
+    return { code: this.code, ...this.details };
   }
 }
 

@@ -7,6 +7,7 @@ import { unpackArchive } from '../corpora/archive.js';
 import { CorpusImportError } from '../corpora/errors.js';
 import { exportCorpus, parseCorpus, zipFiles, type CorpusImportOptions } from '../corpora/formats/index.js';
 import type { CorpusFormat, ParsedDocument } from '../corpora/formats/types.js';
+import { documentCounts, evaluate, pairedBootstrapCounts, privacyReport, ScoringInputError, type BootstrapOptions, type EvaluateOptions, type PerDocumentCounts, type PlainDocument, type PredictedDocument, type PrivacyOptions, type ScoringDocument } from '../scoring/index.js';
 
 export const CPU_TASKS = {
   parseUpload(input: { bytes: Uint8Array; name: string; maxArchiveBytes: number; options: CorpusImportOptions }) {
@@ -17,27 +18,42 @@ export const CPU_TASKS = {
     const files = exportCorpus(input.documents, input.format);
     return { fileCount: files.length, zip: zipFiles(files) };
   },
+  /** Every detection metric with bootstrap intervals and error analysis, plus per-document counts for paired tests later. */
+  evaluate(input: { gold: ScoringDocument[]; predicted: PredictedDocument[]; options: EvaluateOptions }) {
+    const result = evaluate(input.gold, input.predicted, input.options);
+    return { result, counts: documentCounts(input.gold, input.predicted, input.options) };
+  },
+  /** Paired bootstrap of two stored evaluations' per-document counts. */
+  compareCounts(input: { a: PerDocumentCounts; b: PerDocumentCounts; bootstrap: BootstrapOptions }) {
+    return pairedBootstrapCounts(input.a, input.b, input.bootstrap);
+  },
+  privacyReport(input: { synthetic: PlainDocument[]; real: ScoringDocument[]; options: PrivacyOptions }) {
+    return privacyReport(input.synthetic, input.real, input.options);
+  },
 };
 
 export type CpuTaskName = keyof typeof CPU_TASKS;
 export type CpuTaskInput<N extends CpuTaskName> = Parameters<(typeof CPU_TASKS)[N]>[0];
 export type CpuTaskOutput<N extends CpuTaskName> = ReturnType<(typeof CPU_TASKS)[N]>;
 
-/** How an error crosses the thread boundary; CorpusImportError keeps its issue list. */
+/** How an error crosses the thread boundary; CorpusImportError keeps its issue list, ScoringInputError its code and details. */
 export interface SerializedError {
   name: string;
   message: string;
   corpusImport?: ReturnType<CorpusImportError['toDetails']> & { totalIssues: number };
+  scoring?: { code: ScoringInputError['code']; details: Record<string, unknown> };
 }
 
 export function serializeError(error: unknown): SerializedError {
   if (error instanceof CorpusImportError) return { name: error.name, message: error.message, corpusImport: error.toDetails() };
+  if (error instanceof ScoringInputError) return { name: error.name, message: error.message, scoring: { code: error.code, details: error.details } };
   const e = error instanceof Error ? error : new Error(String(error));
   return { name: e.name, message: e.message };
 }
 
 export function deserializeError(error: SerializedError): Error {
   if (error.corpusImport) return new CorpusImportError(error.corpusImport.issues, error.corpusImport.totalIssues, error.corpusImport.codes);
+  if (error.scoring) return new ScoringInputError(error.scoring.code, error.message, error.scoring.details);
   const restored = new Error(error.message);
   restored.name = error.name;
   return restored;

@@ -24,14 +24,24 @@ export interface JobPayloads {
   [JobName.CorpusExport]: { corpusId: string; format: string; splits: string[] | null };
   [JobName.Evaluate]: {
     goldCorpusId: string;
+    /** The gold split; null scores every document of the corpus. */
     split: string | null;
-    /** Either a corpus holding predictions, or uploaded predictions (artifact) in a corpus format. */
+    /** Exactly one source of predictions: a corpus, an uploaded file (artifact), or a model's machine annotations. */
     predictedCorpusId: string | null;
     predictionsSha256: string | null;
+    predictionsName: string | null;
     predictionsFormat: string | null;
+    /** The model the predictions come from: with no other source, its MACHINE annotations on the gold documents. */
     modelId: string | null;
+    /** Labels a prediction may carry; null = the labels of the gold split. */
+    labels: string[] | null;
+    unknownLabel: 'error' | 'false-positive';
+    missingDocument: 'error' | 'empty' | 'skip';
+    unknownDocument: 'error' | 'ignore';
     bootstrapResamples: number;
+    confidenceLevel: number;
     seed: number;
+    contextChars: number;
   };
   [JobName.PrivacyReport]: { syntheticCorpusId: string; realCorpusId: string; realSplit: string | null; n: number };
 }

@@ -51,13 +51,19 @@ export class ApiClient {
   async collect<T = any>(client: Client, query: string, variables: Record<string, unknown>, until?: (item: T) => boolean): Promise<T[]> {
     const items: T[] = [];
     const iterator = client.iterate<T>({ query, variables });
-    for await (const result of iterator) {
-      if (result.errors?.length) throw new GraphQLRequestError(result.errors as never);
-      items.push(result.data as T);
-      if (until?.(result.data as T)) {
-        await iterator.return?.();
-        break;
+    try {
+      for await (const result of iterator) {
+        if (result.errors?.length) throw new GraphQLRequestError(result.errors as never);
+        items.push(result.data as T);
+        if (until?.(result.data as T)) {
+          await iterator.return?.();
+          break;
+        }
       }
+    } catch (error) {
+      // graphql-ws rejects with the operation's error list, or with the socket's close event.
+      if (Array.isArray(error)) throw new GraphQLRequestError(error);
+      throw error;
     }
     return items;
   }

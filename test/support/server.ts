@@ -82,7 +82,7 @@ export async function startTestServer(database: DatabaseChoice, extraEnv: Record
     env,
     output: () => log,
     async kill(signal = 'SIGKILL') {
-      if (child.exitCode !== null) return;
+      if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill(signal);
       await exited;
@@ -128,7 +128,7 @@ export async function startSibling(server: TestServer, command: 'serve' | 'worke
     url,
     output: () => log,
     async kill(signal = 'SIGTERM') {
-      if (child.exitCode !== null) return;
+      if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill(signal);
       await exited;

@@ -1,0 +1,55 @@
+/**
+ * Runs the NER tasks in a worker thread so training and tagging never block the caller's event
+ * loop. Progress is relayed; cancel() ends the thread (checkpoints already written are kept).
+ */
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+import { annotateNer, trainNer, type NerAnnotateSpec, type NerTrainSpec } from './tasks.js';
+
+const TASKS = { train: trainNer, annotate: annotateNer };
+type TaskName = keyof typeof TASKS;
+type Input<N extends TaskName> = Parameters<(typeof TASKS)[N]>[0];
+type Output<N extends TaskName> = Awaited<ReturnType<(typeof TASKS)[N]>>;
+type Progress<N extends TaskName> = Parameters<NonNullable<Parameters<(typeof TASKS)[N]>[1]>>[0];
+
+type Message = { type: 'progress'; progress: unknown } | { type: 'done'; result: unknown } | { type: 'error'; name: string; message: string; step?: number };
+
+export class NerTaskError extends Error {
+  constructor(
+    name: string,
+    message: string,
+    /** The optimizer step a NaN loss was found at, when that is what stopped training. */
+    readonly step?: number,
+  ) {
+    super(message);
+    this.name = name;
+  }
+}
+
+export function runNerTask<N extends TaskName>(task: N, input: Input<N>, onProgress?: (p: Progress<N>) => void): { result: Promise<Output<N>>; cancel: () => Promise<void> } {
+  const file = fileURLToPath(import.meta.url);
+  if (file.endsWith('.ts')) throw new Error('runNerTask needs the compiled engine (npm run build); from TypeScript sources call trainNer/annotateNer directly');
+  const worker = new Worker(file, { workerData: { kind: 'engine-ner-task', task, input } });
+  let settled = false;
+  const result = new Promise<Output<N>>((resolve, reject) => {
+    worker.on('message', (m: Message) => {
+      if (m.type === 'progress') onProgress?.(m.progress as Progress<N>);
+      else if (m.type === 'done') ((settled = true), resolve(m.result as Output<N>));
+      else ((settled = true), reject(new NerTaskError(m.name, m.message, m.step)));
+    });
+    worker.on('error', (error) => ((settled = true), reject(error)));
+    worker.on('exit', (code) => !settled && reject(new NerTaskError('NerTaskError', `the ${task} worker stopped (exit code ${code})`)));
+  });
+  return { result, cancel: async () => void (await worker.terminate()) };
+}
+
+export type { NerAnnotateSpec, NerTrainSpec };
+
+if (!isMainThread && (workerData as { kind?: string } | undefined)?.kind === 'engine-ner-task') {
+  const { task, input } = workerData as { task: TaskName; input: never };
+  (TASKS[task] as (input: never, onProgress: (p: unknown) => void) => Promise<unknown>)(input, (progress) => parentPort!.postMessage({ type: 'progress', progress } satisfies Message))
+    .then((result) => parentPort!.postMessage({ type: 'done', result } satisfies Message))
+    .catch((e: Error & { step?: number }) =>
+      parentPort!.postMessage({ type: 'error', name: e.name, message: e.message, ...(e.step !== undefined ? { step: e.step } : {}) } satisfies Message),
+    );
+}
