@@ -231,6 +231,15 @@ export class CorpusService {
     return subsets.map((keys, i) => ({ fraction: fractions[i]!, size: keys.length, documentIds: keys.map((key) => idOf.get(key)!) }));
   }
 
+  /** Gold-annotated documents of a split, or of its seeded nested subset (the same subsets corpusSubsets lists). */
+  async trainingDocuments(corpusId: string, split: string, fraction: number, seed: number) {
+    const documents = await this.repository.loadDocuments(corpusId, { splits: [split] });
+    if (fraction >= 1) return documents;
+    const [keys] = validated('documentFraction', () => nestedSubsets(documents.map((d) => `${d.split}/${d.externalId}`), [fraction], seed));
+    const keep = new Set(keys);
+    return documents.filter((d) => keep.has(`${d.split}/${d.externalId}`));
+  }
+
   async share(user: AuthUser, corpusId: string, email: string) {
     await this.requireOwned(user, corpusId);
     const target = await this.prisma.user.findUnique({ where: { email } });

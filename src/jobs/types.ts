@@ -7,9 +7,13 @@ export enum JobName {
   CorpusExport = 'CORPUS_EXPORT',
   Evaluate = 'EVALUATE',
   PrivacyReport = 'PRIVACY_REPORT',
+  TrainNer = 'TRAIN_NER',
+  Annotate = 'ANNOTATE',
 }
 
 export interface JobPayloads {
+  [JobName.TrainNer]: TrainNerPayload;
+  [JobName.Annotate]: { modelId: string; corpusId: string; split: string | null };
   [JobName.CorpusImport]: {
     name: string;
     description: string;
@@ -44,6 +48,27 @@ export interface JobPayloads {
     contextChars: number;
   };
   [JobName.PrivacyReport]: { syntheticCorpusId: string; realCorpusId: string; realSplit: string | null; n: number };
+}
+
+export interface TrainNerPayload {
+  name: string;
+  ownerId: string;
+  corpusId: string;
+  split: string;
+  /** Train on a seeded nested subset of the split (1 = all of it). */
+  documentFraction: number;
+  subsetSeed: number;
+  /** Fine-tune this encoder; null trains one from scratch with `scratch`. */
+  baseModelId: string | null;
+  scratch: { hiddenSize: number; numLayers: number; numHeads: number; intermediateSize: number; maxPositions: number; vocabSize: number };
+  epochs: number;
+  batchSize: number;
+  learningRate: number | null;
+  warmupRatio: number;
+  chunkWords: number;
+  seed: number;
+  maxSteps: number | null;
+  kind: 'NER_ANNOTATOR' | 'NER_SYNTHETIC';
 }
 
 export type JobItem = { [N in JobName]: { name: N; data: JobPayloads[N] } }[JobName];

@@ -85,20 +85,25 @@ export async function startServer(services: Services): Promise<RunningServer> {
     res.json({ ok: true, database: services.database.kind });
   });
   app.use(ideRouter());
-  app.get('/exports/:jobId', async (req, res) => {
-    try {
-      const user = await services.auth.authenticate(req.headers.authorization);
-      if (!user) throw new AppError('UNAUTHENTICATED', 'Send your API token: "Authorization: Bearer dsk_…".');
-      const download = await services.corpora.exportDownload(user, req.params.jobId);
-      res.setHeader('Content-Type', 'application/zip');
-      res.setHeader('Content-Disposition', `attachment; filename="${download.fileName}"`);
-      res.send(Buffer.from(download.bytes));
-    } catch (error) {
-      const appError = error instanceof AppError ? error : new AppError('INTERNAL_SERVER_ERROR', 'Internal error.');
-      const status = { UNAUTHENTICATED: 401, FORBIDDEN: 403, NOT_FOUND: 404, INVALID_STATE: 409 }[appError.code as string] ?? 500;
-      res.status(status).json({ errors: [{ message: appError.message, extensions: { code: appError.code } }] });
-    }
-  });
+  // Downloads need the same bearer token as the API; the services check access.
+  const download = (route: string, fetch: (user: AuthUser, id: string) => Promise<{ bytes: Uint8Array; fileName: string }>) =>
+    app.get(route, async (req, res) => {
+      try {
+        const user = await services.auth.authenticate(req.headers.authorization);
+        if (!user) throw new AppError('UNAUTHENTICATED', 'Send your API token: "Authorization: Bearer dsk_…".');
+        const file = await fetch(user, String(req.params.id));
+        res.setHeader('Content-Type', 'application/zip');
+        res.setHeader('Content-Disposition', `attachment; filename="${file.fileName}"`);
+        res.send(Buffer.from(file.bytes));
+      } catch (error) {
+        const appError = error instanceof AppError ? error : new AppError('INTERNAL_SERVER_ERROR', 'Internal error.');
+        if (!(error instanceof AppError)) log('error', 'download.failed', { route, errorClass: (error as Error)?.constructor?.name });
+        const status = { UNAUTHENTICATED: 401, FORBIDDEN: 403, NOT_FOUND: 404, INVALID_STATE: 409, BAD_USER_INPUT: 400 }[appError.code as string] ?? 500;
+        res.status(status).json({ errors: [{ message: appError.message, extensions: { code: appError.code } }] });
+      }
+    });
+  download('/exports/:id', (user, id) => services.corpora.exportDownload(user, id));
+  download('/models/:id/download', (user, id) => services.models.download(user, id));
   // base64 grows uploads by 4/3; the service checks the decoded size against MAX_UPLOAD_BYTES.
   const bodyLimit = Math.ceil(config.maxUploadBytes * 1.34) + 64 * 1024;
   app.use(

@@ -6,6 +6,8 @@ import type { AppConfig } from '../config.js';
 import { openDatabase, type Database } from '../db/database.js';
 import { AuthService } from '../auth/auth.service.js';
 import { CorpusService } from '../corpora/corpus.service.js';
+import { ModelService } from '../models/model.service.js';
+import { EvaluationService } from '../evaluation/evaluation.service.js';
 import { JobQueue } from '../jobs/queue.js';
 import { CpuPool } from '../jobs/cpu-pool.js';
 import { JobService } from '../jobs/job.service.js';
@@ -24,6 +26,8 @@ export interface Services {
   auth: AuthService;
   jobs: JobService;
   corpora: CorpusService;
+  models: ModelService;
+  evaluation: EvaluationService;
   runner: JobRunner;
   close(): Promise<void>;
 }
@@ -38,10 +42,17 @@ export async function createServices(config: AppConfig, options: { runJobs: bool
   const jobs = new JobService(prisma, queue, bus);
   const cpu = new CpuPool();
   const corpora = new CorpusService(prisma, artifacts, jobs, cpu, { maxUploadBytes: config.maxUploadBytes });
+  const evaluation = new EvaluationService(prisma, corpora, artifacts, jobs, cpu, { maxUploadBytes: config.maxUploadBytes });
+
+  const models = new ModelService(prisma, artifacts, jobs, corpora, config.dataDir);
 
   const handlers: JobHandlers = {
+    [JobName.TrainNer]: (ctx) => models.runTraining(ctx),
+    [JobName.Annotate]: (ctx) => models.runAnnotation(ctx),
     [JobName.CorpusImport]: (ctx) => corpora.runImport(ctx),
     [JobName.CorpusExport]: (ctx) => corpora.runExport(ctx),
+    [JobName.Evaluate]: (ctx) => evaluation.runEvaluate(ctx),
+    [JobName.PrivacyReport]: (ctx) => evaluation.runPrivacyReport(ctx),
   };
   const runner = new JobRunner(prisma, queue, jobs, handlers);
   if (options.runJobs) await runner.start(config.jobConcurrency);
@@ -56,6 +67,8 @@ export async function createServices(config: AppConfig, options: { runJobs: bool
     auth,
     jobs,
     corpora,
+    models,
+    evaluation,
     runner,
     async close() {
       await queue.stop();

@@ -1,0 +1,39 @@
+/** The only place that reads and writes models and machine annotations in the database. */
+import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
+
+export class ModelRepository {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  findById(id: string) {
+    return this.prisma.model.findUnique({ where: { id } });
+  }
+
+  create(data: Prisma.ModelUncheckedCreateInput) {
+    return this.prisma.model.create({ data });
+  }
+
+  /** Training metrics were recorded against the job; link them to the model it produced. */
+  linkJobMetrics(jobId: string, modelId: string) {
+    return this.prisma.metric.updateMany({ where: { jobId }, data: { modelId } });
+  }
+
+  metrics(modelId: string, name: string | null) {
+    return this.prisma.metric.findMany({ where: { modelId, ...(name ? { name } : {}) }, orderBy: [{ name: 'asc' }, { step: 'asc' }, { createdAt: 'asc' }] });
+  }
+
+  /** Replaces the model's machine annotations on these documents, in one transaction. */
+  async replaceMachineAnnotations(modelId: string, rows: { documentId: string; spans: { start: number; end: number; label: string }[] }[]) {
+    const documentIds = rows.map((row) => row.documentId);
+    const data: Prisma.AnnotationCreateManyInput[] = rows.flatMap((row) =>
+      row.spans.map((span) => ({ documentId: row.documentId, start: span.start, end: span.end, label: span.label, source: 'MACHINE' as const, modelId })),
+    );
+    await this.prisma.$transaction(
+      async (tx) => {
+        await tx.annotation.deleteMany({ where: { modelId, source: 'MACHINE', documentId: { in: documentIds } } });
+        for (let i = 0; i < data.length; i += 5000) await tx.annotation.createMany({ data: data.slice(i, i + 5000) });
+      },
+      { timeout: 10 * 60_000 },
+    );
+    return data.length;
+  }
+}

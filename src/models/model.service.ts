@@ -1,0 +1,263 @@
+/**
+ * Models: importing Hugging Face checkpoints, training NER taggers on a corpus (a job in a
+ * worker thread, resumable from checkpoints), machine annotation of a corpus with a tagger,
+ * and downloads in the Hugging Face layout. No GraphQL here.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { unzipSync } from 'fflate';
+import type { Model, Prisma, PrismaClient } from '../generated/prisma/client.js';
+import { AppError, badInput, notFound } from '../common/errors.js';
+import type { AuthUser } from '../auth/auth.types.js';
+import { canWrite } from '../auth/auth.types.js';
+import type { ArtifactStore } from '../storage/artifact.store.js';
+import type { JobService } from '../jobs/job.service.js';
+import type { JobContext } from '../jobs/job.runner.js';
+import { JobName } from '../jobs/types.js';
+import type { CorpusService } from '../corpora/corpus.service.js';
+import { zipFiles } from '../corpora/archive.js';
+import { parseConfig } from '../engine/io/config.js';
+import { registryEntry } from '../engine/models/registry.js';
+import { runNerTask, type NerTrainSpec } from '../engine/ner/index.js';
+import { paginate, type PageArgs, type SortDirection } from '../schema/pagination.js';
+import { ModelRepository } from './model.repository.js';
+
+export interface TrainNerRequest {
+  name: string;
+  corpusId: string;
+  split: string;
+  documentFraction: number;
+  subsetSeed: number;
+  baseModelId: string | null;
+  scratch: { hiddenSize: number; numLayers: number; numHeads: number; intermediateSize: number; maxPositions: number; vocabSize: number };
+  epochs: number;
+  batchSize: number;
+  learningRate: number | null;
+  warmupRatio: number;
+  chunkWords: number;
+  seed: number;
+  maxSteps: number | null;
+  kind: 'NER_ANNOTATOR' | 'NER_SYNTHETIC';
+}
+
+const MODEL_FILES = { weights: 'model.safetensors', tokenizer: 'tokenizer.json', config: 'config.json', tokenizerConfig: 'tokenizer_config.json' } as const;
+/** Metrics streamed while training: one loss point every this many steps (and the last). */
+const LOSS_METRIC_EVERY_STEPS = 5;
+
+export class ModelService {
+  readonly repository: ModelRepository;
+
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly artifacts: ArtifactStore,
+    private readonly jobs: JobService,
+    private readonly corpora: CorpusService,
+    private readonly dataDir: string,
+  ) {
+    this.repository = new ModelRepository(prisma);
+  }
+
+  /** Models are visible to their owner, and to everyone when trained on a corpus without PHI. */
+  visibleWhere(user: AuthUser): Prisma.ModelWhereInput {
+    return { OR: [{ ownerId: user.id }, { trainedOnCorpus: { containsPhi: false } }] };
+  }
+
+  async requireReadable(user: AuthUser, id: string): Promise<Model> {
+    const model = await this.prisma.model.findFirst({ where: { id, ...this.visibleWhere(user) } });
+    if (!model) throw notFound('Model', id);
+    return model;
+  }
+
+  list(user: AuthUser, filter: { kind: string | null }, page: PageArgs, order: { field: string; direction: SortDirection }) {
+    const where: Prisma.ModelWhereInput = { AND: [this.visibleWhere(user), filter.kind ? { kind: filter.kind as never } : {}] };
+    return paginate((args) => this.prisma.model.findMany(args as never), (args) => this.prisma.model.count(args as never), where, page, order);
+  }
+
+  metrics(modelId: string, name: string | null) {
+    return this.repository.metrics(modelId, name);
+  }
+
+  // ---- import a Hugging Face folder ----
+
+  /** A zip of a Hugging Face model folder: config.json, model.safetensors, tokenizer.json (+ tokenizer_config.json). */
+  async importModel(user: AuthUser, request: { name: string; kind: string; zip: Uint8Array }): Promise<Model> {
+    if (!canWrite(user)) throw new AppError('FORBIDDEN', 'Viewers may not import models.');
+    let files: Record<string, Uint8Array>;
+    try {
+      files = unzipSync(request.zip);
+    } catch {
+      throw badInput('contentBase64', 'is not a zip archive of a model folder.');
+    }
+    // Accept the files at the top level or inside one folder.
+    const byName = new Map(Object.entries(files).map(([name, bytes]) => [path.posix.basename(name), bytes]));
+    for (const required of [MODEL_FILES.config, MODEL_FILES.weights, MODEL_FILES.tokenizer]) {
+      if (!byName.has(required)) throw badInput('contentBase64', `the archive has no ${required}; a Hugging Face model folder needs config.json, model.safetensors and tokenizer.json.`);
+    }
+    let config: Record<string, unknown>;
+    try {
+      config = JSON.parse(Buffer.from(byName.get(MODEL_FILES.config)!).toString('utf8'));
+      parseConfig(config);
+    } catch (error) {
+      throw badInput('contentBase64', `config.json: ${(error as Error).message}`);
+    }
+    const architecture = String(config.model_type);
+    const weights = await this.artifacts.put(byName.get(MODEL_FILES.weights)!, 'weights');
+    const tokenizer = await this.artifacts.put(byName.get(MODEL_FILES.tokenizer)!, 'tokenizer');
+    const tokenizerConfig = byName.has(MODEL_FILES.tokenizerConfig) ? JSON.parse(Buffer.from(byName.get(MODEL_FILES.tokenizerConfig)!).toString('utf8')) : {};
+    return this.repository.create({
+      name: request.name,
+      kind: request.kind as never,
+      architecture,
+      config: config as Prisma.InputJsonValue,
+      trainingConfig: { importedFrom: 'upload', tokenizerConfig } as Prisma.InputJsonValue,
+      weightsArtifactId: weights.id,
+      tokenizerArtifactId: tokenizer.id,
+      ownerId: user.id,
+    });
+  }
+
+  /** The model as a Hugging Face folder on disk (materialized once from the artifact store). */
+  async folderOf(model: Model): Promise<string> {
+    const dir = path.join(this.dataDir, 'models', model.id);
+    if (fs.existsSync(path.join(dir, MODEL_FILES.weights))) return dir;
+    const [weights, tokenizer] = await Promise.all([
+      this.prisma.artifact.findUniqueOrThrow({ where: { id: model.weightsArtifactId! } }),
+      this.prisma.artifact.findUniqueOrThrow({ where: { id: model.tokenizerArtifactId! } }),
+    ]);
+    const partial = `${dir}.${process.pid}.partial`;
+    fs.mkdirSync(partial, { recursive: true });
+    fs.writeFileSync(path.join(partial, MODEL_FILES.config), JSON.stringify(model.config, null, 2));
+    fs.writeFileSync(path.join(partial, MODEL_FILES.tokenizerConfig), JSON.stringify((model.trainingConfig as { tokenizerConfig?: unknown }).tokenizerConfig ?? {}, null, 2));
+    fs.copyFileSync(this.artifacts.pathOf(tokenizer.sha256), path.join(partial, MODEL_FILES.tokenizer));
+    fs.copyFileSync(this.artifacts.pathOf(weights.sha256), path.join(partial, MODEL_FILES.weights));
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.renameSync(partial, dir);
+    return dir;
+  }
+
+  async download(user: AuthUser, id: string): Promise<{ bytes: Uint8Array; fileName: string }> {
+    const model = await this.requireReadable(user, id);
+    const dir = await this.folderOf(model);
+    const files = Object.values(MODEL_FILES).map((name) => ({ path: name, bytes: fs.readFileSync(path.join(dir, name)) }));
+    return { bytes: zipFiles(files), fileName: `${model.name.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80) || 'model'}.zip` };
+  }
+
+  // ---- train a NER tagger ----
+
+  async startTraining(user: AuthUser, request: TrainNerRequest) {
+    if (!canWrite(user)) throw new AppError('FORBIDDEN', 'Viewers may not train models.');
+    await this.corpora.requireReadable(user, request.corpusId);
+    if (!(request.documentFraction > 0 && request.documentFraction <= 1)) throw badInput('documentFraction', 'must be in (0, 1].');
+    if (request.baseModelId) {
+      const base = await this.requireReadable(user, request.baseModelId);
+      if (registryEntry(base.architecture).kind !== 'encoder') throw badInput('baseModelId', `model ${base.id} is a ${base.architecture} decoder; a NER tagger fine-tunes an encoder (bert, roberta).`);
+    }
+    for (const [field, value] of Object.entries({ epochs: request.epochs, batchSize: request.batchSize, chunkWords: request.chunkWords })) {
+      if (!Number.isInteger(value) || value < 1) throw badInput(field, 'must be a positive integer.');
+    }
+    return this.jobs.create(user, JobName.TrainNer, { ...request, ownerId: user.id });
+  }
+
+  async runTraining(ctx: JobContext<JobName.TrainNer>) {
+    const request = ctx.payload;
+    const corpus = await this.prisma.corpus.findUniqueOrThrow({ where: { id: request.corpusId } });
+    const documents = await this.corpora.trainingDocuments(request.corpusId, request.split, request.documentFraction, request.subsetSeed);
+    if (documents.length === 0) throw badInput('split', `corpus ${corpus.id} has no documents in split "${request.split}".`);
+    const base = request.baseModelId ? await this.repository.findById(request.baseModelId) : null;
+    const workDir = path.join(this.dataDir, 'jobs', ctx.jobId);
+    const checkpointDir = path.join(workDir, 'checkpoints');
+    const resume = fs.existsSync(checkpointDir) && fs.readdirSync(checkpointDir).length > 0;
+    await ctx.log(`${resume ? 'Resuming' : 'Training'} on ${documents.length} documents of "${request.split}", ${corpus.labels.length} labels.`);
+    const spec: NerTrainSpec = {
+      documents: documents.map((doc) => ({ text: doc.text, spans: doc.spans })),
+      labels: corpus.labels,
+      outputDir: path.join(workDir, 'model'),
+      base: base ? { modelDir: await this.folderOf(base) } : { scratch: request.scratch },
+      chunkWords: request.chunkWords,
+      seed: request.seed,
+      resume,
+      train: {
+        epochs: request.epochs,
+        batchSize: request.batchSize,
+        lr: request.learningRate ?? (base ? 5e-5 : 1e-3),
+        schedule: 'linear',
+        seed: request.seed,
+        checkpointDir,
+        checkpointEverySteps: 20,
+        ...(request.maxSteps ? { maxSteps: request.maxSteps } : {}),
+      },
+    };
+    const started = Date.now();
+    const task = runNerTask('train', spec, (p) => {
+      void ctx.progress(p.percent / 100, `step ${p.step}/${p.totalSteps}, loss ${p.loss.toFixed(4)}`);
+      if (p.step % LOSS_METRIC_EVERY_STEPS === 0 || p.step === p.totalSteps) void ctx.metric('train_loss', p.loss, p.step);
+    });
+    const onCancel = () => void task.cancel();
+    ctx.signal.addEventListener('abort', onCancel);
+    let result;
+    try {
+      result = await task.result;
+    } catch (error) {
+      ctx.throwIfCancelled();
+      throw new AppError('INTERNAL_SERVER_ERROR', `Training failed: ${(error as Error).message}`);
+    } finally {
+      ctx.signal.removeEventListener('abort', onCancel);
+    }
+    const seconds = (Date.now() - started) / 1000;
+    const weights = await this.artifacts.put(fs.readFileSync(path.join(spec.outputDir, MODEL_FILES.weights)), 'weights');
+    const tokenizer = await this.artifacts.put(fs.readFileSync(path.join(spec.outputDir, MODEL_FILES.tokenizer)), 'tokenizer');
+    const config = JSON.parse(fs.readFileSync(path.join(spec.outputDir, MODEL_FILES.config), 'utf8'));
+    const tokenizerConfig = JSON.parse(fs.readFileSync(path.join(spec.outputDir, MODEL_FILES.tokenizerConfig), 'utf8'));
+    const model = await this.repository.create({
+      name: request.name,
+      kind: request.kind,
+      architecture: String(config.model_type),
+      config,
+      trainingConfig: { ...request, tokenizerConfig, documents: documents.length, steps: result.steps, examples: result.examples, seconds } as Prisma.InputJsonValue,
+      weightsArtifactId: weights.id,
+      tokenizerArtifactId: tokenizer.id,
+      baseModelId: base?.id ?? null,
+      trainedOnCorpusId: corpus.id,
+      ownerId: ctx.ownerId,
+    });
+    await this.repository.linkJobMetrics(ctx.jobId, model.id);
+    fs.rmSync(workDir, { recursive: true, force: true });
+    return { modelId: model.id, steps: result.steps, finalLoss: result.losses.at(-1) ?? null, examples: result.examples, parameters: result.parameters, seconds };
+  }
+
+  // ---- machine annotation ----
+
+  async startAnnotation(user: AuthUser, modelId: string, corpusId: string, split: string | null) {
+    if (!canWrite(user)) throw new AppError('FORBIDDEN', 'Viewers may not annotate corpora.');
+    const model = await this.requireReadable(user, modelId);
+    if (registryEntry(model.architecture).kind !== 'encoder') throw badInput('modelId', `model ${modelId} is not a tagger (${model.architecture}).`);
+    await this.corpora.requireOwned(user, corpusId);
+    return this.jobs.create(user, JobName.Annotate, { modelId, corpusId, split });
+  }
+
+  async runAnnotation(ctx: JobContext<JobName.Annotate>) {
+    const { modelId, corpusId, split } = ctx.payload;
+    const model = await this.prisma.model.findUniqueOrThrow({ where: { id: modelId } });
+    const documents = await this.corpora.repository.loadDocuments(corpusId, { splits: split !== null ? [split] : null });
+    const chunkWords = (model.trainingConfig as { chunkWords?: number }).chunkWords ?? 128;
+    const task = runNerTask('annotate', { modelDir: await this.folderOf(model), documents: documents.map((d) => ({ text: d.text })), chunkWords, batchSize: 16 }, (p) =>
+      void ctx.progress((0.9 * p.done) / p.total, `tagged ${p.done}/${p.total} chunks`),
+    );
+    const onCancel = () => void task.cancel();
+    ctx.signal.addEventListener('abort', onCancel);
+    let spans;
+    try {
+      spans = await task.result;
+    } catch (error) {
+      ctx.throwIfCancelled();
+      throw new AppError('INTERNAL_SERVER_ERROR', `Annotation failed: ${(error as Error).message}`);
+    } finally {
+      ctx.signal.removeEventListener('abort', onCancel);
+    }
+    const count = await this.repository.replaceMachineAnnotations(
+      modelId,
+      documents.map((doc, i) => ({ documentId: doc.id, spans: spans[i]! })),
+    );
+    return { modelId, corpusId, documents: documents.length, spans: count };
+  }
+}

@@ -1,0 +1,69 @@
+import { Arg, Args, Authorized, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { AuthUser } from '../auth/auth.types.js';
+import { CurrentUser } from '../server/context.js';
+import type { Services } from '../server/services.js';
+import { Job } from '../schema/job.type.js';
+import { ImportModelInput, MetricPoint, Model, ModelConnection, ModelKindEnum, ModelOrderField, TrainNerModelInput } from '../schema/model.type.js';
+import { OrderByInput, PageArgs, SortDirection } from '../schema/pagination.js';
+
+const ModelOrderBy = OrderByInput(ModelOrderField, 'Model', ModelOrderField.createdAt);
+type ModelOrderBy = InstanceType<typeof ModelOrderBy>;
+
+const SCRATCH_DEFAULTS = { hiddenSize: 128, numLayers: 2, numHeads: 2, intermediateSize: 512, maxPositions: 512, vocabSize: 8000 };
+
+@Resolver(() => Model)
+export class ModelResolver {
+  constructor(private readonly services: Services) {}
+
+  @Authorized()
+  @Query(() => Model)
+  model(@CurrentUser() user: AuthUser, @Arg('id', () => ID) id: string) {
+    return this.services.models.requireReadable(user, id);
+  }
+
+  @Authorized()
+  @Query(() => ModelConnection, { description: 'Models you may use: your own, and those trained on corpora without PHI.' })
+  models(
+    @CurrentUser() user: AuthUser,
+    @Args(() => PageArgs) page: PageArgs,
+    @Arg('kind', () => ModelKindEnum, { nullable: true }) kind: ModelKindEnum | null,
+    @Arg('orderBy', () => ModelOrderBy, { nullable: true }) orderBy: ModelOrderBy | null,
+  ) {
+    return this.services.models.list(user, { kind }, page, orderBy ?? { field: ModelOrderField.createdAt, direction: SortDirection.DESC });
+  }
+
+  @Authorized('ADMIN', 'RESEARCHER')
+  @Mutation(() => Job, { description: 'Trains a NER tagger on a corpus split (a job; its events stream the loss). result.modelId names the model.' })
+  trainNerModel(@CurrentUser() user: AuthUser, @Arg('input', () => TrainNerModelInput) input: TrainNerModelInput) {
+    return this.services.models.startTraining(user, {
+      ...input,
+      baseModelId: input.baseModelId ?? null,
+      scratch: { ...SCRATCH_DEFAULTS, ...input.scratch },
+      learningRate: input.learningRate ?? null,
+      maxSteps: input.maxSteps ?? null,
+      kind: input.kind === ModelKindEnum.NER_SYNTHETIC ? 'NER_SYNTHETIC' : 'NER_ANNOTATOR',
+    });
+  }
+
+  @Authorized('ADMIN', 'RESEARCHER')
+  @Mutation(() => Job, { description: "Tags a corpus you own with a NER model; its machine annotations replace the model's earlier ones." })
+  annotateCorpus(
+    @CurrentUser() user: AuthUser,
+    @Arg('modelId', () => ID) modelId: string,
+    @Arg('corpusId', () => ID) corpusId: string,
+    @Arg('split', () => String, { nullable: true }) split: string | null,
+  ) {
+    return this.services.models.startAnnotation(user, modelId, corpusId, split);
+  }
+
+  @Authorized('ADMIN', 'RESEARCHER')
+  @Mutation(() => Model, { description: 'Imports a Hugging Face checkpoint; download models from /models/<id>/download.' })
+  importModel(@CurrentUser() user: AuthUser, @Arg('input', () => ImportModelInput) input: ImportModelInput) {
+    return this.services.models.importModel(user, { name: input.name, kind: input.kind, zip: Buffer.from(input.contentBase64, 'base64') });
+  }
+
+  @FieldResolver(() => [MetricPoint], { description: 'Training curves (train_loss by step) and scores.' })
+  metrics(@Root() model: Model, @Arg('name', () => String, { nullable: true }) name: string | null) {
+    return this.services.models.metrics(model.id, name);
+  }
+}

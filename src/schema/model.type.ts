@@ -1,0 +1,85 @@
+import { Field, Float, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { JSONScalar } from './scalars.js';
+import { ConnectionType } from './pagination.js';
+
+export enum ModelKindEnum {
+  NER_ANNOTATOR = 'NER_ANNOTATOR',
+  NER_SYNTHETIC = 'NER_SYNTHETIC',
+  GENERATOR = 'GENERATOR',
+  ENCODER_PRETRAINED = 'ENCODER_PRETRAINED',
+}
+registerEnumType(ModelKindEnum, {
+  name: 'ModelKind',
+  description: 'NER_ANNOTATOR: tagger trained on real notes; NER_SYNTHETIC: tagger trained on synthetic notes; GENERATOR: causal LM; ENCODER_PRETRAINED: a base encoder to fine-tune.',
+});
+
+export enum ModelOrderField {
+  createdAt = 'createdAt',
+  name = 'name',
+}
+registerEnumType(ModelOrderField, { name: 'ModelOrderField' });
+
+@ObjectType()
+export class Model {
+  @Field(() => ID) id!: string;
+  @Field(() => String) name!: string;
+  @Field(() => ModelKindEnum) kind!: ModelKindEnum;
+  @Field(() => String, { description: 'Hugging Face model_type: bert, roberta, gpt2, llama.' }) architecture!: string;
+  @Field(() => JSONScalar, { description: 'config.json' }) config!: unknown;
+  @Field(() => JSONScalar, { description: 'How it was made: data, subset, hyperparameters, steps, seconds.' }) trainingConfig!: unknown;
+  @Field(() => ID, { nullable: true }) baseModelId!: string | null;
+  @Field(() => ID, { nullable: true }) trainedOnCorpusId!: string | null;
+  @Field(() => Date) createdAt!: Date;
+  ownerId!: string;
+}
+
+@ObjectType()
+export class MetricPoint {
+  @Field(() => ID) id!: string;
+  @Field(() => String) name!: string;
+  @Field(() => Float) value!: number;
+  @Field(() => Int, { nullable: true }) step!: number | null;
+  @Field(() => String, { nullable: true }) label!: string | null;
+  @Field(() => String, { nullable: true }) split!: string | null;
+  @Field(() => Float, { nullable: true }) ciLow!: number | null;
+  @Field(() => Float, { nullable: true }) ciHigh!: number | null;
+  @Field(() => Date) createdAt!: Date;
+}
+
+@InputType({ description: 'A fresh BERT-style encoder, with a WordPiece tokenizer trained on the training texts.' })
+export class ScratchEncoderInput {
+  @Field(() => Int, { defaultValue: 128 }) hiddenSize!: number;
+  @Field(() => Int, { defaultValue: 2 }) numLayers!: number;
+  @Field(() => Int, { defaultValue: 2 }) numHeads!: number;
+  @Field(() => Int, { defaultValue: 512 }) intermediateSize!: number;
+  @Field(() => Int, { defaultValue: 512 }) maxPositions!: number;
+  @Field(() => Int, { defaultValue: 8000 }) vocabSize!: number;
+}
+
+@InputType()
+export class TrainNerModelInput {
+  @Field(() => String) name!: string;
+  @Field(() => ID) corpusId!: string;
+  @Field(() => String, { defaultValue: 'train' }) split!: string;
+  @Field(() => Float, { defaultValue: 1, description: 'Train on a seeded nested subset of the split (corpusSubsets gives the same documents).' }) documentFraction!: number;
+  @Field(() => Int, { defaultValue: 0 }) subsetSeed!: number;
+  @Field(() => ID, { nullable: true, description: 'An encoder to fine-tune; omitted: train from scratch.' }) baseModelId?: string;
+  @Field(() => ScratchEncoderInput, { nullable: true }) scratch?: ScratchEncoderInput;
+  @Field(() => Int, { defaultValue: 6 }) epochs!: number;
+  @Field(() => Int, { defaultValue: 16 }) batchSize!: number;
+  @Field(() => Float, { nullable: true, description: 'Default 1e-3 from scratch, 5e-5 when fine-tuning.' }) learningRate?: number;
+  @Field(() => Float, { defaultValue: 0 }) warmupRatio!: number;
+  @Field(() => Int, { defaultValue: 128, description: 'Texts are cut into chunks of this many words.' }) chunkWords!: number;
+  @Field(() => Int, { defaultValue: 0 }) seed!: number;
+  @Field(() => Int, { nullable: true, description: 'Stop after this many optimizer steps.' }) maxSteps?: number;
+  @Field(() => ModelKindEnum, { defaultValue: ModelKindEnum.NER_ANNOTATOR }) kind!: ModelKindEnum;
+}
+
+@InputType()
+export class ImportModelInput {
+  @Field(() => String) name!: string;
+  @Field(() => ModelKindEnum) kind!: ModelKindEnum;
+  @Field(() => String, { description: 'A zip of a Hugging Face folder (config.json, model.safetensors, tokenizer.json), base64.' }) contentBase64!: string;
+}
+
+export const ModelConnection = ConnectionType(Model, 'Model');

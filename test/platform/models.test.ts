@@ -1,0 +1,120 @@
+/**
+ * NER models through the API: training from scratch on MEDDOCAN with a live loss stream,
+ * machine annotation, download and re-import in the Hugging Face layout, fine-tuning, access
+ * control, cancellation and bad input.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { unzipSync, zipSync } from 'fflate';
+import { ApiClient } from '../support/client.js';
+import { DATABASES, SHARED, startTestServer, type TestServer } from '../support/server.js';
+import { base64, meddocanZip } from '../support/meddocan.js';
+
+const TRAIN = `mutation($input: TrainNerModelInput!) { trainNerModel(input: $input) { id status } }`;
+const EVENTS = `subscription($id: ID!) { jobEvents(id: $id) { seq kind status progress etaSeconds message metricName metricValue metricStep } }`;
+const TINY = { hiddenSize: 64, numLayers: 1, numHeads: 2, intermediateSize: 128, maxPositions: 256, vocabSize: 1500 };
+
+describe.each(DATABASES)('models (%s database)', (database) => {
+  let server: TestServer;
+  let admin: ApiClient;
+  let other: ApiClient;
+  let corpusId: string;
+  let modelId: string;
+
+  beforeAll(async () => {
+    server = await startTestServer(database);
+    admin = new ApiClient(server.url, server.adminToken);
+    const { importCorpus } = await admin.query(`mutation($input: ImportCorpusInput!) { importCorpus(input: $input) { id } }`, {
+      input: { name: 'meddocan-small', fileName: 'm.zip', contentBase64: base64(meddocanZip({ train: 60, dev: 10 }).bytes) },
+    });
+    corpusId = (await admin.waitForJob(importCorpus.id)).result.corpusId;
+    const { createUser } = await admin.query(`mutation { createUser(input: { email: "other@test.local", name: "Other" }) { id } }`);
+    const { createApiToken } = await admin.query(`mutation($id: ID!) { createApiToken(userId: $id, name: "t") { secret } }`, { id: createUser.id });
+    other = new ApiClient(server.url, createApiToken.secret);
+  });
+  afterAll(async () => server?.stop());
+
+  it('should train a tagger from scratch, streaming progress with an ETA and a falling loss', async () => {
+    const { trainNerModel } = await admin.query(TRAIN, { input: { name: 'tiny-annotator', corpusId, scratch: TINY, epochs: 30, maxSteps: 60, batchSize: 8, learningRate: 0.003, seed: 1 } });
+    const ws = admin.ws();
+    const events = (await admin.collect(ws, EVENTS, { id: trainNerModel.id })).map((e) => e.jobEvents);
+    await ws.dispose();
+    expect(events.at(-1)!.status).toBe('SUCCEEDED');
+    const losses = events.filter((e) => e.kind === 'METRIC' && e.metricName === 'train_loss');
+    expect(losses.length).toBeGreaterThanOrEqual(5);
+    expect(losses.at(-1)!.metricValue).toBeLessThan(losses[0]!.metricValue * 0.6);
+    const progress = events.filter((e) => e.kind === 'PROGRESS');
+    expect(progress.some((e) => e.etaSeconds !== null && e.progress > 0 && e.progress < 1)).toBe(true);
+
+    const job = await admin.waitForJob(trainNerModel.id);
+    modelId = job.result.modelId;
+    const { model } = await admin.query(`query($id: ID!) { model(id: $id) { kind architecture trainedOnCorpusId config metrics(name: "train_loss") { step value } } }`, { id: modelId });
+    expect(model).toMatchObject({ kind: 'NER_ANNOTATOR', architecture: 'bert', trainedOnCorpusId: corpusId });
+    expect(model.config.hidden_size).toBe(64);
+    expect(model.metrics.map((m: { step: number }) => m.step)).toEqual([...model.metrics.map((m: { step: number }) => m.step)].sort((a, b) => a - b));
+  });
+
+  it('should tag a corpus with the model as machine annotations', async () => {
+    const { annotateCorpus } = await admin.query(`mutation($m: ID!, $c: ID!) { annotateCorpus(modelId: $m, corpusId: $c, split: "dev") { id } }`, { m: modelId, c: corpusId });
+    const job = await admin.waitForJob(annotateCorpus.id);
+    expect(job.status).toBe('SUCCEEDED');
+    expect(job.result.documents).toBe(10);
+    expect(job.result.spans).toBeGreaterThan(0);
+    const { corpus } = await admin.query(`query($id: ID!) { corpus(id: $id) { documents(split: "dev", first: 10) { edges { node { charCount annotations(source: MACHINE) { start end label modelId } } } } } }`, { id: corpusId });
+    const spans = corpus.documents.edges.flatMap((e: any) => e.node.annotations.map((a: any) => ({ ...a, charCount: e.node.charCount })));
+    expect(spans.length).toBe(job.result.spans);
+    for (const span of spans) {
+      expect(span.modelId).toBe(modelId);
+      expect(span.start).toBeLessThan(span.end);
+      expect(span.end).toBeLessThanOrEqual(span.charCount);
+    }
+  });
+
+  it('should download the model as a Hugging Face folder that imports back and fine-tunes', async () => {
+    const response = await fetch(`${server.url}/models/${modelId}/download`, { headers: { authorization: `Bearer ${admin.token}` } });
+    expect(response.status).toBe(200);
+    const zip = new Uint8Array(await response.arrayBuffer());
+    expect(Object.keys(unzipSync(zip)).sort()).toEqual(['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
+    const { importModel } = await admin.query(`mutation($input: ImportModelInput!) { importModel(input: $input) { id architecture kind } }`, {
+      input: { name: 'reimported', kind: 'ENCODER_PRETRAINED', contentBase64: base64(zip) },
+    });
+    expect(importModel).toMatchObject({ architecture: 'bert', kind: 'ENCODER_PRETRAINED' });
+    const { trainNerModel } = await admin.query(TRAIN, { input: { name: 'fine-tuned', corpusId, baseModelId: importModel.id, maxSteps: 4, batchSize: 8 } });
+    const job = await admin.waitForJob(trainNerModel.id);
+    expect(job.status).toBe('SUCCEEDED');
+    const { model } = await admin.query(`query($id: ID!) { model(id: $id) { baseModelId config } }`, { id: job.result.modelId });
+    expect(model.baseModelId).toBe(importModel.id);
+    expect(model.config.hidden_size).toBe(64);
+  });
+
+  it('should import a Hugging Face checkpoint folder and refuse to fine-tune a decoder as a tagger', async () => {
+    const dir = path.join(SHARED, 'fixtures/hf-tiny/gpt2-tiny');
+    const files = Object.fromEntries(['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'].map((f) => [`gpt2-tiny/${f}`, fs.readFileSync(path.join(dir, f))]));
+    const { importModel } = await admin.query(`mutation($input: ImportModelInput!) { importModel(input: $input) { id architecture } }`, {
+      input: { name: 'gpt2-tiny', kind: 'GENERATOR', contentBase64: base64(zipSync(files)) },
+    });
+    expect(importModel.architecture).toBe('gpt2');
+    expect(await admin.errorCode(TRAIN, { input: { name: 'x', corpusId, baseModelId: importModel.id } })).toBe('BAD_USER_INPUT');
+    const broken = zipSync({ 'config.json': new TextEncoder().encode('{"model_type":"t5"}') });
+    expect(await admin.errorCode(`mutation($input: ImportModelInput!) { importModel(input: $input) { id } }`, { input: { name: 'bad', kind: 'GENERATOR', contentBase64: base64(broken) } })).toBe('BAD_USER_INPUT');
+  });
+
+  it('should keep models trained on PHI to their owner, and validate training input', async () => {
+    expect(await other.errorCode(`query($id: ID!) { model(id: $id) { id } }`, { id: modelId })).toBe('NOT_FOUND');
+    expect((await other.query(`{ models { totalCount } }`)).models.totalCount).toBe(0);
+    expect(await other.errorCode(TRAIN, { input: { name: 'x', corpusId } })).toBe('NOT_FOUND');
+    expect(await admin.errorCode(TRAIN, { input: { name: 'x', corpusId, documentFraction: 2 } })).toBe('BAD_USER_INPUT');
+    expect(await admin.errorCode(TRAIN, { input: { name: 'x', corpusId, epochs: 0 } })).toBe('BAD_USER_INPUT');
+  });
+
+  it('should cancel a running training job', async () => {
+    const { trainNerModel } = await admin.query(TRAIN, { input: { name: 'long', corpusId, scratch: TINY, epochs: 500, batchSize: 4 } });
+    const ws = admin.ws();
+    await admin.collect(ws, EVENTS, { id: trainNerModel.id }, (e: any) => e.jobEvents.kind === 'METRIC');
+    await admin.query(`mutation($id: ID!) { cancelJob(id: $id) { id } }`, { id: trainNerModel.id });
+    const job = await admin.waitForJob(trainNerModel.id, 30_000);
+    await ws.dispose();
+    expect(job.status).toBe('CANCELLED');
+  });
+});
