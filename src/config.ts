@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 
 /** Everything the process reads from its environment, with units in the names and defaults documented in the README. */
@@ -12,6 +13,8 @@ export interface AppConfig {
   runJobs: boolean;
   /** Jobs one process runs at once. */
   jobConcurrency: number;
+  /** onnxruntime threads for one training or tagging task. */
+  engineThreads: number;
   maxUploadBytes: number;
   maxQueryDepth: number;
   maxQueryComplexity: number;
@@ -34,6 +37,8 @@ export function loadConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     databaseUrl: process.env.DATABASE_URL || '',
     runJobs: process.env.RUN_JOBS !== '0',
     jobConcurrency: int('JOB_CONCURRENCY', 2),
+    // By default one core stays free for the API when this process also serves requests.
+    engineThreads: int('ENGINE_THREADS', Math.max(1, os.availableParallelism() - (process.argv.includes('worker') ? 0 : 1))),
     maxUploadBytes: int('MAX_UPLOAD_BYTES', 200 * 1024 * 1024),
     maxQueryDepth: int('MAX_QUERY_DEPTH', 12),
     maxQueryComplexity: int('MAX_QUERY_COMPLEXITY', 5000),

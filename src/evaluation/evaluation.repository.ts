@@ -26,10 +26,6 @@ export class EvaluationRepository {
     return this.prisma.job.findUnique({ where: { id } });
   }
 
-  modelExists(id: string) {
-    return this.prisma.model.findUnique({ where: { id }, select: { id: true } }).then(Boolean);
-  }
-
   /** Replaces the job's metrics in one transaction, so a resumed job never stores them twice. */
   async replaceJobMetrics(jobId: string, rows: NewMetric[]) {
     await this.prisma.$transaction(async (tx) => {

@@ -13,6 +13,7 @@ import type { JobContext } from '../jobs/job.runner.js';
 import type { CpuPool } from '../jobs/cpu-pool.js';
 import { JobName, JobStatus, type JobPayloads } from '../jobs/types.js';
 import type { CorpusService } from '../corpora/corpus.service.js';
+import type { ModelService } from '../models/model.service.js';
 import { CorpusImportError } from '../corpora/errors.js';
 import { CORPUS_FORMATS, type CorpusFormat } from '../corpora/formats/types.js';
 import { privacyMetricRows, ScoringInputError, SCORER_VERSION, type ErrorExample, type PerDocumentCounts, type PrivacyReport } from '../scoring/index.js';
@@ -76,6 +77,7 @@ export class EvaluationService {
   constructor(
     prisma: ConstructorParameters<typeof EvaluationRepository>[0],
     private readonly corpora: CorpusService,
+    private readonly models: Pick<ModelService, 'requireReadable' | 'visibleWhere'>,
     private readonly artifacts: ArtifactStore,
     private readonly jobs: JobService,
     private readonly cpu: CpuPool,
@@ -94,7 +96,7 @@ export class EvaluationService {
       throw badInput('predictions', 'say what to score: predictedCorpusId (a corpus of predictions), predictions (an uploaded file) or modelId (its machine annotations on the gold documents).');
     }
     if (request.predictedCorpusId) await this.corpora.requireReadable(user, request.predictedCorpusId);
-    if (request.modelId && !(await this.repository.modelExists(request.modelId))) throw notFound('Model', request.modelId);
+    if (request.modelId) await this.models.requireReadable(user, request.modelId);
     if ((await this.repository.countDocuments(request.goldCorpusId, request.split)) === 0) {
       const splits = (await this.corpora.repository.splitsOf(request.goldCorpusId)).map((s) => `"${s.split}"`).join(', ');
       throw badInput('split', `corpus ${request.goldCorpusId} has no documents${request.split !== null ? ` in split "${request.split}"` : ''}; its splits are ${splits || 'none'}.`);
@@ -307,7 +309,7 @@ export class EvaluationService {
   async errors(user: AuthUser, jobId: string, filter: { kind: 'FALSE_POSITIVE' | 'FALSE_NEGATIVE'; label: string | null }, page: PageArgs) {
     const { result } = await this.requireEvaluation(user, jobId);
     const details = this.readDetails<EvaluationDetails>(result.detailsSha256);
-    const list = (filter.kind === 'FALSE_POSITIVE' ? details.falsePositives : details.falseNegatives).filter((e) => filter.label === null || e.label === filter.label);
+    const list = (filter.kind === 'FALSE_POSITIVE' ? details.falsePositives : details.falseNegatives).filter((e) => filter.label == null || e.label === filter.label);
     const nodes = list.map((e) => {
       const doc = details.documents[e.docId];
       return {
@@ -349,7 +351,7 @@ export class EvaluationService {
 
   /** Metrics of corpora the user may read, and those of their own models, experiments and jobs. */
   async metrics(user: AuthUser, filter: MetricFilter, page: PageArgs) {
-    const own: Prisma.MetricWhereInput[] = [{ corpusId: null, model: { ownerId: user.id } }, { corpusId: null, experiment: { ownerId: user.id } }];
+    const own: Prisma.MetricWhereInput[] = [{ corpusId: null, model: this.models.visibleWhere(user) }, { corpusId: null, experiment: { ownerId: user.id } }];
     if (filter.jobId) {
       const job = await this.repository.findJob(filter.jobId);
       if (job && (job.ownerId === user.id || user.role === 'ADMIN')) own.push({ corpusId: null, jobId: filter.jobId });

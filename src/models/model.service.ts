@@ -53,6 +53,7 @@ export class ModelService {
     private readonly jobs: JobService,
     private readonly corpora: CorpusService,
     private readonly dataDir: string,
+    private readonly engineThreads: number,
   ) {
     this.repository = new ModelRepository(prisma);
   }
@@ -176,6 +177,7 @@ export class ModelService {
       chunkWords: request.chunkWords,
       seed: request.seed,
       resume,
+      intraOpThreads: this.engineThreads,
       train: {
         epochs: request.epochs,
         batchSize: request.batchSize,
@@ -240,7 +242,7 @@ export class ModelService {
     const model = await this.prisma.model.findUniqueOrThrow({ where: { id: modelId } });
     const documents = await this.corpora.repository.loadDocuments(corpusId, { splits: split !== null ? [split] : null });
     const chunkWords = (model.trainingConfig as { chunkWords?: number }).chunkWords ?? 128;
-    const task = runNerTask('annotate', { modelDir: await this.folderOf(model), documents: documents.map((d) => ({ text: d.text })), chunkWords, batchSize: 16 }, (p) =>
+    const task = runNerTask('annotate', { modelDir: await this.folderOf(model), documents: documents.map((d) => ({ text: d.text })), chunkWords, batchSize: 16, intraOpThreads: this.engineThreads }, (p) =>
       void ctx.progress((0.9 * p.done) / p.total, `tagged ${p.done}/${p.total} chunks`),
     );
     const onCancel = () => void task.cancel();

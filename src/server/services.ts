@@ -42,9 +42,9 @@ export async function createServices(config: AppConfig, options: { runJobs: bool
   const jobs = new JobService(prisma, queue, bus);
   const cpu = new CpuPool();
   const corpora = new CorpusService(prisma, artifacts, jobs, cpu, { maxUploadBytes: config.maxUploadBytes });
-  const evaluation = new EvaluationService(prisma, corpora, artifacts, jobs, cpu, { maxUploadBytes: config.maxUploadBytes });
 
-  const models = new ModelService(prisma, artifacts, jobs, corpora, config.dataDir);
+  const models = new ModelService(prisma, artifacts, jobs, corpora, config.dataDir, config.engineThreads);
+  const evaluation = new EvaluationService(prisma, corpora, models, artifacts, jobs, cpu, { maxUploadBytes: config.maxUploadBytes });
 
   const handlers: JobHandlers = {
     [JobName.TrainNer]: (ctx) => models.runTraining(ctx),

@@ -146,6 +146,7 @@ describe('transformers.js export: errors', () => {
     await expect(exportForTransformersJs(mlm, join(tmp, 'x5'), { task: 'token-classification', tokenizerDir: join(FIX, 'bert-tiny-ner') })).rejects.toThrow(/'masked-lm' head; only 'token-classification'/);
     const ner = await EncoderModel.fromPretrained(join(FIX, 'bert-tiny-ner'));
     await expect(exportForTransformersJs(ner, join(tmp, 'x6'), { task: 'token-classification' })).rejects.toThrow(/pass `tokenizerDir`/);
+    await expect(exportForTransformersJs(join(FIX, 'bert-tiny-ner'), join(FIX, 'bert-tiny-ner', '.'), { task: 'token-classification' })).rejects.toThrow(/outDir is the model folder/);
     for (const x of ['x1', 'x2', 'x3', 'x4', 'x5', 'x6']) expect(existsSync(join(tmp, x, 'onnx', 'model.onnx'))).toBe(false);
   });
 });

@@ -92,6 +92,13 @@ describe('composites', () => {
   it('gelu at extreme values', () => checkGradients((a) => op.gelu(a), [{ shape: [5], data: [-30, -5, 0, 5, 30] }], f32));
   it('geluErf (primitives, float32: erf)', () => checkGradients((a) => op.geluErf(a), [{ shape: [6], lo: -3, hi: 3 }], f32));
   it('geluTanh', () => checkGradients((a) => op.geluTanh(a), [{ shape: [6], lo: -3, hi: 3 }]));
+  it('geluTanh (fused, float32 kernel)', () => checkGradients((a) => op.geluTanh(a), [{ shape: [8], lo: -4, hi: 4 }], f32));
+  it('geluTanhPrimitives', () => checkGradients((a) => op.geluTanhPrimitives(a), [{ shape: [6], lo: -3, hi: 3 }]));
+  it('silu (float32)', () => checkGradients((a) => op.silu(a), [{ shape: [6], lo: -4, hi: 4 }], f32));
+  it('softmaxCrossEntropy float32 (onnxruntime kernel) ignores -100', () =>
+    checkGradients((l, y) => op.softmaxCrossEntropy(l, y), [{ shape: [2, 3, 4] }, { shape: [2, 3], kind: 'int64', data: [0, 3, -100, 1, -100, 2] }], f32));
+  it('softmaxCrossEntropy float32, every label ignored: zero loss', () =>
+    checkGradients((l, y) => op.softmaxCrossEntropy(l, y), [{ shape: [2, 4] }, { shape: [2], kind: 'int64', data: [-100, -100] }], f32));
   it('relu', () => checkGradients((a) => op.relu(a), [{ shape: [4], data: [-1, 0.5, 2, -0.2] }]));
   it('silu', () => checkGradients((a) => op.silu(a), [{ shape: [5] }]));
   it('rmsNorm', () => checkGradients((x, w) => op.rmsNorm(x, w), [{ shape: [2, 4] }, { shape: [4] }]));

@@ -263,6 +263,35 @@ describe.each(DATABASES)('evaluation and privacy (%s database)', (database) => {
     expect(await bob.errorCode(`query($a: ID!, $b: ID!) { compareEvaluations(jobA: $a, jobB: $b) { documents } }`, { a: identity.id, b: perturbedJob })).toBe('NOT_FOUND');
   });
 
+  it('should score a model\'s machine annotations on the gold documents and link the metrics to the model', async () => {
+    const TINY = { hiddenSize: 64, numLayers: 1, numHeads: 2, intermediateSize: 128, maxPositions: 256, vocabSize: 1500 };
+    const { trainNerModel } = await alice.query(`mutation($input: TrainNerModelInput!) { trainNerModel(input: $input) { id } }`, {
+      input: { name: 'tiny', corpusId, split: 'train', scratch: TINY, epochs: 30, maxSteps: 60, batchSize: 8, learningRate: 0.003, seed: 1 },
+    });
+    const trained = await alice.waitForJob(trainNerModel.id);
+    expect(trained.status, trained.error).toBe('SUCCEEDED');
+    const modelId = trained.result.modelId;
+    const annotated = await alice.waitForJob((await alice.query(`mutation($m: ID!, $c: ID!) { annotateCorpus(modelId: $m, corpusId: $c, split: "dev") { id } }`, { m: modelId, c: corpusId })).annotateCorpus.id);
+    expect(annotated.status, annotated.error).toBe('SUCCEEDED');
+    const { corpus } = await alice.query(`query($id: ID!, $m: ID!) { corpus(id: $id) { labels documents(split: "dev", first: 50) { edges { node { externalId text annotations(source: MACHINE, modelId: $m) { start end label } } } } } }`, { id: corpusId, m: modelId });
+    const machine: Doc[] = corpus.documents.edges.map((e: { node: { externalId: string; text: string; annotations: Span[] } }) => ({ id: e.node.externalId, text: e.node.text, spans: e.node.annotations }));
+
+    // The tagger knows every label of the corpus, not only those of the dev split: declare them.
+    const { evaluate } = await alice.query(EVALUATE, { input: { goldCorpusId: corpusId, split: 'dev', modelId, labels: corpus.labels, bootstrapResamples: 100 } });
+    const job = await alice.waitForJob(evaluate.id);
+    expect(job.status, job.error).toBe('SUCCEEDED');
+    expect(job.result).toMatchObject({ source: 'MODEL', modelId, predictedSpans: machine.reduce((n, d) => n + d.spans.length, 0) });
+    const expected = setCounts(gold, machine, entityKey);
+    expect(job.result.predictedSpans).toBeGreaterThan(0);
+    const { evaluation } = await alice.query(EVALUATION, { id: job.id });
+    expect(evaluation.scorers[0].micro).toMatchObject({ tp: expected.tp, fp: expected.fp, fn: expected.fn });
+    const { metrics } = await alice.query(`query($m: ID!) { metrics(filter: { modelId: $m, name: "entity_f1" }) { edges { node { modelId label value jobId } } } }`, { m: modelId });
+    const micro = metrics.edges.find((e: { node: { label: string | null; jobId: string } }) => e.node.label === null && e.node.jobId === job.id).node;
+    expect(micro.value).toBeCloseTo(expected.f1, 12);
+    // Bob can see neither the model nor the gold corpus.
+    expect(await bob.errorCode(EVALUATE, { input: { goldCorpusId: corpusId, split: 'dev', modelId } })).toBe('NOT_FOUND');
+  });
+
   it('should fail bad predictions with BAD_USER_INPUT and the scorer\'s code, and document the rest', async () => {
     const quick = { bootstrapResamples: 20 };
     const unknownDoc = await evaluateUpload([...predicted, { id: 'not-in-dev', text: 'Paciente.', spans: [] }], quick);

@@ -116,5 +116,8 @@ describe.each(DATABASES)('models (%s database)', (database) => {
     const job = await admin.waitForJob(trainNerModel.id, 30_000);
     await ws.dispose();
     expect(job.status).toBe('CANCELLED');
+    // Regression: stopping a thread inside onnxruntime used to abort the whole server.
+    expect((await fetch(`${server.url}/health`)).status).toBe(200);
+    expect((await admin.query(`{ me { email } }`)).me.email).toBe('admin@test.local');
   });
 });

@@ -10,7 +10,7 @@
 // See docs/engine-export.md for the graph inputs/outputs and what transformers.js reads.
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { toHfJson } from '../io/config.js';
 import { EncoderModel, encoderConfigJson } from '../models/bert/index.js';
 import { CausalLMModel } from '../models/causal-lm.js';
@@ -103,6 +103,9 @@ function withTransformersJsConfig(config: Json): Json {
 export async function exportForTransformersJs(source: ExportSource, outDir: string, opts: TransformersJsExportOptions): Promise<TransformersJsExport> {
   if (!opts || !TRANSFORMERS_JS_TASKS.includes(opts.task)) {
     throw new Error(`exportForTransformersJs: unknown task ${JSON.stringify(opts?.task ?? null)}; supported: ${TRANSFORMERS_JS_TASKS.join(', ')}`);
+  }
+  if (typeof source === 'string' && resolve(source) === resolve(outDir)) {
+    throw new Error(`exportForTransformersJs: outDir is the model folder (${outDir}); its config.json would be overwritten`);
   }
   let loaded: LoadedModel;
   try {

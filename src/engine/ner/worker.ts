@@ -1,6 +1,7 @@
 /**
  * Runs the NER tasks in a worker thread so training and tagging never block the caller's event
- * loop. Progress is relayed; cancel() ends the thread (checkpoints already written are kept).
+ * loop. Progress is relayed. cancel() asks the task to stop between steps (checkpoints already
+ * written are kept): terminating a thread inside an onnxruntime call aborts the whole process.
  */
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
@@ -40,16 +41,29 @@ export function runNerTask<N extends TaskName>(task: N, input: Input<N>, onProgr
     worker.on('error', (error) => ((settled = true), reject(error)));
     worker.on('exit', (code) => !settled && reject(new NerTaskError('NerTaskError', `the ${task} worker stopped (exit code ${code})`)));
   });
-  return { result, cancel: async () => void (await worker.terminate()) };
+  const cancel = async () => {
+    if (settled) return;
+    worker.postMessage({ type: 'cancel' });
+    await result.catch(() => {});
+  };
+  return { result, cancel };
 }
 
 export type { NerAnnotateSpec, NerTrainSpec };
 
 if (!isMainThread && (workerData as { kind?: string } | undefined)?.kind === 'engine-ner-task') {
   const { task, input } = workerData as { task: TaskName; input: never };
-  (TASKS[task] as (input: never, onProgress: (p: unknown) => void) => Promise<unknown>)(input, (progress) => parentPort!.postMessage({ type: 'progress', progress } satisfies Message))
+  const abort = new AbortController();
+  parentPort!.on('message', (m: { type: string }) => m.type === 'cancel' && abort.abort());
+  (TASKS[task] as (input: never, onProgress: (p: unknown) => void, signal: AbortSignal) => Promise<unknown>)(
+    input,
+    (progress) => parentPort!.postMessage({ type: 'progress', progress } satisfies Message),
+    abort.signal,
+  )
     .then((result) => parentPort!.postMessage({ type: 'done', result } satisfies Message))
     .catch((e: Error & { step?: number }) =>
       parentPort!.postMessage({ type: 'error', name: e.name, message: e.message, ...(e.step !== undefined ? { step: e.step } : {}) } satisfies Message),
-    );
+    )
+    // Let the thread end on its own once the task has answered.
+    .finally(() => parentPort!.close());
 }

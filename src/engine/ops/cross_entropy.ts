@@ -1,13 +1,7 @@
 import type { Tensor } from '../graph/graph.js';
 import { DataType } from '../onnx/model.js';
-import { cast, equal } from './cast.js';
-import { div } from './div.js';
-import { exp } from './exp.js';
-import { mul } from './mul.js';
-import { unsqueeze } from './reshape.js';
-import { sub } from './sub.js';
 import type { GradRule } from './util.js';
-import { assertFloat } from './util.js';
+import { assertFloat, isStatic, numel } from './util.js';
 
 export interface CrossEntropyOptions {
   /** Targets equal to this are ignored (default -100, as torch). */
@@ -21,10 +15,10 @@ export interface CrossEntropyOptions {
  * logits: [..., V], labels: [...]. Mean over the labels that are not `ignoreIndex`
  * (zero loss when all are ignored).
  *
- * Fused, with its own backward, for numerical stability: log-softmax is computed as
- * (x - max) - log Σ exp(x - max), and the gradient is (softmax - onehot) directly,
- * instead of differentiating through exp/log/sum where large logits overflow and the
- * chain of divisions loses precision.
+ * Fused, with its own backward, for numerical stability and speed: log-softmax is
+ * (x - max) - log Σ exp(x - max) (in float32 onnxruntime's SoftmaxCrossEntropyLoss kernel),
+ * and the gradient is (softmax - onehot) directly, instead of differentiating through
+ * exp/log/sum where large logits overflow and the chain of divisions loses precision.
  */
 export function softmaxCrossEntropy(logits: Tensor, labels: Tensor, opts: CrossEntropyOptions = {}): Tensor {
   assertFloat('softmaxCrossEntropy', logits);
@@ -32,48 +26,73 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Tensor, opts: CrossE
   const ignore = opts.ignoreIndex ?? -100;
   const reduction = opts.reduction ?? 'mean';
   const dt = logits.dtype;
+  const V = logits.shape[logits.rank - 1]!;
+  const rows = logits.rank === 2 ? logits.shape[0]! : numel(logits.shape.slice(0, -1));
   const outs = [
     { dtype: dt, shape: [] }, // loss
-    { dtype: dt, shape: logits.shape }, // log-probabilities (saved for backward)
+    { dtype: dt, shape: [rows, V] }, // log-probabilities, flattened to rows (saved for backward)
     { dtype: dt, shape: labels.shape }, // 1 where the label counts, else 0
     { dtype: dt, shape: [] }, // normalizer: count of counted labels (≥ 1), or 1 for 'sum'
+    { dtype: 'int64' as const, shape: [rows, 1] }, // the label of each row, ignored ones as 0 (scatter indices)
   ];
   return logits.graph.apply('SoftmaxCrossEntropy', [logits, labels], outs, { ignore, reduction }, (gr) => {
     const last = gr.ints([-1]);
     const all = gr.ints([...labels.shape.keys()]);
-    const [m] = gr.emit('ReduceMax', [logits, last], 1, { keepdims: 1 });
-    const [s] = gr.emit('Sub', [logits, m!]);
-    const [e] = gr.emit('Exp', [s!]);
-    const [se] = gr.emit('ReduceSum', [e!, last], 1, { keepdims: 1 });
-    const [lse] = gr.emit('Log', [se!]);
-    const [logp] = gr.emit('Sub', [s!, lse!]);
     const [ign] = gr.emit('Equal', [labels, gr.scalar(ignore, 'int64')]);
     const [valid] = gr.emit('Not', [ign!]);
     const [safe] = gr.emit('Where', [valid!, labels, gr.scalar(0, 'int64')]);
-    const [idx] = gr.emit('Unsqueeze', [safe!, last]);
-    const [picked] = gr.emit('GatherElements', [logp!, idx!], 1, { axis: -1 });
-    const [pk] = gr.emit('Squeeze', [picked!, last]);
+    const [idx] = gr.emit('Reshape', [safe!, gr.ints([-1, 1])]);
     const [validf] = gr.emit('Cast', [valid!], 1, { to: DataType[dt] });
-    const [nll] = gr.emit('Mul', [pk!, validf!]);
-    const [total] = gr.emit('ReduceSum', [nll!, all], 1, { keepdims: 0 });
+    const [x2] = logits.rank === 2 ? [logits.name] : gr.emit('Reshape', [logits, gr.ints([-1, typeof V === 'number' ? V : -1])]);
+    let total: string;
+    let logp: string;
+    if (dt === 'float32') {
+      // onnxruntime's SoftmaxCrossEntropyLoss: one kernel for log-softmax, pick and per-row loss
+      // (0 for ignored rows); the normalizer stays ours (zero loss, not NaN, when all are ignored).
+      const [lab1] = gr.emit('Reshape', [labels, gr.ints([-1])]);
+      const [per, lp] = gr.emit('SoftmaxCrossEntropyLoss', [x2!, lab1!], 2, { reduction: 'none', ignore_index: ignore });
+      logp = lp!;
+      [total] = gr.emit('ReduceSum', [per!, gr.ints([0])], 1, { keepdims: 0 }) as [string];
+    } else {
+      const [m] = gr.emit('ReduceMax', [x2!, last], 1, { keepdims: 1 });
+      const [sh] = gr.emit('Sub', [x2!, m!]);
+      const [e] = gr.emit('Exp', [sh!]);
+      const [se] = gr.emit('ReduceSum', [e!, last], 1, { keepdims: 1 });
+      const [lse] = gr.emit('Log', [se!]);
+      [logp] = gr.emit('Sub', [sh!, lse!]) as [string];
+      const [picked] = gr.emit('GatherElements', [logp, idx!], 1, { axis: -1 });
+      const [pk] = gr.emit('Reshape', [picked!, gr.ints([-1])]);
+      const [vf1] = gr.emit('Reshape', [validf!, gr.ints([-1])]);
+      const [nll] = gr.emit('Mul', [pk!, vf1!]);
+      const [sum] = gr.emit('ReduceSum', [nll!, gr.ints([0])], 1, { keepdims: 0 });
+      [total] = gr.emit('Neg', [sum!]) as [string];
+    }
     let norm: string;
     if (reduction === 'mean') {
       const [cnt] = gr.emit('ReduceSum', [validf!, all], 1, { keepdims: 0 });
       [norm] = gr.emit('Max', [cnt!, gr.scalar(1, dt)]) as [string];
     } else [norm] = gr.emit('Identity', [gr.scalar(1, dt)]) as [string];
-    const [mean] = gr.emit('Div', [total!, norm]);
-    const [loss] = gr.emit('Neg', [mean!]);
-    return [loss!, logp!, validf!, norm];
+    const [loss] = gr.emit('Div', [total, norm]);
+    return [loss!, logp, validf!, norm, idx!];
   })[0]!;
 }
 
-// dlogits = (softmax - onehot(label)) * counted / normalizer * g
-export const softmaxCrossEntropyGrad: GradRule = (g, { inputs: [logits, labels], outputs: [, logp, validf, norm] }) => {
-  const V = logits!.shape[logits!.rank - 1];
-  if (typeof V !== 'number') throw new Error(`softmaxCrossEntropy backward needs a fixed class count, got ${logits}`);
-  const gr = logits!.graph;
-  const classes = gr.constant(Array.from({ length: V }, (_, i) => BigInt(i)), [V], 'int64');
-  const onehot = cast(equal(unsqueeze(labels!, [-1]), classes), logits!.dtype);
-  const scale = unsqueeze(mul(validf!, div(g, norm!)), [-1]);
-  return [mul(sub(exp(logp!), onehot), scale), null];
+// dlogits = (softmax − onehot(label)) · counted / normalizer · g: softmax scaled per row in
+// two passes over [rows, V], then the −scale at each row's label added by ScatterElements
+// (no one-hot, Equal or Cast over the vocabulary).
+export const softmaxCrossEntropyGrad: GradRule = (g, { inputs: [logits], outputs: [, logp, validf, norm, idx] }) => {
+  const dt = logits!.dtype;
+  const out = logits!.graph.apply('SoftmaxCrossEntropyGrad', [g, logp!, validf!, norm!, idx!], [{ dtype: dt, shape: logits!.shape }], {}, (gg) => {
+    const [gn] = gg.emit('Div', [g, norm!]);
+    const [sc] = gg.emit('Mul', [validf!, gn!]);
+    const [scale] = gg.emit('Reshape', [sc!, gg.ints([-1, 1])]); // [rows, 1]
+    const [p] = gg.emit('Exp', [logp!]);
+    const [ps] = gg.emit('Mul', [p!, scale!]);
+    const [neg] = gg.emit('Neg', [scale!]);
+    const [d] = gg.emit('ScatterElements', [ps!, idx!, neg!], 1, { axis: 1, reduction: 'add' });
+    if (logits!.rank === 2) return [d!];
+    const [shape] = isStatic(logits!.shape) ? [gg.ints(logits!.shape).name] : gg.emit('Shape', [logits!]);
+    return gg.emit('Reshape', [d!, shape!]);
+  })[0]!;
+  return [out, null];
 };

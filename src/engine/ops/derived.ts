@@ -20,8 +20,8 @@ export function geluErf(x: Tensor): Tensor {
   return mul(mul(x, 0.5), add(erf(mul(x, Math.SQRT1_2)), 1));
 }
 
-/** GELU, tanh approximation (HF "gelu_new", "gelu_pytorch_tanh"): 0.5 x (1 + tanh(√(2/π)(x + 0.044715 x³))). */
-export function geluTanh(x: Tensor): Tensor {
+/** GELU, tanh approximation, from primitives (reference for the fused `geluTanh`). */
+export function geluTanhPrimitives(x: Tensor): Tensor {
   const inner = mul(add(x, mul(mul(mul(x, x), x), 0.044715)), Math.sqrt(2 / Math.PI));
   return mul(mul(x, 0.5), add(tanh(inner), 1));
 }
@@ -35,8 +35,8 @@ export function sigmoid(x: Tensor): Tensor {
   return div(1, add(exp(neg(x)), 1));
 }
 
-/** SiLU / swish: x · sigmoid(x). */
-export function silu(x: Tensor): Tensor {
+/** SiLU / swish from primitives (reference for the fused `silu`). */
+export function siluPrimitives(x: Tensor): Tensor {
   return mul(x, sigmoid(x));
 }
 

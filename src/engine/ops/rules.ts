@@ -10,7 +10,7 @@ import { erfGrad } from './erf.js';
 import { expGrad } from './exp.js';
 import { expandGrad } from './expand.js';
 import { gatherGrad } from './gather.js';
-import { geluGrad } from './gelu.js';
+import { geluGrad, geluTanhGrad, siluGrad } from './gelu.js';
 import { layerNormGrad } from './layernorm.js';
 import { linearGrad } from './linear.js';
 import { logGrad } from './log.js';
@@ -69,6 +69,8 @@ export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
   // fused composites (own backward for stability or memory; see their modules)
   Softmax: softmaxGrad,
   Gelu: geluGrad,
+  GeluTanh: geluTanhGrad,
+  Silu: siluGrad,
   LayerNorm: layerNormGrad,
   Linear: linearGrad,
   SoftmaxCrossEntropy: softmaxCrossEntropyGrad,
