@@ -104,3 +104,18 @@ describe('trim_offsets (RobertaProcessing)', () => {
     expect(enc.ids).toEqual(tok.lib.encode('Datos del\npaciente').ids);
   });
 });
+
+describe('byte-level BPE and the byte-order mark', () => {
+  it('should give a leading U+FEFF its own offsets (MEDDOCAN files start with one)', async () => {
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { trainByteLevelBpe, loadTokenizer } = await import('../../src/engine/tokenizers/index.js');
+    const dir = mkdtempSync(join(tmpdir(), 'bom-'));
+    trainByteLevelBpe(['hola que tal', 'abc def hola'], { vocabSize: 300, template: 'bos' }).save(dir);
+    const encoded = loadTokenizer(dir).encode('\uFEFFhola');
+    const bomTokens = encoded.offsets.filter((o, i) => !encoded.specialTokensMask[i] && o[0] === 0 && o[1] === 1);
+    expect(bomTokens.length).toBeGreaterThan(0);
+    expect(encoded.offsets.at(-1)).toEqual([1, 5]);
+  });
+});

@@ -318,7 +318,8 @@ export class TextTokenizer {
 
   /** Text behind a pre-token (byte-level and metaspace pre-tokens are re-encoded text). */
   private surface(preToken: string): string {
-    if (this.byteLevel) return new TextDecoder().decode(Uint8Array.from(preToken, (c) => CHAR_TO_BYTE.get(c) ?? 0));
+    // ignoreBOM: a pre-token may be a lone U+FEFF (MEDDOCAN texts start with one), which a default decoder drops.
+    if (this.byteLevel) return BYTE_LEVEL_DECODER.decode(Uint8Array.from(preToken, (c) => CHAR_TO_BYTE.get(c) ?? 0));
     if (this.metaspace) return preToken.split(this.metaspace).join(' ');
     return preToken;
   }
@@ -414,6 +415,8 @@ function trimSpan(token: string, s: Span, first: boolean, addPrefixSpace: boolea
   if (trail > 0 && end >= trail) end = Math.max(end - trail, start);
   return { start, end };
 }
+
+const BYTE_LEVEL_DECODER = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /** UTF-16 index → code-point index (length text.length + 1). */
 function codePointIndex(text: string): Int32Array {
