@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """PyTorch peer of bench/engine.bench.ts: the same models, shapes and protocol, in eager PyTorch.
 
-Prints one JSON object per line: {"name": ..., "ms": median ms, ...}. bench/engine.bench.ts spawns
-this script (with torch.set_num_threads(2), LD_PRELOAD=libtcmalloc when present) and compares in
-the same run. Plain torch only (no transformers): post-LN BERT encoder with a token-classification
+Standalone, prints one JSON object per line: {"name": ..., "ms": median ms}. bench/engine.bench.ts
+runs it with --serve and alternates single steps with the engine's (torch.set_num_threads(2),
+LD_PRELOAD=libtcmalloc when present, OPENBLAS_CORETYPE from the CPU flags, OMP_WAIT_POLICY=PASSIVE),
+so both see the same machine load. Plain torch only (no transformers): post-LN BERT encoder with a token-classification
 head, GPT-2 decoder with a tied LM head, both written as transformers writes them (Linear/Conv1D
 projections, softmax attention with an additive mask, LayerNorm, GELU erf / tanh).
 
   python3 bench/pytorch/bench.py [--only encoder,decoder,generate,bert-base] [--iters N] [--warmup N]
+  python3 bench/pytorch/bench.py --serve    # step-by-step line protocol used by the engine benchmark
 """
 import argparse
 import json
@@ -83,7 +85,7 @@ class Bert(nn.Module):
         return self.cls(h)
 
 
-def bench_encoder(name, V, C, L, H, Fd, B, T, warmup, iters, forward=True):
+def make_encoder(name, V, C, L, H, Fd, B, T):
     torch.manual_seed(0)
     labels_n = 43
     model = Bert(V, C, L, H, Fd, labels_n)
@@ -91,28 +93,21 @@ def bench_encoder(name, V, C, L, H, Fd, B, T, warmup, iters, forward=True):
     mask = torch.ones(B, T)
     labels = torch.randint(0, labels_n, (B, T))
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.01)
-    res = []
 
     def step():
+        model.train()
         opt.zero_grad(set_to_none=True)
         logits = model(ids, mask)
         loss = F.cross_entropy(logits.view(-1, labels_n), labels.view(-1))
         loss.backward()
         opt.step()
 
-    ms, _ = median_ms(step, warmup, iters)
-    params = sum(p.numel() for p in model.parameters())
-    res.append({"name": f"{name}.train", "ms": ms, "params": params, "tokens": B * T})
-    if forward:
+    def fwd():
         model.eval()
+        with torch.inference_mode():
+            model(ids, mask)
 
-        def fwd():
-            with torch.inference_mode():
-                model(ids, mask)
-
-        ms, _ = median_ms(fwd, warmup, iters)
-        res.append({"name": f"{name}.forward", "ms": ms, "tokens": B * T})
-    return res
+    return {f"{name}.train": step, f"{name}.forward": fwd}
 
 
 # ----------------------------------------------------------------------------- decoder (GPT-2)
@@ -169,7 +164,7 @@ class Gpt2(nn.Module):
         return F.linear(self.ln_f(h), self.wte.weight), present
 
 
-def bench_decoder(V, C, L, H, Fd, B, T, warmup, iters):
+def make_decoder(V, C, L, H, Fd, B, T):
     torch.manual_seed(0)
     model = Gpt2(V, C, L, H, Fd)
     ids = torch.randint(0, V, (B, T))
@@ -182,19 +177,18 @@ def bench_decoder(V, C, L, H, Fd, B, T, warmup, iters):
         loss.backward()
         opt.step()
 
-    ms, _ = median_ms(step, warmup, iters)
-    params = sum(p.numel() for p in model.parameters())
-    return [{"name": "decoder.train", "ms": ms, "params": params, "tokens": B * T}]
+    return {"decoder.train": step}
 
 
-def bench_generate(V, C, L, H, Fd, batches, prompt, new, warmup, iters):
+def make_generate(V, C, L, H, Fd, batches, prompt, new):
+    """Greedy generation with a KV cache (concatenated per step, as transformers does)."""
     torch.manual_seed(0)
     model = Gpt2(V, C, L, H, Fd).eval()
-    res = []
+    out = {}
     for B in batches:
         ids = torch.randint(0, V, (B, prompt))
 
-        def gen():
+        def gen(ids=ids):
             with torch.inference_mode():
                 logits, past = model(ids)
                 nxt = logits[:, -1].argmax(-1, keepdim=True)
@@ -202,9 +196,39 @@ def bench_generate(V, C, L, H, Fd, batches, prompt, new, warmup, iters):
                     logits, past = model(nxt, prompt + t, past)
                     nxt = logits[:, -1].argmax(-1, keepdim=True)
 
-        ms, _ = median_ms(gen, warmup, iters)
-        res.append({"name": f"generate.b{B}", "ms": ms, "tokens": B * new, "tokensPerSecond": B * new * 1000 / ms})
-    return res
+        out[f"generate.b{B}"] = gen
+    return out
+
+
+def workloads(section, prompt, new):
+    if section == "encoder":
+        return make_encoder("encoder", 30522, 256, 4, 4, 1024, 16, 128)
+    if section == "decoder":
+        return make_decoder(8000, 384, 6, 6, 1536, 16, 128)
+    if section == "generate":
+        return make_generate(8000, 384, 6, 6, 1536, [1, 16], prompt, new)
+    if section == "bert-base":
+        w = make_encoder("bert-base", 30522, 768, 12, 12, 3072, 8, 128)
+        return {"bert-base.train": w["bert-base.train"]}
+    raise SystemExit(f"unknown section {section}")
+
+
+def serve(a):
+    """Line protocol on stdin/stdout, so the engine benchmark can alternate steps with PyTorch's:
+    {"setup": section} -> {"names": [...]};  {"run": name} -> {"ms": wall ms of one call}."""
+    fns = {}
+    print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads()}), flush=True)
+    for line in sys.stdin:
+        msg = json.loads(line)
+        if "setup" in msg:
+            fns = workloads(msg["setup"], a.prompt, a.new)
+            print(json.dumps({"names": list(fns)}), flush=True)
+        elif "run" in msg:
+            t = time.perf_counter()
+            fns[msg["run"]]()
+            print(json.dumps({"ms": (time.perf_counter() - t) * 1000}), flush=True)
+        elif "quit" in msg:
+            break
 
 
 def main():
@@ -214,23 +238,16 @@ def main():
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--prompt", type=int, default=32)
     ap.add_argument("--new", type=int, default=64)
+    ap.add_argument("--serve", action="store_true")
     a = ap.parse_args()
     torch.set_num_threads(THREADS)
-    only = set(a.only.split(","))
-    info = {"name": "info", "torch": torch.__version__, "threads": torch.get_num_threads()}
-    print(json.dumps(info), flush=True)
-    if "encoder" in only:
-        for r in bench_encoder("encoder", 30522, 256, 4, 4, 1024, 16, 128, a.warmup, a.iters):
-            print(json.dumps(r), flush=True)
-    if "decoder" in only:
-        for r in bench_decoder(8000, 384, 6, 6, 1536, 16, 128, a.warmup, a.iters):
-            print(json.dumps(r), flush=True)
-    if "generate" in only:
-        for r in bench_generate(8000, 384, 6, 6, 1536, [1, 16], a.prompt, a.new, 1, max(3, a.iters // 2)):
-            print(json.dumps(r), flush=True)
-    if "bert-base" in only:
-        for r in bench_encoder("bert-base", 30522, 768, 12, 12, 3072, 8, 128, 1, 3, forward=False):
-            print(json.dumps(r), flush=True)
+    if a.serve:
+        return serve(a)
+    print(json.dumps({"name": "info", "torch": torch.__version__, "threads": torch.get_num_threads()}), flush=True)
+    for section in a.only.split(","):
+        for name, fn in workloads(section, a.prompt, a.new).items():
+            ms, _ = median_ms(fn, a.warmup, a.iters)
+            print(json.dumps({"name": name, "ms": ms}), flush=True)
 
 
 if __name__ == "__main__":

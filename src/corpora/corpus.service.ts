@@ -3,6 +3,7 @@
  * the nested subsets ablations are built from. No GraphQL here; resolvers call these methods.
  */
 import type { Corpus, Prisma, PrismaClient } from '../generated/prisma/client.js';
+import type { Database } from '../db/database.js';
 import { AppError, badInput, notFound } from '../common/errors.js';
 import type { AuthUser } from '../auth/auth.types.js';
 import { canWrite } from '../auth/auth.types.js';
@@ -35,12 +36,13 @@ export class CorpusService {
 
   constructor(
     private readonly prisma: PrismaClient,
+    database: Pick<Database, 'transaction'>,
     private readonly artifacts: ArtifactStore,
     private readonly jobs: JobService,
     private readonly cpu: CpuPool,
     private readonly limits: { maxUploadBytes: number },
   ) {
-    this.repository = new CorpusRepository(prisma);
+    this.repository = new CorpusRepository(prisma, database);
   }
 
   /** Corpora a user may read: PHI corpora only by their owner and the people they are shared with. */
@@ -94,6 +96,7 @@ export class CorpusService {
   async runImport(ctx: JobContext<JobName.CorpusImport>) {
     const { payload } = ctx;
     await ctx.progress(0.05, 'Unpacking the upload.');
+    const started = performance.now();
     let parsed;
     try {
       parsed = await this.cpu.run('parseUpload', {
@@ -110,12 +113,15 @@ export class CorpusService {
     for (const warning of parsed.warnings.slice(0, 20)) await ctx.log(warning);
     const labels = [...new Set(parsed.documents.flatMap((doc) => doc.spans.map((span) => span.label)))].sort();
     const spans = parsed.documents.reduce((n, doc) => n + doc.spans.length, 0);
+    const parsedAt = performance.now();
+    await ctx.log(`Parsed ${parsed.fileCount} files (${parsed.format}) into ${parsed.documents.length} documents and ${spans} spans in ${seconds(started, parsedAt)} s.`);
     await ctx.progress(0.5, `Saving ${parsed.documents.length} documents and ${spans} spans.`);
     const corpus = await this.repository.createWithDocuments(
       { name: payload.name, description: payload.description, kind: 'REAL', containsPhi: payload.containsPhi, ownerId: ctx.ownerId, sourceFormat: parsed.format },
       parsed.documents,
       labels,
     );
+    await ctx.log(`Saved in ${seconds(parsedAt, performance.now())} s.`);
     return { corpusId: corpus.id, documents: parsed.documents.length, spans, format: parsed.format, warnings: parsed.warnings.length };
   }
 
@@ -261,6 +267,8 @@ export class CorpusService {
     return true;
   }
 }
+
+const seconds = (from: number, to: number) => ((to - from) / 1000).toFixed(2);
 
 /** Runs a pure function whose RangeErrors describe bad arguments, reporting them as BAD_USER_INPUT. */
 function validated<T>(field: string, fn: () => T): T {

@@ -22,8 +22,10 @@ export interface Database {
   url: string;
   prisma: PrismaClient;
   sql: SqlClient;
-  /** Runs fn on one connection (transactions, session locks). */
+  /** Runs fn on one connection (session locks, migrations). */
   withSession<T>(fn: (sql: SqlClient) => Promise<T>): Promise<T>;
+  /** Runs fn in one transaction: committed if it resolves, rolled back if it throws. For bulk writes that bypass Prisma. */
+  transaction<T>(fn: (sql: SqlClient) => Promise<T>): Promise<T>;
   /** node-postgres pool (PostgreSQL only): for LISTEN/NOTIFY and the job queue. */
   pool: pg.Pool | null;
   /** The embedded engine (embedded only): the job queue talks to it directly. */
@@ -62,6 +64,20 @@ function openPostgres(url: string): Database {
       const client = await pool.connect();
       try {
         return await fn(clientSql(client));
+      } finally {
+        client.release();
+      }
+    },
+    async transaction(fn) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const result = await fn(clientSql(client));
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw error;
       } finally {
         client.release();
       }
@@ -124,6 +140,18 @@ async function openEmbedded(dataDir: string): Promise<Database> {
     sql,
     // PGlite is a single connection already.
     withSession: (fn) => fn(sql),
+    // PGlite's own transaction holds the connection, so nothing else interleaves with it.
+    transaction: (fn) =>
+      pglite.transaction((tx) =>
+        fn({
+          async query(text, params) {
+            return (await tx.query(text, params as unknown[])).rows as never[];
+          },
+          async exec(script) {
+            await tx.exec(script);
+          },
+        }),
+      ),
     pool: null,
     pglite,
     async close() {

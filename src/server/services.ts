@@ -41,7 +41,7 @@ export async function createServices(config: AppConfig, options: { runJobs: bool
   const auth = new AuthService(prisma);
   const jobs = new JobService(prisma, queue, bus);
   const cpu = new CpuPool();
-  const corpora = new CorpusService(prisma, artifacts, jobs, cpu, { maxUploadBytes: config.maxUploadBytes });
+  const corpora = new CorpusService(prisma, database, artifacts, jobs, cpu, { maxUploadBytes: config.maxUploadBytes });
 
   const models = new ModelService(prisma, artifacts, jobs, corpora, config.dataDir, config.engineThreads);
   const evaluation = new EvaluationService(prisma, corpora, models, artifacts, jobs, cpu, { maxUploadBytes: config.maxUploadBytes });

@@ -226,6 +226,9 @@ describe.each(DATABASES)('evaluation and privacy (%s database)', (database) => {
     // Nor may others score against it.
     const input = { goldCorpusId: corpusId, split: 'dev', predictions: { fileName: 'p.jsonl', contentBase64: base64(jsonl(predicted)) } };
     expect(await bob.errorCode(EVALUATE, { input })).toBe('NOT_FOUND');
+    // Viewers read but do not start jobs.
+    const viewer = await userClient('viewer@test.local', 'VIEWER');
+    expect(await viewer.errorCode(EVALUATE, { input })).toBe('FORBIDDEN');
     await alice.query(`mutation($id: ID!) { shareCorpus(id: $id, email: "bob@test.local") { id } }`, { id: corpusId });
     expect((await bob.query(ERRORS, { id: perturbedJob, kind: 'FALSE_NEGATIVE', first: 1 })).evaluationErrors.totalCount).toBeGreaterThan(0);
     await alice.query(`mutation($id: ID!) { unshareCorpus(id: $id, email: "bob@test.local") { id } }`, { id: corpusId });
