@@ -8,7 +8,8 @@
  * (on PATH and /usr/bin/python3), the reference numbers below are printed instead, marked
  * "reference, not measured". Method and results: docs/engine-benchmark.md.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,7 +37,7 @@ interface Args {
   only: Set<string>;
   iters: number;
   warmup: number;
-  child?: string;
+  serve: boolean;
   noTorch: boolean;
 }
 
@@ -50,7 +51,7 @@ function parseArgs(): Args {
     only: new Set((get('--only') ?? 'encoder,decoder,generate,bert-base').split(',')),
     iters: Number(get('--iters') ?? 7),
     warmup: Number(get('--warmup') ?? 2),
-    child: get('--child'),
+    serve: a.includes('--serve'),
     noTorch: a.includes('--no-torch'),
   };
 }
@@ -69,17 +70,6 @@ function repoRoot(): string {
     dir = up;
   }
   return dir;
-}
-
-async function timeIt(fn: () => Promise<unknown> | unknown, warmup: number, iters: number): Promise<number[]> {
-  for (let i = 0; i < warmup; i++) await fn();
-  const ts: number[] = [];
-  for (let i = 0; i < iters; i++) {
-    const t = performance.now();
-    await fn();
-    ts.push(performance.now() - t);
-  }
-  return ts;
 }
 
 function randomIds(n: number, V: number, seed: number): Int32Array {
@@ -106,17 +96,14 @@ function peakRssMiB(): number {
 
 // ------------------------------------------------------------------------------ engine side
 
-interface EngineRow {
-  name: string;
-  ms: number;
-  tokens: number;
-  /** Generation rows: new tokens per second. */
-  tokensPerSecond?: number;
-  detail?: string;
-  peakRssMiB?: number;
+/** One timed call per `run`; `detail` explains the last measured calls (e.g. forward+backward vs AdamW). */
+interface Workload {
+  run: () => Promise<void>;
+  detail?: () => string;
 }
+type Workloads = { names: string[]; get: (name: string) => Workload; release: () => Promise<void> };
 
-async function benchEncoder(name: string, dims: { C: number; L: number; H: number; F: number; B: number }, a: Args, forward: boolean): Promise<EngineRow[]> {
+function encoderWorkloads(name: string, dims: { C: number; L: number; H: number; F: number; B: number }): Workloads {
   const labels = 43;
   const config = parseEncoderConfig({
     model_type: 'bert', vocab_size: 30522, hidden_size: dims.C, num_hidden_layers: dims.L, num_attention_heads: dims.H,
@@ -128,37 +115,30 @@ async function benchEncoder(name: string, dims: { C: number; L: number; H: numbe
   const n = dims.B * T;
   const batch = { batchSize: dims.B, seqLen: T, inputIds: randomIds(n, 30522, 1), labels: randomIds(n, labels, 2) };
   const opt = new AdamW({ lr: 1e-4 });
-  const rows: EngineRow[] = [];
-  let lg = 0;
-  let os = 0;
-  const warm = name === 'bert-base' ? 1 : a.warmup;
-  const iters = name === 'bert-base' ? 3 : a.iters;
   const lgs: number[] = [];
   const oss: number[] = [];
-  const step = await timeIt(async () => {
-    let t = performance.now();
-    const { grads } = await model.lossAndGrads(batch);
-    lg = performance.now() - t;
-    t = performance.now();
-    opt.step(model.params, grads);
-    os = performance.now() - t;
-    lgs.push(lg);
-    oss.push(os);
-  }, warm, iters);
-  rows.push({ name: `${name}.train`, ms: median(step), tokens: n, detail: `forward+backward ${median(lgs.slice(warm)).toFixed(0)} ms, AdamW ${median(oss.slice(warm)).toFixed(0)} ms` });
-  if (forward) {
-    const f = await timeIt(() => model.forward(batch), a.warmup, a.iters);
-    rows.push({ name: `${name}.forward`, ms: median(f), tokens: n });
-  }
-  await model.release();
-  return rows;
+  const w: Record<string, Workload> = {
+    [`${name}.train`]: {
+      run: async () => {
+        let t = performance.now();
+        const { grads } = await model.lossAndGrads(batch);
+        lgs.push(performance.now() - t);
+        t = performance.now();
+        opt.step(model.params, grads);
+        oss.push(performance.now() - t);
+      },
+      detail: () => `forward+backward ${median(lgs.slice(-5)).toFixed(0)} ms, AdamW ${median(oss.slice(-5)).toFixed(0)} ms`,
+    },
+    [`${name}.forward`]: { run: async () => void (await model.forward(batch)) },
+  };
+  return { names: Object.keys(w), get: (k) => w[k]!, release: () => model.release() };
 }
 
 function decoderConfig(): Gpt2Config {
   return parseConfig({ model_type: 'gpt2', vocab_size: 8000, n_embd: 384, n_layer: 6, n_head: 6, n_inner: 1536, n_positions: 1024 }) as Gpt2Config;
 }
 
-async function benchDecoder(a: Args): Promise<EngineRow[]> {
+function decoderWorkloads(): Workloads {
   const model = CausalLMModel.fromConfig(gpt2, decoderConfig(), { seed: 0, intraOpThreads: THREADS });
   const B = 16;
   const T = 128;
@@ -167,42 +147,109 @@ async function benchDecoder(a: Args): Promise<EngineRow[]> {
   const opt = new AdamW({ lr: 1e-4 });
   const lgs: number[] = [];
   const oss: number[] = [];
-  const step = await timeIt(async () => {
-    let t = performance.now();
-    const { grads } = await model.lossAndGrads(batch);
-    lgs.push(performance.now() - t);
-    t = performance.now();
-    opt.step(model.params, grads);
-    oss.push(performance.now() - t);
-  }, a.warmup, a.iters);
-  await model.dispose();
-  return [{ name: 'decoder.train', ms: median(step), tokens: B * T, detail: `forward+backward ${median(lgs.slice(a.warmup)).toFixed(0)} ms, AdamW ${median(oss.slice(a.warmup)).toFixed(0)} ms` }];
+  const w: Record<string, Workload> = {
+    'decoder.train': {
+      run: async () => {
+        let t = performance.now();
+        const { grads } = await model.lossAndGrads(batch);
+        lgs.push(performance.now() - t);
+        t = performance.now();
+        opt.step(model.params, grads);
+        oss.push(performance.now() - t);
+      },
+      detail: () => `forward+backward ${median(lgs.slice(-5)).toFixed(0)} ms, AdamW ${median(oss.slice(-5)).toFixed(0)} ms`,
+    },
+  };
+  return { names: Object.keys(w), get: (k) => w[k]!, release: () => model.dispose() };
 }
 
 const PROMPT = 32;
 const NEW = 64;
 
-async function benchGenerate(a: Args): Promise<EngineRow[]> {
+function generateWorkloads(): Workloads {
   const model = CausalLMModel.fromConfig(gpt2, decoderConfig(), { seed: 0, intraOpThreads: THREADS });
-  const rows: EngineRow[] = [];
+  const w: Record<string, Workload> = {};
   for (const B of [1, 16]) {
     const ids = randomIds(B * PROMPT, 8000, 4 + B);
     const prompts = Array.from({ length: B }, (_, b) => Array.from(ids.subarray(b * PROMPT, (b + 1) * PROMPT)));
-    const ts = await timeIt(() => generate(model, prompts, { maxNewTokens: NEW }), 1, Math.max(3, a.iters >> 1));
-    const ms = median(ts);
-    rows.push({ name: `generate.b${B}`, ms, tokens: B * NEW, tokensPerSecond: (B * NEW * 1000) / ms });
+    w[`generate.b${B}`] = { run: async () => void (await generate(model, prompts, { maxNewTokens: NEW })) };
   }
-  await model.dispose();
-  return rows;
+  return { names: Object.keys(w), get: (k) => w[k]!, release: () => model.dispose() };
 }
 
-/** BERT-base in a child process of its own, so its peak RSS is its own. */
-function benchBertBaseChild(): EngineRow[] {
-  const script = fileURLToPath(import.meta.url);
-  const r = spawnSync(process.execPath, [script, '--child', 'bert-base'], { encoding: 'utf8', maxBuffer: 1 << 24 });
-  if (r.status !== 0) throw new Error(`bert-base child failed: ${r.stderr}`);
-  const line = r.stdout.trim().split('\n').pop()!;
-  return JSON.parse(line) as EngineRow[];
+function workloads(section: string): Workloads {
+  switch (section) {
+    case 'encoder':
+      return encoderWorkloads('encoder', { C: 256, L: 4, H: 4, F: 1024, B: 16 });
+    case 'decoder':
+      return decoderWorkloads();
+    case 'generate':
+      return generateWorkloads();
+    case 'bert-base':
+      return encoderWorkloads('bert-base', { C: 768, L: 12, H: 12, F: 3072, B: 8 });
+    default:
+      throw new Error(`unknown section ${section}`);
+  }
+}
+
+/** --serve: the same line protocol as bench/pytorch/bench.py (BERT-base runs in such a child, for its own peak RSS). */
+async function serve(): Promise<void> {
+  const rl = createInterface({ input: process.stdin });
+  let w: Workloads | undefined;
+  const say = (o: unknown): void => void process.stdout.write(JSON.stringify(o) + '\n');
+  say({ engine: true });
+  for await (const line of rl) {
+    const msg = JSON.parse(line) as { setup?: string; run?: string; detail?: string; quit?: boolean };
+    if (msg.setup) {
+      await w?.release();
+      w = workloads(msg.setup);
+      say({ names: w.names });
+    } else if (msg.run) {
+      const t = performance.now();
+      await w!.get(msg.run).run();
+      say({ ms: performance.now() - t });
+    } else if (msg.detail) say({ detail: w!.get(msg.detail).detail?.() ?? '', peakRssMiB: peakRssMiB() });
+    else if (msg.quit) break;
+  }
+  await w?.release();
+  rl.close();
+}
+
+/** A child process speaking the line protocol. */
+class Peer {
+  private lines: AsyncIterableIterator<string>;
+  private constructor(private readonly child: ChildProcessWithoutNullStreams) {
+    this.lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  }
+
+  static async start(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<Peer> {
+    const child = spawn(cmd, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => void (err = (err + d.toString()).slice(-4000)));
+    const p = new Peer(child);
+    child.on('exit', (code) => {
+      if (code) console.error(`${cmd} exited with ${code}: ${err}`);
+    });
+    await p.read();
+    return p;
+  }
+
+  async read(): Promise<Record<string, unknown>> {
+    const r = await this.lines.next();
+    if (r.done) throw new Error('peer process ended early');
+    return JSON.parse(r.value) as Record<string, unknown>;
+  }
+
+  async ask(msg: Record<string, unknown>): Promise<Record<string, unknown>> {
+    this.child.stdin.write(JSON.stringify(msg) + '\n');
+    return this.read();
+  }
+
+  async quit(): Promise<void> {
+    this.child.stdin.write(JSON.stringify({ quit: true }) + '\n');
+    this.child.stdin.end();
+    await new Promise((r) => this.child.once('close', r));
+  }
 }
 
 // ------------------------------------------------------------------------------ PyTorch side
@@ -243,79 +290,106 @@ function findTorch(): TorchRunner | null {
   return null;
 }
 
-interface TorchRow {
-  name: string;
-  ms: number;
-  tokensPerSecond?: number;
-}
-
-function runTorch(t: TorchRunner, only: string, a: Args): TorchRow[] {
-  const script = path.join(repoRoot(), 'bench/pytorch/bench.py');
-  const r = spawnSync(t.python, [script, '--only', only, '--iters', String(a.iters), '--warmup', String(a.warmup), '--prompt', String(PROMPT), '--new', String(NEW)], {
-    encoding: 'utf8',
-    env: t.env,
-    maxBuffer: 1 << 24,
-  });
-  if (r.status !== 0) {
-    console.error(`PyTorch peer failed for ${only}: ${r.stderr.slice(-2000)}`);
-    return [];
-  }
-  return r.stdout
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as TorchRow)
-    .filter((x) => x.name !== 'info');
-}
-
 // ------------------------------------------------------------------------------ main
+
+interface Row {
+  name: string;
+  engineMs: number;
+  torchMs?: number;
+  tokens: number;
+  generation: boolean;
+  detail?: string;
+  peakRssMiB?: number;
+}
+
+const TOKENS: Record<string, number> = {
+  'encoder.train': 16 * 128,
+  'encoder.forward': 16 * 128,
+  'decoder.train': 16 * 128,
+  'generate.b1': NEW,
+  'generate.b16': 16 * NEW,
+  'bert-base.train': 8 * 128,
+};
 
 async function main(): Promise<void> {
   const a = parseArgs();
-  if (a.child === 'bert-base') {
-    const rows = await benchEncoder('bert-base', { C: 768, L: 12, H: 12, F: 3072, B: 8 }, a, false);
-    rows[0]!.peakRssMiB = peakRssMiB();
-    console.log(JSON.stringify(rows));
-    return;
-  }
+  if (a.serve) return serve();
   const torch = a.noTorch ? null : findTorch();
+  const bench = fileURLToPath(import.meta.url);
   console.log(`engine: onnxruntime-node CPU, ${THREADS} intra-op threads; PyTorch: ${torch ? torch.note : 'not available — reference numbers, not measured'}`);
-  console.log(`median of ${a.iters} steps after ${a.warmup} warm-up (BERT-base: 3 after 1; generation: ${Math.max(3, a.iters >> 1)} runs after 1, prompt ${PROMPT}, ${NEW} new tokens, greedy)\n`);
-  const table: string[][] = [];
-  const add = (e: EngineRow, tr: TorchRow[] | null): void => {
-    const gen = e.tokensPerSecond !== undefined;
-    const t = tr?.find((x) => x.name === e.name);
-    const ref = REFERENCE[e.name]!;
-    const peer = t ? (gen ? t.tokensPerSecond! : t.ms) : ref;
-    const mine = gen ? e.tokensPerSecond! : e.ms;
-    // ratio > 1: the engine is faster
-    const ratio = gen ? mine / peer : peer / mine;
-    const tps = gen ? e.tokensPerSecond! : (e.tokens * 1000) / e.ms;
-    table.push([
-      e.name,
-      e.ms.toFixed(0),
-      tps.toFixed(0),
-      t ? (gen ? `${peer.toFixed(0)} tok/s` : `${peer.toFixed(0)} ms`) : `${gen ? `${ref} tok/s` : `${ref} ms`} (reference, not measured)`,
-      `${ratio.toFixed(2)}×`,
-      [e.detail, e.peakRssMiB !== undefined ? `peak RSS ${(e.peakRssMiB / 1024).toFixed(2)} GiB` : undefined].filter(Boolean).join('; '),
-    ]);
-    console.log(`  ${table[table.length - 1]!.join(' | ')}`);
-  };
-  const sections: Array<[string, () => Promise<EngineRow[]>]> = [
-    ['encoder', () => benchEncoder('encoder', { C: 256, L: 4, H: 4, F: 1024, B: 16 }, a, true)],
-    ['decoder', () => benchDecoder(a)],
-    ['generate', () => benchGenerate(a)],
-    ['bert-base', async () => benchBertBaseChild()],
-  ];
-  for (const [key, run] of sections) {
-    if (!a.only.has(key)) continue;
-    const rows = await run();
-    const tr = torch ? runTorch(torch, key, a) : null;
-    for (const r of rows) add(r, tr);
+  console.log(
+    `each configuration: ${a.warmup} warm-up calls each, then ${a.iters} engine calls alternating with ${a.iters} PyTorch calls; medians ` +
+      `(BERT-base: 1 + 3, engine in a child process of its own for its peak RSS; generation: prompt ${PROMPT}, ${NEW} new tokens, greedy, KV cache)\n`,
+  );
+  const rows: Row[] = [];
+  const tpeer = torch ? await Peer.start(torch.python, [path.join(repoRoot(), 'bench/pytorch/bench.py'), '--serve', '--prompt', String(PROMPT), '--new', String(NEW)], torch.env) : null;
+  for (const section of ['encoder', 'decoder', 'generate', 'bert-base']) {
+    if (!a.only.has(section)) continue;
+    const big = section === 'bert-base';
+    const warm = big ? 1 : a.warmup;
+    const iters = big ? 3 : section === 'generate' ? Math.max(3, a.iters >> 1) : a.iters;
+    // the engine side: in this process, or (BERT-base) in a child of its own
+    const child = big ? await Peer.start(process.execPath, [bench, '--serve'], process.env) : null;
+    const local = big ? null : workloads(section);
+    const names = local ? local.names : ((await child!.ask({ setup: section })).names as string[]);
+    if (tpeer) await tpeer.ask({ setup: section });
+    for (const name of names) {
+      const runEngine = async (): Promise<number> => {
+        if (local) {
+          const t = performance.now();
+          await local.get(name).run();
+          return performance.now() - t;
+        }
+        return (await child!.ask({ run: name })).ms as number;
+      };
+      const runTorch = async (): Promise<number> => (await tpeer!.ask({ run: name })).ms as number;
+      for (let i = 0; i < warm; i++) {
+        await runEngine();
+        if (tpeer) await runTorch();
+      }
+      const e: number[] = [];
+      const t: number[] = [];
+      for (let i = 0; i < iters; i++) {
+        e.push(await runEngine());
+        if (tpeer) t.push(await runTorch());
+      }
+      let detail = local?.get(name).detail?.();
+      let rss: number | undefined;
+      if (child) {
+        const d = await child.ask({ detail: name });
+        detail = (d.detail as string) || undefined;
+        rss = d.peakRssMiB as number;
+      }
+      const row: Row = { name, engineMs: median(e), tokens: TOKENS[name]!, generation: name.startsWith('generate'), ...(tpeer ? { torchMs: median(t) } : {}), ...(detail ? { detail } : {}), ...(rss !== undefined ? { peakRssMiB: rss } : {}) };
+      rows.push(row);
+      console.log(`  ${name}: engine ${e.map((x) => x.toFixed(0)).join(' ')}${tpeer ? ` | PyTorch ${t.map((x) => x.toFixed(0)).join(' ')}` : ''}`);
+    }
+    await local?.release();
+    await child?.quit();
   }
-  const head = ['config', 'engine ms', 'engine tok/s', 'PyTorch', 'speed vs PyTorch', 'notes'];
+  await tpeer?.quit();
+
+  const head = ['config', 'engine ms', 'engine tok/s', 'PyTorch ms', 'PyTorch tok/s', 'engine speed ÷ PyTorch', 'notes'];
   console.log(`\n| ${head.join(' | ')} |\n|${head.map(() => '---').join('|')}|`);
-  for (const r of table) console.log(`| ${r.join(' | ')} |`);
-  console.log('\n(speed vs PyTorch > 1: the engine is faster; training tok/s = batch tokens per step; generation tok/s = new tokens/s)');
+  for (const r of rows) {
+    const ref = REFERENCE[r.name]!;
+    const tps = (r.tokens * 1000) / r.engineMs;
+    let tMs: string;
+    let tTps: number;
+    if (r.torchMs !== undefined) {
+      tMs = r.torchMs.toFixed(0);
+      tTps = (r.tokens * 1000) / r.torchMs;
+    } else if (r.generation) {
+      tTps = ref;
+      tMs = `${((r.tokens * 1000) / ref).toFixed(0)} (reference, not measured)`;
+    } else {
+      tTps = (r.tokens * 1000) / ref;
+      tMs = `${ref} (reference, not measured)`;
+    }
+    const notes = [r.detail, r.peakRssMiB !== undefined ? `peak RSS ${(r.peakRssMiB / 1024).toFixed(2)} GiB` : undefined].filter(Boolean).join('; ');
+    console.log(`| ${r.name} | ${r.engineMs.toFixed(0)} | ${tps.toFixed(0)} | ${tMs} | ${tTps.toFixed(0)} | ${(tps / tTps).toFixed(2)}× | ${notes} |`);
+  }
+  console.log('\n(> 1×: the engine is faster. Training tok/s: batch tokens per step; generation: new tokens per second, prefill included.)');
 }
 
 await main();

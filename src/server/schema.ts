@@ -6,12 +6,13 @@ import { CorpusResolver, DocumentResolver } from '../resolvers/corpus.resolver.j
 import { EvaluationResolver } from '../resolvers/evaluation.resolver.js';
 import { JobResolver } from '../resolvers/job.resolver.js';
 import { ModelResolver } from '../resolvers/model.resolver.js';
+import { AblationResolver, ExperimentResolver, SyntheticDatasetResolver } from '../resolvers/experiment.resolver.js';
 import { UserResolver } from '../resolvers/user.resolver.js';
 import { authChecker } from './context.js';
 import type { Services } from './services.js';
 import { EventBus } from '../subscriptions/pubsub.js';
 
-export const RESOLVERS = [UserResolver, CorpusResolver, DocumentResolver, JobResolver, ModelResolver, EvaluationResolver] as const;
+export const RESOLVERS = [UserResolver, CorpusResolver, DocumentResolver, JobResolver, ModelResolver, ExperimentResolver, AblationResolver, SyntheticDatasetResolver, EvaluationResolver] as const;
 
 /** Resolvers are built with the process's services; without services (printing the SDL) none are instantiated. */
 export function buildAppSchema(services: Services | null): Promise<GraphQLSchema> {

@@ -7,6 +7,7 @@ import { openDatabase, type Database } from '../db/database.js';
 import { AuthService } from '../auth/auth.service.js';
 import { CorpusService } from '../corpora/corpus.service.js';
 import { ModelService } from '../models/model.service.js';
+import { ExperimentService } from '../experiments/experiment.service.js';
 import { EvaluationService } from '../evaluation/evaluation.service.js';
 import { JobQueue } from '../jobs/queue.js';
 import { CpuPool } from '../jobs/cpu-pool.js';
@@ -27,6 +28,7 @@ export interface Services {
   jobs: JobService;
   corpora: CorpusService;
   models: ModelService;
+  experiments: ExperimentService;
   evaluation: EvaluationService;
   runner: JobRunner;
   close(): Promise<void>;
@@ -68,6 +70,7 @@ export async function createServices(config: AppConfig, options: { runJobs: bool
     jobs,
     corpora,
     models,
+    experiments: new ExperimentService(prisma, corpora),
     evaluation,
     runner,
     async close() {

@@ -35,6 +35,14 @@ describe('request limits', () => {
     expect((await admin.query(`{ jobs { totalCount } }`)).jobs.totalCount).toBe(0);
   });
 
+  it('should list experiments, ablations and synthetic datasets (empty until the pipeline makes some)', async () => {
+    const data = await admin.query(`{ experiments { totalCount } ablations { totalCount } syntheticDatasets { totalCount } }`);
+    expect(data).toEqual({ experiments: { totalCount: 0 }, ablations: { totalCount: 0 }, syntheticDatasets: { totalCount: 0 } });
+    for (const what of ['experiment', 'ablation', 'syntheticDataset']) {
+      expect(await admin.errorCode(`{ ${what}(id: "00000000-0000-0000-0000-000000000000") { id } }`)).toBe('NOT_FOUND');
+    }
+  });
+
   it('should answer malformed queries with a validation code and no stack trace', async () => {
     const result = await admin.raw(`{ corpora { nope } }`);
     expect(result.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');

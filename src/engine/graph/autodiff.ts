@@ -56,11 +56,12 @@ export function gradients(loss: Tensor, wrt: Tensor[], seed?: Tensor): Tensor[] 
   grads.set(loss, seed ?? (loss.rank === 0 ? loss.graph.scalar(1, loss.dtype) : fillLike(loss, 1)));
   for (let k = order.length - 1; k >= 0; k--) {
     const node = order[k]!;
-    const g = grads.get(node.outputs[0]!);
-    if (!g) continue;
+    const outGrads = node.outputs.map((o) => grads.get(o));
+    if (!outGrads.some(Boolean)) continue;
+    const g = outGrads[0] ?? zerosLike(node.outputs[0]!);
     const rule = GRAD_RULES[node.op];
     if (!rule) throw new Error(`no gradient rule for op '${node.op}' (add one in src/engine/ops and list it in GRAD_RULES)`);
-    const res = rule(g, node);
+    const res = rule(g, node, outGrads);
     if (res.length !== node.inputs.length) {
       throw new Error(`gradient rule for '${node.op}' returned ${res.length} gradients for ${node.inputs.length} inputs`);
     }

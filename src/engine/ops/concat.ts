@@ -1,5 +1,5 @@
 import type { Tensor } from '../graph/graph.js';
-import { normAxis } from './util.js';
+import { normAxis, zerosLike } from './util.js';
 import type { GradRule } from './util.js';
 import { slice } from './slice.js';
 
@@ -22,3 +22,18 @@ export const concatGrad: GradRule = (g, { inputs, attrs }) => {
     return s;
   });
 };
+
+/**
+ * Split along one axis into pieces of fixed `sizes` (one ONNX Split). The backward concatenates
+ * the pieces' gradients (zeros for a piece nothing used): one pass, where slices would pad
+ * each gradient to the full extent and add them up.
+ */
+export function split(x: Tensor, axis: number, sizes: number[]): Tensor[] {
+  const a = normAxis(axis, x.rank);
+  const dim = x.shape[a];
+  if (typeof dim === 'number' && sizes.reduce((p, q) => p + q, 0) !== dim) throw new Error(`split: sizes [${sizes}] do not add up to axis ${a} of ${x}`);
+  const outs = sizes.map((n) => ({ dtype: x.dtype, shape: x.shape.map((d, i) => (i === a ? n : d)) }));
+  return x.graph.apply('Split', [x], outs, { axis: a, sizes }, (gr) => gr.emit('Split', [x, gr.ints(sizes)], sizes.length, { axis: a }));
+}
+export const splitGrad: GradRule = (_g, { outputs, attrs }, outGrads) =>
+  [concat(outputs.map((o, i) => outGrads[i] ?? zerosLike(o)), attrs.axis as number)];

@@ -1,6 +1,6 @@
 export { add, addGrad } from './add.js';
 export { cast, castGrad, equal, greater, less, not } from './cast.js';
-export { concat, concatGrad } from './concat.js';
+export { concat, concatGrad, split, splitGrad } from './concat.js';
 export { softmaxCrossEntropy, softmaxCrossEntropyGrad } from './cross_entropy.js';
 export type { CrossEntropyOptions } from './cross_entropy.js';
 export { geluErf, geluTanhPrimitives, logSoftmax, relu, rmsNorm, sigmoid, siluPrimitives } from './derived.js';

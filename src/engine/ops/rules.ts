@@ -3,7 +3,7 @@
 // (src/engine/graph/autodiff.ts) throws, naming the op, when an entry is missing.
 import { addGrad } from './add.js';
 import { castGrad } from './cast.js';
-import { concatGrad } from './concat.js';
+import { concatGrad, splitGrad } from './concat.js';
 import { softmaxCrossEntropyGrad } from './cross_entropy.js';
 import { divGrad } from './div.js';
 import { erfGrad } from './erf.js';
@@ -65,6 +65,7 @@ export const GRAD_RULES: Readonly<Record<string, GradRule>> = {
   Slice: sliceGrad,
   Pad: padGrad,
   Concat: concatGrad,
+  Split: splitGrad,
   Gather: gatherGrad,
   // fused composites (own backward for stability or memory; see their modules)
   Softmax: softmaxGrad,

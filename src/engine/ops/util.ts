@@ -3,8 +3,12 @@
 import { Graph, Tensor, isFloat } from '../graph/graph.js';
 import type { DType, Dim, OpNode, Shape } from '../graph/graph.js';
 
-/** A gradient rule: given dL/d(output 0) and the op, one gradient per input (or null). */
-export type GradRule = (g: Tensor, node: OpNode) => (Tensor | null)[];
+/**
+ * A gradient rule: given dL/d(output 0) and the op, one gradient per input (or null).
+ * `outGrads` has the gradient of every output (undefined where none flows back), for ops
+ * whose several outputs are all used downstream (Split).
+ */
+export type GradRule = (g: Tensor, node: OpNode, outGrads: (Tensor | undefined)[]) => (Tensor | null)[];
 
 export type TensorLike = Tensor | number;
 
