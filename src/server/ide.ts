@@ -48,9 +48,10 @@ const PAGE = `<!doctype html>
   ReactDOM.createRoot(document.getElementById('ide')).render(
     React.createElement(GraphiQL, {
       fetcher,
-      defaultHeaders: '{"Authorization": "Bearer dsk_…"}',
+      // Empty by default: the schema loads without a token; queries need one.
+      defaultHeaders: '{}',
       shouldPersistHeaders: true,
-      defaultQuery: '# Put your API token in the Headers tab, then run:\\n{ me { email role } }\\n',
+      defaultQuery: '# Put your API token in the Headers tab:\\n#   {"Authorization": "Bearer dsk_..."}\\n# then run:\\n{ me { email role } }\\n',
     }),
   );
 </script>

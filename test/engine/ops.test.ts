@@ -99,6 +99,8 @@ describe('composites', () => {
     checkGradients((l, y) => op.softmaxCrossEntropy(l, y), [{ shape: [2, 3, 4] }, { shape: [2, 3], kind: 'int64', data: [0, 3, -100, 1, -100, 2] }], f32));
   it('softmaxCrossEntropy float32, every label ignored: zero loss', () =>
     checkGradients((l, y) => op.softmaxCrossEntropy(l, y), [{ shape: [2, 4] }, { shape: [2], kind: 'int64', data: [-100, -100] }], f32));
+  it('split (backward: concat; an unused piece gets zeros)', () =>
+    checkGradients((a) => { const [x, , z] = op.split(a, 1, [2, 1, 3]); return op.add(op.mul(x!, 2), op.reduceSum(z!, [1], true)); }, [{ shape: [3, 6] }]));
   it('relu', () => checkGradients((a) => op.relu(a), [{ shape: [4], data: [-1, 0.5, 2, -0.2] }]));
   it('silu', () => checkGradients((a) => op.silu(a), [{ shape: [5] }]));
   it('rmsNorm', () => checkGradients((x, w) => op.rmsNorm(x, w), [{ shape: [2, 4] }, { shape: [4] }]));
