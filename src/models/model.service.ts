@@ -13,7 +13,7 @@ import { canWrite } from '../auth/auth.types.js';
 import type { ArtifactStore } from '../storage/artifact.store.js';
 import type { JobService } from '../jobs/job.service.js';
 import type { JobContext } from '../jobs/job.runner.js';
-import { JobName } from '../jobs/types.js';
+import { JobName, type TrainNerPayload } from '../jobs/types.js';
 import type { CorpusService } from '../corpora/corpus.service.js';
 import { zipFiles } from '../corpora/archive.js';
 import { parseConfig } from '../engine/io/config.js';
@@ -22,23 +22,8 @@ import { runNerTask, type NerTrainSpec } from '../engine/ner/index.js';
 import { paginate, type PageArgs, type SortDirection } from '../schema/pagination.js';
 import { ModelRepository } from './model.repository.js';
 
-export interface TrainNerRequest {
-  name: string;
-  corpusId: string;
-  split: string;
-  documentFraction: number;
-  subsetSeed: number;
-  baseModelId: string | null;
-  scratch: { hiddenSize: number; numLayers: number; numHeads: number; intermediateSize: number; maxPositions: number; vocabSize: number };
-  epochs: number;
-  batchSize: number;
-  learningRate: number | null;
-  warmupRatio: number;
-  chunkWords: number;
-  seed: number;
-  maxSteps: number | null;
-  kind: 'NER_ANNOTATOR' | 'NER_SYNTHETIC';
-}
+/** What a user asks for; the job payload adds the owner. */
+export type TrainNerRequest = Omit<TrainNerPayload, 'ownerId'>;
 
 const MODEL_FILES = { weights: 'model.safetensors', tokenizer: 'tokenizer.json', config: 'config.json', tokenizerConfig: 'tokenizer_config.json' } as const;
 /** Metrics streamed while training: one loss point every this many steps (and the last). */
@@ -194,17 +179,7 @@ export class ModelService {
       void ctx.progress(p.percent / 100, `step ${p.step}/${p.totalSteps}, loss ${p.loss.toFixed(4)}`);
       if (p.step % LOSS_METRIC_EVERY_STEPS === 0 || p.step === p.totalSteps) void ctx.metric('train_loss', p.loss, p.step);
     });
-    const onCancel = () => void task.cancel();
-    ctx.signal.addEventListener('abort', onCancel);
-    let result;
-    try {
-      result = await task.result;
-    } catch (error) {
-      ctx.throwIfCancelled();
-      throw new AppError('INTERNAL_SERVER_ERROR', `Training failed: ${(error as Error).message}`);
-    } finally {
-      ctx.signal.removeEventListener('abort', onCancel);
-    }
+    const result = await untilDoneOrCancelled(ctx, task, 'Training');
     const seconds = (Date.now() - started) / 1000;
     const weights = await this.artifacts.put(fs.readFileSync(path.join(spec.outputDir, MODEL_FILES.weights)), 'weights');
     const tokenizer = await this.artifacts.put(fs.readFileSync(path.join(spec.outputDir, MODEL_FILES.tokenizer)), 'tokenizer');
@@ -245,21 +220,25 @@ export class ModelService {
     const task = runNerTask('annotate', { modelDir: await this.folderOf(model), documents: documents.map((d) => ({ text: d.text })), chunkWords, batchSize: 16, intraOpThreads: this.engineThreads }, (p) =>
       void ctx.progress((0.9 * p.done) / p.total, `tagged ${p.done}/${p.total} chunks`),
     );
-    const onCancel = () => void task.cancel();
-    ctx.signal.addEventListener('abort', onCancel);
-    let spans;
-    try {
-      spans = await task.result;
-    } catch (error) {
-      ctx.throwIfCancelled();
-      throw new AppError('INTERNAL_SERVER_ERROR', `Annotation failed: ${(error as Error).message}`);
-    } finally {
-      ctx.signal.removeEventListener('abort', onCancel);
-    }
+    const spans = await untilDoneOrCancelled(ctx, task, 'Annotation');
     const count = await this.repository.replaceMachineAnnotations(
       modelId,
       documents.map((doc, i) => ({ documentId: doc.id, spans: spans[i]! })),
     );
     return { modelId, corpusId, documents: documents.length, spans: count };
+  }
+}
+
+/** Waits for an engine task, passing the job's cancellation on to it. */
+async function untilDoneOrCancelled<T>(ctx: JobContext, task: { result: Promise<T>; cancel: () => Promise<void> }, what: string): Promise<T> {
+  const onCancel = () => void task.cancel();
+  ctx.signal.addEventListener('abort', onCancel);
+  try {
+    return await task.result;
+  } catch (error) {
+    ctx.throwIfCancelled();
+    throw new AppError('INTERNAL_SERVER_ERROR', `${what} failed: ${(error as Error).message}`);
+  } finally {
+    ctx.signal.removeEventListener('abort', onCancel);
   }
 }

@@ -105,6 +105,7 @@ describe('composites', () => {
   it('silu', () => checkGradients((a) => op.silu(a), [{ shape: [5] }]));
   it('rmsNorm', () => checkGradients((x, w) => op.rmsNorm(x, w), [{ shape: [2, 4] }, { shape: [4] }]));
   it('linear (3-D input, bias)', () => checkGradients((x, w, b) => op.linear(x, w, b), [{ shape: [2, 3, 4] }, { shape: [5, 4] }, { shape: [5] }]));
+  it('linear with [in, out] weights (Conv1D)', () => checkGradients((x, w, b) => op.linear(x, w, b, { inOut: true }), [{ shape: [2, 3, 4] }, { shape: [4, 5] }, { shape: [5] }]));
   it('linear (2-D input, no bias)', () => checkGradients((x, w) => op.linear(x, w), [{ shape: [3, 4] }, { shape: [5, 4] }]));
   it('linear (symbolic batch dims)', async () => {
     const g = new Graph();

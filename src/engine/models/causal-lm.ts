@@ -107,11 +107,10 @@ export function projection(b: DecoderBuild, x: Tensor, spec: ProjectionSpec): Te
   const W = b.w(`${spec.name}.weight`);
   const bias = spec.bias ? b.w(`${spec.name}.bias`) : undefined;
   // The fused linear op: one Gemm over all tokens, bias included. Conv1D stores W as
-  // [in, out]: in training its transpose is small next to the activations, but a decode
-  // step (one token per row) would copy every weight for nothing, so it multiplies directly.
+  // [in, out]: the Gemm reads it as it is (no per-step transpose of the weight or its gradient).
   let y: Tensor;
   if (spec.kind === 'linear') y = op.linear(x, W, bias);
-  else if (!b.inputs.past) y = op.linear(x, op.transpose(W, [1, 0]), bias);
+  else if (!b.inputs.past) y = op.linear(x, W, bias, { inOut: true });
   else {
     y = op.matmul(x, W);
     if (bias) y = op.add(y, bias);

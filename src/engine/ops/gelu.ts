@@ -23,10 +23,9 @@ export const geluGrad: GradRule = (g, { inputs: [x] }) => [
     const [ez2] = gr.emit('Exp', [z2!]);
     const [ratio] = gr.emit('Div', [z!, ez2!]); // z e^{-z²}
     const [term] = gr.emit('Mul', [ratio!, gr.scalar(2 / Math.sqrt(Math.PI), dt)]);
-    const [s1] = gr.emit('Add', [e!, term!]);
-    const [s2] = gr.emit('Add', [s1!, gr.scalar(1, dt)]);
-    const [hg] = gr.emit('Mul', [g, gr.scalar(0.5, dt)]);
-    return gr.emit('Mul', [s2!, hg!]);
+    const [s2] = gr.emit('Sum', [e!, term!, gr.scalar(1, dt)]); // 1 + erf(z) + term in one pass
+    const [gs] = gr.emit('Mul', [s2!, g]);
+    return gr.emit('Mul', [gs!, gr.scalar(0.5, dt)]);
   })[0]!,
 ];
 

@@ -12,6 +12,7 @@ export { gelu, geluGrad, geluTanh, geluTanhGrad, silu, siluGrad } from './gelu.j
 export { gather, gatherGrad, scatterAddRows } from './gather.js';
 export { layerNorm, layerNormGrad } from './layernorm.js';
 export { linear, linearGrad } from './linear.js';
+export type { LinearOptions } from './linear.js';
 export { log, logGrad } from './log.js';
 export { matmul, matmulGrad } from './matmul.js';
 export type { MatMulOptions } from './matmul.js';
