@@ -89,7 +89,7 @@ export class JobRunner {
       this.jobs.event(jobId, 'STATUS', {
         status: JobStatus.running,
         message: resumed ? `Resumed after an interruption (attempt ${attempt + 1}).` : 'Started.',
-        data: { attempts: { increment: 1 }, startedAt: row.startedAt ?? new Date(), workerId: this.workerId, device: 'cpu', heartbeatAt: new Date() },
+        data: { attempts: { increment: 1 }, startedAt: row.startedAt ?? new Date(), workerId: this.workerId, heartbeatAt: new Date() },
       }),
     );
 

@@ -8,6 +8,7 @@ import { AppError, notFound } from '../common/errors.js';
 import type { AuthUser } from '../auth/auth.types.js';
 import { EventBus, Topic, type JobEventPayload } from '../subscriptions/pubsub.js';
 import type { JobQueue } from './queue.js';
+import { paginate, type PageArgs, type SortDirection } from '../schema/pagination.js';
 import { FINISHED_STATES, JobStatus, type JobName, type JobPayloads } from './types.js';
 
 export interface JobFilter {
@@ -22,9 +23,10 @@ export class JobService {
     private readonly bus: EventBus,
   ) {}
 
-  async create<N extends JobName>(user: AuthUser, type: N, payload: JobPayloads[N]): Promise<Job> {
+  /** `device`: where the job's numeric work runs (cpu unless the job asks for an accelerator). */
+  async create<N extends JobName>(user: AuthUser, type: N, payload: JobPayloads[N], device = 'cpu'): Promise<Job> {
     const job = await this.prisma.job.create({
-      data: { type, ownerId: user.id, payload: payload as unknown as Prisma.InputJsonValue },
+      data: { type, ownerId: user.id, payload: payload as unknown as Prisma.InputJsonValue, device },
     });
     await this.queue.send(job.id);
     await this.event(job.id, 'STATUS', { status: JobStatus.queued });
@@ -38,12 +40,13 @@ export class JobService {
     return job;
   }
 
-  where(user: AuthUser, filter: JobFilter): Prisma.JobWhereInput {
-    return {
+  list(user: AuthUser, filter: JobFilter, page: PageArgs, order: { field: string; direction: SortDirection }) {
+    const where: Prisma.JobWhereInput = {
       ...(user.role === 'ADMIN' ? {} : { ownerId: user.id }),
       ...(filter.status ? { status: filter.status as never } : {}),
       ...(filter.type ? { type: filter.type } : {}),
     };
+    return paginate((args) => this.prisma.job.findMany(args as never), (args) => this.prisma.job.count(args as never), where, page, order);
   }
 
   async cancel(user: AuthUser, id: string): Promise<Job> {

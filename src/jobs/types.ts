@@ -13,7 +13,7 @@ export enum JobName {
 
 export interface JobPayloads {
   [JobName.TrainNer]: TrainNerPayload;
-  [JobName.Annotate]: { modelId: string; corpusId: string; split: string | null };
+  [JobName.Annotate]: { modelId: string; corpusId: string; split: string | null; device: 'cpu' | 'webgpu' | 'cuda' };
   [JobName.CorpusImport]: {
     name: string;
     description: string;
@@ -69,6 +69,8 @@ export interface TrainNerPayload {
   seed: number;
   maxSteps: number | null;
   kind: 'NER_ANNOTATOR' | 'NER_SYNTHETIC';
+  /** Where onnxruntime runs it; an unavailable device fails the job, it never falls back. */
+  device: 'cpu' | 'webgpu' | 'cuda';
 }
 
 export type JobItem = { [N in JobName]: { name: N; data: JobPayloads[N] } }[JobName];

@@ -141,7 +141,7 @@ export class ModelService {
     for (const [field, value] of Object.entries({ epochs: request.epochs, batchSize: request.batchSize, chunkWords: request.chunkWords })) {
       if (!Number.isInteger(value) || value < 1) throw badInput(field, 'must be a positive integer.');
     }
-    return this.jobs.create(user, JobName.TrainNer, { ...request, ownerId: user.id });
+    return this.jobs.create(user, JobName.TrainNer, { ...request, ownerId: user.id }, request.device);
   }
 
   async runTraining(ctx: JobContext<JobName.TrainNer>) {
@@ -163,6 +163,7 @@ export class ModelService {
       seed: request.seed,
       resume,
       intraOpThreads: this.engineThreads,
+      device: request.device,
       train: {
         epochs: request.epochs,
         batchSize: request.batchSize,
@@ -204,12 +205,12 @@ export class ModelService {
 
   // ---- machine annotation ----
 
-  async startAnnotation(user: AuthUser, modelId: string, corpusId: string, split: string | null) {
+  async startAnnotation(user: AuthUser, modelId: string, corpusId: string, split: string | null, device: 'cpu' | 'webgpu' | 'cuda') {
     if (!canWrite(user)) throw new AppError('FORBIDDEN', 'Viewers may not annotate corpora.');
     const model = await this.requireReadable(user, modelId);
     if (registryEntry(model.architecture).kind !== 'encoder') throw badInput('modelId', `model ${modelId} is not a tagger (${model.architecture}).`);
     await this.corpora.requireOwned(user, corpusId);
-    return this.jobs.create(user, JobName.Annotate, { modelId, corpusId, split });
+    return this.jobs.create(user, JobName.Annotate, { modelId, corpusId, split, device }, device);
   }
 
   async runAnnotation(ctx: JobContext<JobName.Annotate>) {
@@ -217,7 +218,7 @@ export class ModelService {
     const model = await this.prisma.model.findUniqueOrThrow({ where: { id: modelId } });
     const documents = await this.corpora.repository.loadDocuments(corpusId, { splits: split !== null ? [split] : null });
     const chunkWords = (model.trainingConfig as { chunkWords?: number }).chunkWords ?? 128;
-    const task = runNerTask('annotate', { modelDir: await this.folderOf(model), documents: documents.map((d) => ({ text: d.text })), chunkWords, batchSize: 16, intraOpThreads: this.engineThreads }, (p) =>
+    const task = runNerTask('annotate', { modelDir: await this.folderOf(model), documents: documents.map((d) => ({ text: d.text })), chunkWords, batchSize: 16, intraOpThreads: this.engineThreads, device: ctx.payload.device }, (p) =>
       void ctx.progress((0.9 * p.done) / p.total, `tagged ${p.done}/${p.total} chunks`),
     );
     const spans = await untilDoneOrCancelled(ctx, task, 'Annotation');

@@ -4,7 +4,7 @@ import { CurrentUser, requireUser, type GraphQLContext } from '../server/context
 import type { Services } from '../server/services.js';
 import type { JobEventPayload } from '../subscriptions/pubsub.js';
 import { Job, JobConnection, JobEvent, JobLogLine, JobOrderField, JobStatusEnum } from '../schema/job.type.js';
-import { OrderByInput, PageArgs, SortDirection, paginate } from '../schema/pagination.js';
+import { OrderByInput, PageArgs, SortDirection } from '../schema/pagination.js';
 
 const JobOrderBy = OrderByInput(JobOrderField, 'Job', JobOrderField.createdAt);
 type JobOrderBy = InstanceType<typeof JobOrderBy>;
@@ -28,14 +28,7 @@ export class JobResolver {
     @Arg('type', () => String, { nullable: true }) type: string | null,
     @Arg('orderBy', () => JobOrderBy, { nullable: true }) orderBy: JobOrderBy | null,
   ) {
-    const { prisma } = this.services;
-    return paginate(
-      (args) => prisma.job.findMany(args as never),
-      (args) => prisma.job.count(args as never),
-      this.services.jobs.where(user, { status, type }),
-      page,
-      orderBy ?? { field: JobOrderField.createdAt, direction: SortDirection.DESC },
-    );
+    return this.services.jobs.list(user, { status, type }, page, orderBy ?? { field: JobOrderField.createdAt, direction: SortDirection.DESC });
   }
 
   @Authorized()

@@ -3,7 +3,7 @@ import type { AuthUser } from '../auth/auth.types.js';
 import { CurrentUser } from '../server/context.js';
 import type { Services } from '../server/services.js';
 import { Job } from '../schema/job.type.js';
-import { ImportModelInput, MetricPoint, Model, ModelConnection, ModelKindEnum, ModelOrderField, TrainNerModelInput } from '../schema/model.type.js';
+import { DeviceEnum, ImportModelInput, MetricPoint, Model, ModelConnection, ModelKindEnum, ModelOrderField, TrainNerModelInput } from '../schema/model.type.js';
 import { OrderByInput, PageArgs, SortDirection } from '../schema/pagination.js';
 
 const ModelOrderBy = OrderByInput(ModelOrderField, 'Model', ModelOrderField.createdAt);
@@ -52,8 +52,9 @@ export class ModelResolver {
     @Arg('modelId', () => ID) modelId: string,
     @Arg('corpusId', () => ID) corpusId: string,
     @Arg('split', () => String, { nullable: true }) split: string | null,
+    @Arg('device', () => DeviceEnum, { defaultValue: DeviceEnum.cpu }) device: DeviceEnum,
   ) {
-    return this.services.models.startAnnotation(user, modelId, corpusId, split);
+    return this.services.models.startAnnotation(user, modelId, corpusId, split, device);
   }
 
   @Authorized('ADMIN', 'RESEARCHER')

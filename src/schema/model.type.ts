@@ -13,6 +13,16 @@ registerEnumType(ModelKindEnum, {
   description: 'NER_ANNOTATOR: tagger trained on real notes; NER_SYNTHETIC: tagger trained on synthetic notes; GENERATOR: causal LM; ENCODER_PRETRAINED: a base encoder to fine-tune.',
 });
 
+export enum DeviceEnum {
+  cpu = 'cpu',
+  webgpu = 'webgpu',
+  cuda = 'cuda',
+}
+registerEnumType(DeviceEnum, {
+  name: 'Device',
+  description: 'cpu (default); webgpu (bundled with onnxruntime-node; NVIDIA through Vulkan); cuda (where its provider is installed). An unavailable device fails the job with a clear error; there is no silent fallback.',
+});
+
 export enum ModelOrderField {
   createdAt = 'createdAt',
   name = 'name',
@@ -73,6 +83,7 @@ export class TrainNerModelInput {
   @Field(() => Int, { defaultValue: 0 }) seed!: number;
   @Field(() => Int, { nullable: true, description: 'Stop after this many optimizer steps.' }) maxSteps?: number;
   @Field(() => ModelKindEnum, { defaultValue: ModelKindEnum.NER_ANNOTATOR }) kind!: ModelKindEnum;
+  @Field(() => DeviceEnum, { defaultValue: DeviceEnum.cpu }) device!: DeviceEnum;
 }
 
 @InputType()

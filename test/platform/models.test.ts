@@ -108,6 +108,15 @@ describe.each(DATABASES)('models (%s database)', (database) => {
     expect(await admin.errorCode(TRAIN, { input: { name: 'x', corpusId, epochs: 0 } })).toBe('BAD_USER_INPUT');
   });
 
+  it('should fail a job whose device is not available with a clear error, never falling back to the CPU', async () => {
+    // This machine has no GPU: onnxruntime's WebGPU provider finds no adapter.
+    const { trainNerModel } = await admin.query(TRAIN, { input: { name: 'gpu', corpusId, scratch: TINY, maxSteps: 2, device: 'webgpu' } });
+    const job = await admin.waitForJob(trainNerModel.id);
+    expect(job.status).toBe('FAILED');
+    expect(job.error).toMatch(/webgpu/i);
+    expect((await admin.query(`query($id: ID!) { job(id: $id) { device } }`, { id: trainNerModel.id })).job.device).toBe('webgpu');
+  });
+
   it('should cancel a running training job', async () => {
     const { trainNerModel } = await admin.query(TRAIN, { input: { name: 'long', corpusId, scratch: TINY, epochs: 500, batchSize: 4 } });
     const ws = admin.ws();

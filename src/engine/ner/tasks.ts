@@ -8,6 +8,7 @@ import path from 'node:path';
 import { EncoderModel, parseEncoderConfig } from '../models/bert/index.js';
 import { loadTokenizer, trainWordPiece, type TextTokenizer } from '../tokenizers/index.js';
 import { trainTokenClassification, type TrainConfig, type TrainProgress } from '../train/index.js';
+import type { Device } from '../runtime/session.js';
 import { bioLabels, decodeSpans, encodeChunks, labelChunks, type NerDocument, type NerSpan } from './examples.js';
 
 export interface ScratchEncoderSpec {
@@ -33,6 +34,7 @@ export interface NerTrainSpec {
   /** Continue from the latest checkpoint in train.checkpointDir. */
   resume: boolean;
   seed: number;
+  device?: Device;
   intraOpThreads?: number;
 }
 
@@ -51,7 +53,7 @@ export async function trainNer(spec: NerTrainSpec, onProgress?: (p: TrainProgres
   const tags = bioLabels(spec.labels);
   const id2label = Object.fromEntries(tags.map((tag, i) => [i, tag]));
   const tokenizer = prepareTokenizer(spec);
-  const threads = spec.intraOpThreads ? { intraOpThreads: spec.intraOpThreads } : {};
+  const threads = { ...(spec.intraOpThreads ? { intraOpThreads: spec.intraOpThreads } : {}), ...(spec.device ? { device: spec.device } : {}) };
   const model =
     'modelDir' in spec.base
       ? await EncoderModel.fromPretrained(spec.base.modelDir, { id2label, seed: spec.seed, ...threads })
@@ -110,13 +112,14 @@ export interface NerAnnotateSpec {
   documents: { text: string }[];
   chunkWords: number;
   batchSize: number;
+  device?: Device;
   intraOpThreads?: number;
 }
 
 /** Predicted spans for every document, in order. */
 export async function annotateNer(spec: NerAnnotateSpec, onProgress?: (p: { done: number; total: number }) => void, signal?: AbortSignal): Promise<NerSpan[][]> {
   const tokenizer = loadTokenizer(spec.modelDir);
-  const model = await EncoderModel.fromPretrained(spec.modelDir, spec.intraOpThreads ? { intraOpThreads: spec.intraOpThreads } : {});
+  const model = await EncoderModel.fromPretrained(spec.modelDir, { ...(spec.intraOpThreads ? { intraOpThreads: spec.intraOpThreads } : {}), ...(spec.device ? { device: spec.device } : {}) });
   try {
     const tags = Array.from({ length: model.config.numLabels }, (_, i) => model.config.id2label[i]!);
     const chunks = encodeChunks(spec.documents, tokenizer, spec.chunkWords, maxTokens(model));
