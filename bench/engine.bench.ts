@@ -311,12 +311,25 @@ const TOKENS: Record<string, number> = {
   'bert-base.train': 8 * 128,
 };
 
+/**
+ * glibc malloc tunables (docs/engine-benchmark.md): keep freed large blocks in the heap instead of
+ * returning them to the OS, so the buffers onnxruntime-node allocates for outputs every step
+ * reuse warm pages (first touch costs ~12 µs/page on these VMs). PyTorch's side gets tcmalloc for
+ * the same reason. They must be set before the process starts: re-run this script with them.
+ */
+const MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: '33554432', MALLOC_TRIM_THRESHOLD_: '68719476736' };
+
 async function main(): Promise<void> {
   const a = parseArgs();
+  if (!process.env.MALLOC_MMAP_THRESHOLD_ && !process.argv.includes('--no-malloc-env')) {
+    const r = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit', env: { ...process.env, ...MALLOC_ENV } });
+    process.exit(r.status ?? 1);
+  }
   if (a.serve) return serve();
   const torch = a.noTorch ? null : findTorch();
   const bench = fileURLToPath(import.meta.url);
-  console.log(`engine: onnxruntime-node CPU, ${THREADS} intra-op threads; PyTorch: ${torch ? torch.note : 'not available — reference numbers, not measured'}`);
+  const mallocNote = process.env.MALLOC_MMAP_THRESHOLD_ ? `, MALLOC_MMAP_THRESHOLD_=${process.env.MALLOC_MMAP_THRESHOLD_} MALLOC_TRIM_THRESHOLD_=${process.env.MALLOC_TRIM_THRESHOLD_}` : '';
+  console.log(`engine: onnxruntime-node CPU, ${THREADS} intra-op threads${mallocNote}; PyTorch: ${torch ? torch.note : 'not available — reference numbers, not measured'}`);
   console.log(
     `each configuration: ${a.warmup} warm-up calls each, then ${a.iters} engine calls alternating with ${a.iters} PyTorch calls; medians ` +
       `(BERT-base: 1 + 3, engine in a child process of its own for its peak RSS; generation: prompt ${PROMPT}, ${NEW} new tokens, greedy, KV cache)\n`,

@@ -1,4 +1,5 @@
-import { Arg, Args, Authorized, Float, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Args, Authorized, FieldResolver, Float, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { scoreBars } from '../plots/svg.js';
 import type { AuthUser } from '../auth/auth.types.js';
 import { badInput } from '../common/errors.js';
 import { CurrentUser } from '../server/context.js';
@@ -6,6 +7,7 @@ import type { Services } from '../server/services.js';
 import { Job } from '../schema/job.type.js';
 import { PageArgs } from '../schema/pagination.js';
 import {
+  ScorerTable,
   EvaluateInput,
   Evaluation,
   EvaluationComparison,
@@ -98,5 +100,18 @@ export class EvaluationResolver {
   @Query(() => PrivacyReport, { description: 'A finished privacy report, for users who may read the synthetic corpus; real document names and PHI examples only for those who may read the real corpus.' })
   privacyReportResult(@CurrentUser() user: AuthUser, @Arg('jobId', () => ID) jobId: string) {
     return this.services.evaluation.privacyReport(user, jobId);
+  }
+}
+
+@Resolver(() => ScorerTable)
+export class ScorerTableResolver {
+  @FieldResolver(() => String, { description: 'Per-label F1 with its bootstrap interval as an SVG bar chart (micro-average first).' })
+  f1ChartSvg(@Root() table: ScorerTable) {
+    const rows = [{ ...table.micro, label: 'micro average' }, ...table.perLabel];
+    return scoreBars({
+      title: `${table.scorer}: F1 per label`,
+      xLabel: 'F1 (whiskers: bootstrap interval)',
+      bars: rows.map((row) => ({ label: row.label ?? 'all', value: row.f1, low: row.ciLow, high: row.ciHigh })),
+    });
   }
 }

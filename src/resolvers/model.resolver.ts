@@ -5,6 +5,7 @@ import type { Services } from '../server/services.js';
 import { Job } from '../schema/job.type.js';
 import { DeviceEnum, ImportModelInput, MetricPoint, Model, ModelConnection, ModelKindEnum, ModelOrderField, TrainNerModelInput } from '../schema/model.type.js';
 import { OrderByInput, PageArgs, SortDirection } from '../schema/pagination.js';
+import { lineChart } from '../plots/svg.js';
 
 const ModelOrderBy = OrderByInput(ModelOrderField, 'Model', ModelOrderField.createdAt);
 type ModelOrderBy = InstanceType<typeof ModelOrderBy>;
@@ -61,6 +62,12 @@ export class ModelResolver {
   @Mutation(() => Model, { description: 'Imports a Hugging Face checkpoint; download models from /models/<id>/download.' })
   importModel(@CurrentUser() user: AuthUser, @Arg('input', () => ImportModelInput) input: ImportModelInput) {
     return this.services.models.importModel(user, { name: input.name, kind: input.kind, zip: Buffer.from(input.contentBase64, 'base64') });
+  }
+
+  @FieldResolver(() => String, { description: 'The training loss by step as an SVG line chart.' })
+  async lossCurveSvg(@Root() model: Model) {
+    const points = await this.services.models.metrics(model.id, 'train_loss');
+    return lineChart({ title: `${model.name}: training loss`, xLabel: 'optimizer step', yLabel: 'cross-entropy', series: [{ name: 'train_loss', points: points.map((p) => [p.step ?? 0, p.value]) }] });
   }
 
   @FieldResolver(() => [MetricPoint], { description: 'Training curves (train_loss by step) and scores.' })

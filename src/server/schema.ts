@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import { printSchema, type GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
 import { CorpusResolver, DocumentResolver } from '../resolvers/corpus.resolver.js';
-import { EvaluationResolver } from '../resolvers/evaluation.resolver.js';
+import { EvaluationResolver, ScorerTableResolver } from '../resolvers/evaluation.resolver.js';
 import { JobResolver } from '../resolvers/job.resolver.js';
 import { ModelResolver } from '../resolvers/model.resolver.js';
 import { AblationResolver, ExperimentResolver, SyntheticDatasetResolver } from '../resolvers/experiment.resolver.js';
@@ -12,7 +12,7 @@ import { authChecker } from './context.js';
 import type { Services } from './services.js';
 import { EventBus } from '../subscriptions/pubsub.js';
 
-export const RESOLVERS = [UserResolver, CorpusResolver, DocumentResolver, JobResolver, ModelResolver, ExperimentResolver, AblationResolver, SyntheticDatasetResolver, EvaluationResolver] as const;
+export const RESOLVERS = [UserResolver, CorpusResolver, DocumentResolver, JobResolver, ModelResolver, ExperimentResolver, AblationResolver, SyntheticDatasetResolver, EvaluationResolver, ScorerTableResolver] as const;
 
 /** Resolvers are built with the process's services; without services (printing the SDL) none are instantiated. */
 export function buildAppSchema(services: Services | null): Promise<GraphQLSchema> {

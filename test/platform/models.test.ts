@@ -53,6 +53,12 @@ describe.each(DATABASES)('models (%s database)', (database) => {
     expect(model).toMatchObject({ kind: 'NER_ANNOTATOR', architecture: 'bert', trainedOnCorpusId: corpusId });
     expect(model.config.hidden_size).toBe(64);
     expect(model.metrics.map((m: { step: number }) => m.step)).toEqual([...model.metrics.map((m: { step: number }) => m.step)].sort((a, b) => a - b));
+    const { model: plotted } = await admin.query(`query($id: ID!) { model(id: $id) { lossCurveSvg } }`, { id: modelId });
+    expect(plotted.lossCurveSvg).toMatch(/^<svg[^>]*>.*<\/svg>$/s);
+    // One path vertex per loss point.
+    const path = /<path d="(M[^"]+)" fill="none" stroke="#1f77b4"/.exec(plotted.lossCurveSvg)![1]!;
+    expect(path.split(/[ML]/).filter(Boolean)).toHaveLength(model.metrics.length);
+    if (process.env.PLOTS_DIR) fs.writeFileSync(`${process.env.PLOTS_DIR}/loss.svg`, plotted.lossCurveSvg);
   });
 
   it('should tag a corpus with the model as machine annotations', async () => {

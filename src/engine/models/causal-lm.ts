@@ -510,7 +510,7 @@ export class CausalLMModel<C extends ModelConfig = ModelConfig> implements Causa
     for (const n of names) {
       const buf = this.gradBuffers.get(n)!;
       const got = out[`grad:${n}`]!.data as Float32Array;
-      if (got !== buf && got.buffer !== buf.buffer) buf.set(got);
+      if (got !== buf) buf.set(got); // Session.run returns the preallocated buffer when written in place
       grads.set(n, buf);
     }
     return { loss: Number((out.loss!.data as Float32Array)[0]), grads };

@@ -48,7 +48,17 @@ export function deviceAvailable(device: Device): boolean {
   return !!b && (b.bundled || device !== 'cuda');
 }
 
+function sameBits(a: TypedData, b: TypedData): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  const x = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  const y = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  return Buffer.compare(x, y) === 0;
+}
+
 export class Session {
+  /** Per output name: does onnxruntime write the preallocated buffer in place (checked on first use). */
+  private inPlace = new Map<string, boolean>();
+
   private constructor(
     readonly inner: ort.InferenceSession,
     readonly device: Device,
@@ -103,6 +113,20 @@ export class Session {
     const out: Record<string, HostTensor> = {};
     for (const n of names) {
       const r = res[n]!;
+      const pre = into[n];
+      if (pre && r.data !== pre.data) {
+        // onnxruntime writes a preallocated output in place, then hands back a copy of it. Return
+        // the caller's buffer (no second copy by the caller); the first run of each output checks
+        // bit for bit that the write really happened in place, else every run copies.
+        let inPlace = this.inPlace.get(n);
+        if (inPlace === undefined) {
+          inPlace = sameBits(r.data as TypedData, pre.data);
+          this.inPlace.set(n, inPlace);
+        }
+        if (!inPlace) (pre.data as Float32Array).set(r.data as Float32Array);
+        out[n] = { data: pre.data, shape: r.dims.map(Number), dtype: r.type as HostTensor['dtype'] };
+        continue;
+      }
       out[n] = { data: r.data as TypedData, shape: r.dims.map(Number), dtype: r.type as HostTensor['dtype'] };
     }
     return out;

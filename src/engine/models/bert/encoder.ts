@@ -88,8 +88,18 @@ export interface DropoutSite {
 export interface EncoderGraph {
   graph: Graph;
   params: ParamSpec[];
-  /** Output names: 'logits' (inference); 'loss' and 'grad:<param>' (training). */
+  /**
+   * Output names: 'logits' (inference); 'loss' and 'grad:<param>' (training), except the
+   * parameters in `rowGrads`, whose gradient comes as rows to scatter-add on the host.
+   */
   lossOutputs: string[];
+  /**
+   * Embedding tables whose training output is the gradient of the looked-up rows
+   * (`output`, [B,T,C]) instead of the [V,C] table: the host adds row b·T+t into row
+   * input_ids[b,t] of a zeroed gradient. For the word embeddings of token classification this
+   * replaces a zero-filled [V,C] tensor, a scatter over it and its copy out of onnxruntime.
+   */
+  rowGrads: Array<{ param: string; output: string }>;
   /** Dropout mask inputs of the training graph (none when every dropout probability is 0). */
   dropout: DropoutSite[];
 }
@@ -140,11 +150,13 @@ export function buildEncoderGraph(cfg: EncoderConfig, head: EncoderHead, opts: {
     return dropout(x, keep, prob, on);
   };
 
+  let wordRows: Tensor | undefined; // the word-embedding lookup of the latest forward
   const forward = (train: boolean): Tensor => {
     const hp = cfg.hiddenDropout;
     // embeddings: [B,T,C]
+    wordRows = op.gather(w(`${p}.embeddings.word_embeddings.weight`), ids);
     const emb = op.add(
-      op.add(op.gather(w(`${p}.embeddings.word_embeddings.weight`), ids), op.gather(w(`${p}.embeddings.position_embeddings.weight`), pos)),
+      op.add(wordRows, op.gather(w(`${p}.embeddings.position_embeddings.weight`), pos)),
       op.gather(w(`${p}.embeddings.token_type_embeddings.weight`), types),
     );
     let h = drop(train, op.layerNorm(emb, w(`${p}.embeddings.LayerNorm.weight`), w(`${p}.embeddings.LayerNorm.bias`), eps), 'dropout.embeddings', 'hidden', hp);
@@ -182,9 +194,15 @@ export function buildEncoderGraph(cfg: EncoderConfig, head: EncoderHead, opts: {
   g.output(logits, 'logits');
   const hasDropout = cfg.hiddenDropout > 0 || cfg.attentionDropout > 0 || cfg.classifierDropout > 0;
   const trainLogits = hasDropout ? forward(true) : logits;
+  const trainRows = wordRows!;
   const loss = op.softmaxCrossEntropy(trainLogits, labels);
   g.output(loss, 'loss');
-  const grads = gradients(loss, specs.map((s) => W.get(s.name)!));
-  specs.forEach((s, i) => g.output(grads[i]!, `grad:${s.name}`));
-  return { graph: g, params: specs, lossOutputs: ['loss', ...specs.map((s) => `grad:${s.name}`)], dropout: sites };
+  // The word embeddings are also the masked-LM decoder (tied): that gradient stays a [V,C] tensor.
+  const wordName = `${p}.embeddings.word_embeddings.weight`;
+  const rowGrads = head === 'token-classification' ? [{ param: wordName, output: `grad_rows:${wordName}` }] : [];
+  const dense = specs.filter((s) => !rowGrads.some((r) => r.param === s.name));
+  const grads = gradients(loss, [...dense.map((s) => W.get(s.name)!), ...(rowGrads.length ? [trainRows] : [])]);
+  dense.forEach((s, i) => g.output(grads[i]!, `grad:${s.name}`));
+  if (rowGrads.length) g.output(grads[dense.length]!, rowGrads[0]!.output);
+  return { graph: g, params: specs, lossOutputs: ['loss', ...dense.map((s) => `grad:${s.name}`), ...rowGrads.map((r) => r.output)], rowGrads, dropout: sites };
 }

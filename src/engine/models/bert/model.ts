@@ -281,20 +281,40 @@ export class EncoderModel {
     }
     if (g.dropout.length) feeds.dropout_on = { data: Float32Array.of(opts.dropout === false ? 0 : 1), shape: [] };
     const into: Record<string, HostTensor> = {};
+    const rowGrad = new Map(g.rowGrads.map((r) => [r.param, r.output]));
+    const C = this.config.hiddenSize;
     for (const s of this.specs) {
       let buf = this.gradBuffers.get(s.name);
       if (!buf) {
         buf = new Float32Array(this.params.get(s.name)!.length);
         this.gradBuffers.set(s.name, buf);
       }
-      into[`grad:${s.name}`] = { data: buf, shape: s.shape };
+      const rows = rowGrad.get(s.name);
+      if (rows) {
+        const n = B * T * C;
+        let rb = this.gradBuffers.get(rows);
+        if (!rb || rb.length !== n) this.gradBuffers.set(rows, (rb = new Float32Array(n)));
+        into[rows] = { data: rb, shape: [B, T, C] };
+      } else into[`grad:${s.name}`] = { data: buf, shape: s.shape };
     }
     const out = await this.trainSession.run(feeds, g.lossOutputs, into);
     const grads = new Map<string, Float32Array>();
     for (const s of this.specs) {
       const buf = this.gradBuffers.get(s.name)!;
-      const got = out[`grad:${s.name}`]!.data as Float32Array;
-      if (got !== buf && got.buffer !== buf.buffer) buf.set(got); // in case the runtime did not write in place
+      const rows = rowGrad.get(s.name);
+      if (rows) {
+        // scatter-add the looked-up rows' gradient into the zeroed table (ids were checked in feeds)
+        const src = out[rows]!.data as Float32Array;
+        buf.fill(0);
+        for (let i = 0; i < B * T; i++) {
+          const o = Number(batch.inputIds[i]) * C;
+          const r = i * C;
+          for (let c = 0; c < C; c++) buf[o + c]! += src[r + c]!;
+        }
+      } else {
+        const got = out[`grad:${s.name}`]!.data as Float32Array;
+        if (got !== buf) buf.set(got); // Session.run returns the preallocated buffer when written in place
+      }
       grads.set(s.name, buf);
     }
     return { loss: Number((out.loss!.data as Float32Array)[0]), grads };
