@@ -1,11 +1,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CorpusImportError, type CorpusIssueCode } from '../../src/corpora/errors.js';
 import type { InputFile } from '../../src/corpora/formats/types.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const MEDDOCAN = path.resolve(repoRoot, '../shared/data/meddocan');
+export { MEDDOCAN_DIR as MEDDOCAN } from '../support/paths.js';
+import { MEDDOCAN_DIR as MEDDOCAN } from '../support/paths.js';
 
 /** Every file of a MEDDOCAN folder, with paths like `train/x.txt`. */
 export function readFolder(folder: string): InputFile[] {

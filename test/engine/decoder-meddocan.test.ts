@@ -1,3 +1,4 @@
+import { MEDDOCAN_DIR } from '../support/paths.js';
 // A tiny LLaMA trained from scratch on MEDDOCAN text: byte-level BPE trained on the corpus,
 // fixed 64-token windows of the token stream, AdamW. In 200 steps the loss must fall by a quarter
 // and end below the unigram entropy of the corpus: the model has learned to use the context.
@@ -9,7 +10,7 @@ import { createDecoder } from '../../src/engine/models/registry.js';
 import { AdamW } from '../../src/engine/optim/index.js';
 import { loadTokenizer, trainByteLevelBpe } from '../../src/engine/tokenizers/index.js';
 
-const TRAIN = path.resolve(import.meta.dirname, '../../../shared/data/meddocan/train');
+const TRAIN = path.join(MEDDOCAN_DIR, 'train');
 const B = 8;
 const T = 64;
 

@@ -1,3 +1,4 @@
+import { HF_TINY } from '../support/paths.js';
 // Whole-model checks against the Hugging Face fixtures (transformers 5.17, float32):
 // logits, loss, every gradient and one AdamW step. Prints the max difference per tensor
 // (llm.c style) so a failure says where the computation diverged.
@@ -8,7 +9,7 @@ import { readSafetensors } from '../../src/engine/io/safetensors.js';
 import { EncoderModel } from '../../src/engine/models/bert/index.js';
 import { AdamW } from '../../src/engine/optim/index.js';
 
-const FIXTURES = '/work/shared/fixtures/hf-tiny';
+const FIXTURES = HF_TINY;
 
 interface Reference {
   input_ids: number[][];

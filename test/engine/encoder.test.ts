@@ -1,3 +1,4 @@
+import { HF_TINY } from '../support/paths.js';
 // EncoderModel behaviour beyond the fixtures: bad checkpoints and inputs, save/load round
 // trip, the masked-LM head's gradients, and training-job plumbing.
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -9,8 +10,8 @@ import { EncoderModel, loadEncoder, parseEncoderConfig } from '../../src/engine/
 import { Rng, fillKeepMask } from '../../src/engine/runtime/index.js';
 import { runTrainJob } from '../../src/engine/train/index.js';
 
-const BERT = '/work/shared/fixtures/hf-tiny/bert-tiny-ner';
-const ROBERTA = '/work/shared/fixtures/hf-tiny/roberta-tiny-ner';
+const BERT = join(HF_TINY, 'bert-tiny-ner');
+const ROBERTA = join(HF_TINY, 'roberta-tiny-ner');
 const tmp = await mkdtemp(join(tmpdir(), 'engine-encoder-'));
 afterAll(() => rm(tmp, { recursive: true, force: true }));
 

@@ -1,3 +1,4 @@
+import { HF_TINY } from '../support/paths.js';
 // Export GPT-2 / LLaMA causal LMs for transformers.js and run the exported folder through
 // @huggingface/transformers itself (local files only): forward logits (with and without a
 // past), greedy generate (one prompt and a left-padded batch) and the text-generation
@@ -13,7 +14,7 @@ import { readSafetensors } from '../../src/engine/io/safetensors.js';
 import type { CausalLMModel } from '../../src/engine/models/causal-lm.js';
 import { loadModel } from '../../src/engine/models/registry.js';
 
-const FIX = process.env.HF_TINY ?? '/work/shared/fixtures/hf-tiny';
+const FIX = HF_TINY;
 
 let tmp: string;
 beforeAll(() => {

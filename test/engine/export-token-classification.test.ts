@@ -1,3 +1,4 @@
+import { HF_TINY } from '../support/paths.js';
 // Export BERT / RoBERTa token classifiers for transformers.js and run the exported folder
 // through @huggingface/transformers itself (local files only): its logits must be the
 // engine's forward (and the Hugging Face reference), its pipeline the engine's predictions.
@@ -11,7 +12,7 @@ import { readSafetensors } from '../../src/engine/io/safetensors.js';
 import { EncoderModel, parseEncoderConfig } from '../../src/engine/models/bert/index.js';
 import { loadTokenizer } from '../../src/engine/tokenizers/index.js';
 
-const FIX = process.env.HF_TINY ?? '/work/shared/fixtures/hf-tiny';
+const FIX = HF_TINY;
 
 let tmp: string;
 beforeAll(() => {

@@ -1,3 +1,4 @@
+import { HF_TINY } from '../support/paths.js';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -18,7 +19,7 @@ import {
 } from '../../src/engine/generation/index.js';
 import { loadTokenizer } from '../../src/engine/tokenizers/index.js';
 
-const FIX = process.env.HF_TINY ?? '/work/shared/fixtures/hf-tiny';
+const FIX = HF_TINY;
 
 /**
  * A bigram "decoder": the next-token scores depend on the previous token through a fixed

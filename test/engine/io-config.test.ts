@@ -1,3 +1,4 @@
+import { HF_TINY } from '../support/paths.js';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +14,7 @@ import {
   type LlamaConfig,
 } from '../../src/engine/io/config.js';
 
-const FIX = '/work/shared/fixtures/hf-tiny';
+const FIX = HF_TINY;
 const fixture = (name: string) => join(process.env.HF_TINY ?? FIX, name);
 
 describe('parseConfig', () => {

@@ -1,3 +1,4 @@
+import { HF_TINY } from '../support/paths.js';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +8,7 @@ import type { CausalLMModel } from '../../src/engine/models/causal-lm.js';
 import { addLora, loadLora, mergeLora, parseLoraConfig, saveLora } from '../../src/engine/models/lora/index.js';
 import { loadModel } from '../../src/engine/models/registry.js';
 
-const FIX = process.env.HF_TINY ?? '/work/shared/fixtures/hf-tiny';
+const FIX = HF_TINY;
 const DIR = join(FIX, 'llama-tiny-lora');
 const ref = JSON.parse(readFileSync(join(DIR, 'reference.json'), 'utf8'));
 const base = JSON.parse(readFileSync(join(FIX, 'llama-tiny', 'reference.json'), 'utf8'));

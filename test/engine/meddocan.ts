@@ -1,3 +1,4 @@
+import { MEDDOCAN_DIR } from '../support/paths.js';
 // MEDDOCAN (BRAT .txt + .ann) as token-classification examples for engine tests only:
 // a simple word/punctuation split, a small vocabulary built from the data, BIO labels.
 // The real tokenizers live in src/engine/tokenizers.
@@ -5,7 +6,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TokenClassificationExample } from '../../src/engine/train/index.js';
 
-export const MEDDOCAN_TRAIN = '/work/shared/data/meddocan/train';
+export const MEDDOCAN_TRAIN = join(MEDDOCAN_DIR, 'train');
 
 export interface MeddocanSet {
   examples: TokenClassificationExample[];

@@ -1,3 +1,4 @@
+import { HF_TINY } from '../support/paths.js';
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +7,7 @@ import { planShards, shardFileName, writeCheckpointIndex } from '../../src/engin
 import { readSafetensors, writeSafetensors } from '../../src/engine/io/safetensors.js';
 import { createDecoder, loadModel, MODEL_REGISTRY, registryEntry } from '../../src/engine/models/registry.js';
 
-const FIX = process.env.HF_TINY ?? '/work/shared/fixtures/hf-tiny';
+const FIX = HF_TINY;
 
 describe('model registry', () => {
   it('should map every supported model_type to its architecture kind', () => {

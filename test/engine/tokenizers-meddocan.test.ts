@@ -1,3 +1,4 @@
+import { MEDDOCAN_DIR } from '../support/paths.js';
 // Tokenizers trained on real clinical text (MEDDOCAN train) and checked on unseen documents
 // (MEDDOCAN dev): the Hugging Face library must encode exactly as the trainer's model, and
 // every offset must cut out the text its token spells.
@@ -8,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { loadTokenizer, trainByteLevelBpe, trainWordPiece } from '../../src/engine/tokenizers/index.js';
 import { fromByteLevel } from '../../src/engine/tokenizers/bytes.js';
 
-const DATA = process.env.MEDDOCAN_DIR ?? '/work/shared/data/meddocan';
+const DATA = MEDDOCAN_DIR;
 const read = (split: string, n: number) =>
   readdirSync(join(DATA, split))
     .filter((f) => f.endsWith('.txt'))

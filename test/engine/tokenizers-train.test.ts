@@ -1,3 +1,4 @@
+import { HF_TINY } from '../support/paths.js';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,7 +6,7 @@ import { AutoTokenizer, env } from '@huggingface/transformers';
 import { describe, expect, it } from 'vitest';
 import { loadTokenizer, trainByteLevelBpe, trainWordPiece } from '../../src/engine/tokenizers/index.js';
 
-const FIX = process.env.HF_TINY ?? '/work/shared/fixtures/hf-tiny';
+const FIX = HF_TINY;
 const SENTENCE: string = JSON.parse(readFileSync(join(FIX, 'versions.json'), 'utf8')).sentence;
 
 // A small clinical-style corpus from a seeded generator (deterministic, no data files needed).

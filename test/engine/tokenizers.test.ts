@@ -1,9 +1,10 @@
+import { HF_TINY } from '../support/paths.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkVocabFits, loadTokenizer } from '../../src/engine/tokenizers/tokenizer.js';
 
-const FIX = process.env.HF_TINY ?? '/work/shared/fixtures/hf-tiny';
+const FIX = HF_TINY;
 const SENTENCE: string = JSON.parse(readFileSync(join(FIX, 'versions.json'), 'utf8')).sentence;
 const reference = (name: string) => JSON.parse(readFileSync(join(FIX, name, 'reference.json'), 'utf8'));
 

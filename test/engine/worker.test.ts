@@ -1,3 +1,4 @@
+import { HF_TINY } from '../support/paths.js';
 // Training in a worker thread: the worker runs compiled JavaScript, so this test compiles
 // the engine's training entry (and what it imports) with tsc into node_modules/.cache first.
 import { execFile } from 'node:child_process';
@@ -28,7 +29,7 @@ describe('trainInWorker', () => {
     let ticks = 0;
     const timer = setInterval(() => ticks++, 5);
     const { result } = mod.trainInWorker(
-      { modelDir: '/work/shared/fixtures/hf-tiny/bert-tiny-ner', id2label: { 0: 'O', 1: 'B-X', 2: 'I-X' }, outputDir: join(tmp, 'out'), data, train: { batchSize: 4, epochs: 2, lr: 1e-3 }, intraOpThreads: 1 },
+      { modelDir: join(HF_TINY, 'bert-tiny-ner'), id2label: { 0: 'O', 1: 'B-X', 2: 'I-X' }, outputDir: join(tmp, 'out'), data, train: { batchSize: 4, epochs: 2, lr: 1e-3 }, intraOpThreads: 1 },
       (p) => progress.push(p.step),
     );
     const res = await result;

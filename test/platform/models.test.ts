@@ -8,7 +8,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unzipSync, zipSync } from 'fflate';
 import { ApiClient } from '../support/client.js';
-import { DATABASES, SHARED, startTestServer, type TestServer } from '../support/server.js';
+import { DATABASES, startTestServer, type TestServer } from '../support/server.js';
+import { HF_TINY } from '../support/paths.js';
 import { base64, meddocanZip } from '../support/meddocan.js';
 
 const TRAIN = `mutation($input: TrainNerModelInput!) { trainNerModel(input: $input) { id status } }`;
@@ -95,7 +96,7 @@ describe.each(DATABASES)('models (%s database)', (database) => {
   });
 
   it('should import a Hugging Face checkpoint folder and refuse to fine-tune a decoder as a tagger', async () => {
-    const dir = path.join(SHARED, 'fixtures/hf-tiny/gpt2-tiny');
+    const dir = path.join(HF_TINY, 'gpt2-tiny');
     const files = Object.fromEntries(['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'].map((f) => [`gpt2-tiny/${f}`, fs.readFileSync(path.join(dir, f))]));
     const { importModel } = await admin.query(`mutation($input: ImportModelInput!) { importModel(input: $input) { id architecture } }`, {
       input: { name: 'gpt2-tiny', kind: 'GENERATOR', contentBase64: base64(zipSync(files)) },

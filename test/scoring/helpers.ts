@@ -2,13 +2,12 @@
 // The perturbations are also what the official script scored for fixtures/official-counts.json
 // (see oracle/README.md), so any change to them must regenerate that fixture.
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createRng } from '../../src/scoring/rng.js';
 import { readBratDirectory } from '../../src/scoring/brat.js';
 import type { PredictedDocument, ScoringDocument, Span } from '../../src/scoring/types.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const MEDDOCAN_DIR = path.resolve(repoRoot, '../shared/data/meddocan');
+export { MEDDOCAN_DIR } from '../support/paths.js';
+import { MEDDOCAN_DIR } from '../support/paths.js';
 
 const cache = new Map<string, ScoringDocument[]>();
 export function loadSplit(split: 'train' | 'dev'): ScoringDocument[] {

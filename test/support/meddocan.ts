@@ -2,9 +2,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { zipSync } from 'fflate';
-import { SHARED } from './server.js';
+import { MEDDOCAN_DIR } from './paths.js';
 
-export const MEDDOCAN = path.join(SHARED, 'data/meddocan');
+export const MEDDOCAN = MEDDOCAN_DIR;
 
 /** A zip of BRAT folders, e.g. { train: 20, dev: 5 } takes the first N documents of each split (all when N is omitted). */
 export function meddocanZip(splits: Record<string, number | undefined>): { bytes: Uint8Array; files: Record<string, Uint8Array> } {

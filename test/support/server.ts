@@ -9,17 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 
-/** The folder holding this project's package.json (from test/support, or dist/test/support when benchmarks use this). */
-export const REPO_ROOT = (() => {
-  let dir = import.meta.dirname;
-  while (!fs.existsSync(path.join(dir, 'prisma', 'schema.prisma'))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error('cannot find the repository root above ' + import.meta.dirname);
-    dir = parent;
-  }
-  return dir;
-})();
-export const SHARED = path.resolve(REPO_ROOT, '../shared');
+export { REPO_ROOT, SHARED } from './paths.js';
+import { REPO_ROOT } from './paths.js';
 const MAIN = path.join(REPO_ROOT, 'dist/src/main.js');
 export const POSTGRES_ADMIN_URL = process.env.TEST_POSTGRES_URL || 'postgresql://postgres@127.0.0.1:5432/postgres';
 

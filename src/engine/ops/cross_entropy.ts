@@ -16,7 +16,7 @@ export interface CrossEntropyOptions {
  * (zero loss when all are ignored).
  *
  * Fused, with its own backward, for numerical stability and speed: log-softmax is
- * (x - max) - log Σ exp(x - max) (in float32 onnxruntime's SoftmaxCrossEntropyLoss kernel),
+ * (x - max) - log Σ exp(x - max) (in float32 one LogSoftmax kernel),
  * and the gradient is (softmax - onehot) directly, instead of differentiating through
  * exp/log/sum where large logits overflow and the chain of divisions loses precision.
  */
@@ -47,12 +47,15 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Tensor, opts: CrossE
     let total: string;
     let logp: string;
     if (dt === 'float32') {
-      // onnxruntime's SoftmaxCrossEntropyLoss: one kernel for log-softmax, pick and per-row loss
-      // (0 for ignored rows); the normalizer stays ours (zero loss, not NaN, when all are ignored).
-      const [lab1] = gr.emit('Reshape', [labels, gr.ints([-1])]);
-      const [per, lp] = gr.emit('SoftmaxCrossEntropyLoss', [x2!, lab1!], 2, { reduction: 'none', ignore_index: ignore });
-      logp = lp!;
-      [total] = gr.emit('ReduceSum', [per!, gr.ints([0])], 1, { keepdims: 0 }) as [string];
+      // One LogSoftmax kernel over the last axis. (onnxruntime's SoftmaxCrossEntropyLoss views the
+      // logits as [N, C, 1] and runs log-softmax on a middle axis: 5× slower on [2048, 8000].)
+      [logp] = gr.emit('LogSoftmax', [x2!], 1, { axis: -1 }) as [string];
+      const [picked] = gr.emit('GatherElements', [logp, idx!], 1, { axis: -1 });
+      const [pk] = gr.emit('Reshape', [picked!, gr.ints([-1])]);
+      const [vf1] = gr.emit('Reshape', [validf!, gr.ints([-1])]);
+      const [nll] = gr.emit('Mul', [pk!, vf1!]);
+      const [sum] = gr.emit('ReduceSum', [nll!, gr.ints([0])], 1, { keepdims: 0 });
+      [total] = gr.emit('Neg', [sum!]) as [string];
     } else {
       const [m] = gr.emit('ReduceMax', [x2!, last], 1, { keepdims: 1 });
       const [sh] = gr.emit('Sub', [x2!, m!]);

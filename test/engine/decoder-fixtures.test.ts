@@ -1,0 +1,116 @@
+// GPT-2 and LLaMA against the Hugging Face fixtures: logits, loss, every gradient, greedy
+// generation, and the KV cache against a full forward. One suite, run for each family.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readSafetensors } from '../../src/engine/io/safetensors.js';
+import { generate } from '../../src/engine/generation/index.js';
+import type { CausalLMModel } from '../../src/engine/models/causal-lm.js';
+import { loadModel } from '../../src/engine/models/registry.js';
+import { HF_TINY } from '../support/paths.js';
+
+/** Max |a − b| and max |b|, printed per tensor so a failure says where it diverged. */
+function diff(name: string, a: ArrayLike<number>, b: ArrayLike<number>): { maxDiff: number; maxRef: number } {
+  expect(a.length, `${name} length`).toBe(b.length);
+  let maxDiff = 0;
+  let maxRef = 0;
+  for (let i = 0; i < a.length; i++) {
+    maxDiff = Math.max(maxDiff, Math.abs(a[i]! - b[i]!));
+    maxRef = Math.max(maxRef, Math.abs(b[i]!));
+  }
+  return { maxDiff, maxRef };
+}
+
+/** Loads a fixture folder once per suite; `model` is filled in by beforeAll. */
+function fixture(folder: string) {
+  const DIR = join(HF_TINY, folder);
+  const ref = JSON.parse(readFileSync(join(DIR, 'reference.json'), 'utf8'));
+  const state = {
+    DIR,
+    ref,
+    batch: { batchSize: ref.input_ids.length as number, seqLen: ref.input_ids[0].length as number, inputIds: ref.input_ids.flat(), attentionMask: ref.attention_mask.flat(), labels: ref.labels.flat() },
+    model: null as unknown as CausalLMModel,
+  };
+  beforeAll(async () => {
+    const loaded = await loadModel(DIR, { intraOpThreads: 2 });
+    if (loaded.kind !== 'decoder') throw new Error(`${folder} should load as a decoder`);
+    state.model = loaded.model;
+  });
+  afterAll(() => state.model?.dispose());
+  return state;
+}
+
+describe.each([
+  ['gpt2', 'gpt2-tiny'],
+  ['llama', 'llama-tiny'],
+])('%s (%s fixture)', (name, folder) => {
+  const f = fixture(folder);
+    it('should match the reference logits within 1e-4 × max|logit|', async () => {
+      const logits = await f.model.forward(f.batch);
+      const expected = (await readSafetensors(join(f.DIR, 'reference_logits.safetensors'))).get('logits')!;
+      const { maxDiff, maxRef } = diff('logits', logits, expected.data as Float32Array);
+      console.log(`${name} logits: max diff ${maxDiff.toExponential(2)} (max |ref| ${maxRef.toFixed(3)})`);
+      expect(maxDiff).toBeLessThanOrEqual(1e-4 * maxRef);
+    });
+
+    it('should match the loss (1e-5 relative) and every gradient (1e-4 × max|grad|)', async () => {
+      const { loss, grads } = await f.model.lossAndGrads(f.batch);
+      expect(Math.abs(loss - f.ref.loss) / f.ref.loss).toBeLessThan(1e-5);
+      const expected = await readSafetensors(join(f.DIR, 'reference_grads.safetensors'));
+      expect([...grads.keys()].sort()).toEqual([...expected.keys()].sort());
+      const report: string[] = [];
+      for (const [name, g] of grads) {
+        const { maxDiff, maxRef } = diff(name, g, expected.get(name)!.data as Float32Array);
+        report.push(`${name}: ${maxDiff.toExponential(2)} / ${maxRef.toExponential(2)}`);
+        expect(maxDiff, name).toBeLessThanOrEqual(1e-4 * maxRef);
+      }
+      console.log(`${name} loss ${loss} vs ${f.ref.loss}\n${report.join('\n')}`);
+    });
+
+    it('should reproduce greedy generation exactly', async () => {
+      const out = await generate(f.model, f.ref.greedy_prompt, { maxNewTokens: f.ref.greedy_output[0].length - f.ref.greedy_prompt[0].length });
+      expect(out.sequences).toEqual(f.ref.greedy_output);
+    });
+
+    it('should give the same logits through the KV cache as a full forward, with left padding', async () => {
+      const ids = f.ref.input_ids[0].slice(0, 12) as number[];
+      const short = ids.slice(0, 7);
+      // Row 1 is left-padded by 5; its cached logits must equal the unpadded forward's.
+      const step = await f.model.prefill([ids.slice(0, 10), [0, 0, 0, 0, 0, ...short.slice(0, 5)]], [new Array(10).fill(1), [0, 0, 0, 0, 0, 1, 1, 1, 1, 1]], { maxNewTokens: 1 });
+      expect(step.cache.capacity).toBe(11); // the second step below has to grow the cache
+      const V = f.model.vocabSize;
+      const full0 = await f.model.forward({ batchSize: 1, seqLen: 12, inputIds: ids });
+      const full1 = await f.model.forward({ batchSize: 1, seqLen: 7, inputIds: short });
+      const at = (f: Float32Array, t: number) => f.subarray(t * V, (t + 1) * V);
+      expect(diff('p0', step.logits.subarray(0, V), at(full0, 9)).maxDiff).toBeLessThan(1e-4);
+      expect(diff('p1', step.logits.subarray(V), at(full1, 4)).maxDiff).toBeLessThan(1e-4);
+      let s = await f.model.decodeStep([ids[10]!, short[5]!], step.cache);
+      expect(diff('d0', s.logits.subarray(0, V), at(full0, 10)).maxDiff).toBeLessThan(1e-4);
+      expect(diff('d1', s.logits.subarray(V), at(full1, 5)).maxDiff).toBeLessThan(1e-4);
+      s = await f.model.decodeStep([ids[11]!, short[6]!], s.cache);
+      expect(s.cache.capacity).toBeGreaterThanOrEqual(12);
+      expect(diff('e0', s.logits.subarray(0, V), at(full0, 11)).maxDiff).toBeLessThan(1e-4);
+      expect(diff('e1', s.logits.subarray(V), at(full1, 6)).maxDiff).toBeLessThan(1e-4);
+    });
+});
+
+describe('LLaMA generation (llama-tiny fixture)', () => {
+  const f = fixture('llama-tiny');
+  it('should generate a left-padded batch exactly as each prompt alone', async () => {
+    const p1 = f.ref.input_ids[0].slice(0, 9) as number[];
+    const p2 = f.ref.input_ids[0].slice(20, 24) as number[];
+    const cfg = { maxNewTokens: 10, eosTokenIds: [2], padTokenId: 1 };
+    const both = await generate(f.model, [p1, p2], cfg);
+    const one = await generate(f.model, [p1], cfg);
+    const two = await generate(f.model, [p2], cfg);
+    expect(both.sequences).toEqual([one.sequences[0], two.sequences[0]]);
+  });
+
+  it('should sample reproducibly from a seed and differently from greedy', async () => {
+    const cfg = { maxNewTokens: 16, doSample: true, temperature: 1.2, topK: 50, topP: 0.95, seed: 11 };
+    const a = await generate(f.model, f.ref.greedy_prompt, cfg);
+    const b = await generate(f.model, f.ref.greedy_prompt, cfg);
+    expect(a.sequences).toEqual(b.sequences);
+    expect(a.sequences[0]).not.toEqual(f.ref.greedy_output[0].slice(0, 8 + 16));
+  });
+});
