@@ -162,3 +162,17 @@ export class JobRunner {
     });
   }
 }
+
+/** Waits for an engine task, passing the job's cancellation on to it. */
+export async function untilDoneOrCancelled<T>(ctx: JobContext, task: { result: Promise<T>; cancel: () => Promise<void> }, what: string): Promise<T> {
+  const onCancel = () => void task.cancel();
+  ctx.signal.addEventListener('abort', onCancel);
+  try {
+    return await task.result;
+  } catch (error) {
+    ctx.throwIfCancelled();
+    throw new AppError('INTERNAL_SERVER_ERROR', `${what} failed: ${(error as Error).message}`);
+  } finally {
+    ctx.signal.removeEventListener('abort', onCancel);
+  }
+}

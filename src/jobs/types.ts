@@ -9,9 +9,28 @@ export enum JobName {
   PrivacyReport = 'PRIVACY_REPORT',
   TrainNer = 'TRAIN_NER',
   Annotate = 'ANNOTATE',
+  Generate = 'GENERATE',
+}
+
+export interface GeneratePayload {
+  name: string;
+  generatorModelId: string;
+  /** Prompts are the first `promptWords` words of each document of this corpus split (the method: validation documents, 3 words). */
+  promptCorpusId: string;
+  promptSplit: string | null;
+  promptWords: number;
+  maxPrompts: number | null;
+  samplesPerPrompt: number;
+  maxNewTokens: number;
+  temperature: number;
+  topP: number;
+  topK: number | null;
+  seed: number;
+  device: 'cpu' | 'webgpu' | 'cuda';
 }
 
 export interface JobPayloads {
+  [JobName.Generate]: GeneratePayload;
   [JobName.TrainNer]: TrainNerPayload;
   [JobName.Annotate]: { modelId: string; corpusId: string; split: string | null; device: 'cpu' | 'webgpu' | 'cuda' };
   [JobName.CorpusImport]: {

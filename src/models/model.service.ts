@@ -12,13 +12,14 @@ import type { AuthUser } from '../auth/auth.types.js';
 import { canWrite } from '../auth/auth.types.js';
 import type { ArtifactStore } from '../storage/artifact.store.js';
 import type { JobService } from '../jobs/job.service.js';
-import type { JobContext } from '../jobs/job.runner.js';
+import { untilDoneOrCancelled, type JobContext } from '../jobs/job.runner.js';
 import { JobName, type TrainNerPayload } from '../jobs/types.js';
 import type { CorpusService } from '../corpora/corpus.service.js';
 import { zipFiles } from '../corpora/archive.js';
 import { parseConfig } from '../engine/io/config.js';
 import { registryEntry } from '../engine/models/registry.js';
-import { runNerTask, type NerTrainSpec } from '../engine/ner/index.js';
+import type { NerTrainSpec } from '../engine/ner/index.js';
+import { runEngineTask } from '../engine/tasks/index.js';
 import { paginate, type PageArgs, type SortDirection } from '../schema/pagination.js';
 import { ModelRepository } from './model.repository.js';
 
@@ -176,7 +177,7 @@ export class ModelService {
       },
     };
     const started = Date.now();
-    const task = runNerTask('train', spec, (p) => {
+    const task = runEngineTask('trainNer', spec, (p) => {
       void ctx.progress(p.percent / 100, `step ${p.step}/${p.totalSteps}, loss ${p.loss.toFixed(4)}`);
       if (p.step % LOSS_METRIC_EVERY_STEPS === 0 || p.step === p.totalSteps) void ctx.metric('train_loss', p.loss, p.step);
     });
@@ -218,7 +219,7 @@ export class ModelService {
     const model = await this.prisma.model.findUniqueOrThrow({ where: { id: modelId } });
     const documents = await this.corpora.repository.loadDocuments(corpusId, { splits: split !== null ? [split] : null });
     const chunkWords = (model.trainingConfig as { chunkWords?: number }).chunkWords ?? 128;
-    const task = runNerTask('annotate', { modelDir: await this.folderOf(model), documents: documents.map((d) => ({ text: d.text })), chunkWords, batchSize: 16, intraOpThreads: this.engineThreads, device: ctx.payload.device }, (p) =>
+    const task = runEngineTask('annotateNer', { modelDir: await this.folderOf(model), documents: documents.map((d) => ({ text: d.text })), chunkWords, batchSize: 16, intraOpThreads: this.engineThreads, device: ctx.payload.device }, (p) =>
       void ctx.progress((0.9 * p.done) / p.total, `tagged ${p.done}/${p.total} chunks`),
     );
     const spans = await untilDoneOrCancelled(ctx, task, 'Annotation');
@@ -227,19 +228,5 @@ export class ModelService {
       documents.map((doc, i) => ({ documentId: doc.id, spans: spans[i]! })),
     );
     return { modelId, corpusId, documents: documents.length, spans: count };
-  }
-}
-
-/** Waits for an engine task, passing the job's cancellation on to it. */
-async function untilDoneOrCancelled<T>(ctx: JobContext, task: { result: Promise<T>; cancel: () => Promise<void> }, what: string): Promise<T> {
-  const onCancel = () => void task.cancel();
-  ctx.signal.addEventListener('abort', onCancel);
-  try {
-    return await task.result;
-  } catch (error) {
-    ctx.throwIfCancelled();
-    throw new AppError('INTERNAL_SERVER_ERROR', `${what} failed: ${(error as Error).message}`);
-  } finally {
-    ctx.signal.removeEventListener('abort', onCancel);
   }
 }

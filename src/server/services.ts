@@ -8,6 +8,7 @@ import { AuthService } from '../auth/auth.service.js';
 import { CorpusService } from '../corpora/corpus.service.js';
 import { ModelService } from '../models/model.service.js';
 import { ExperimentService } from '../experiments/experiment.service.js';
+import { SynthesisService } from '../synthesis/synthesis.service.js';
 import { EvaluationService } from '../evaluation/evaluation.service.js';
 import { JobQueue } from '../jobs/queue.js';
 import { CpuPool } from '../jobs/cpu-pool.js';
@@ -29,6 +30,7 @@ export interface Services {
   corpora: CorpusService;
   models: ModelService;
   experiments: ExperimentService;
+  synthesis: SynthesisService;
   evaluation: EvaluationService;
   runner: JobRunner;
   close(): Promise<void>;
@@ -48,7 +50,10 @@ export async function createServices(config: AppConfig, options: { runJobs: bool
   const models = new ModelService(prisma, artifacts, jobs, corpora, config.dataDir, config.engineThreads);
   const evaluation = new EvaluationService(prisma, corpora, models, artifacts, jobs, cpu, { maxUploadBytes: config.maxUploadBytes });
 
+  const synthesis = new SynthesisService(prisma, jobs, corpora, models, bus, config.engineThreads);
+
   const handlers: JobHandlers = {
+    [JobName.Generate]: (ctx) => synthesis.runGeneration(ctx),
     [JobName.TrainNer]: (ctx) => models.runTraining(ctx),
     [JobName.Annotate]: (ctx) => models.runAnnotation(ctx),
     [JobName.CorpusImport]: (ctx) => corpora.runImport(ctx),
@@ -71,6 +76,7 @@ export async function createServices(config: AppConfig, options: { runJobs: bool
     corpora,
     models,
     experiments: new ExperimentService(prisma, corpora),
+    synthesis,
     evaluation,
     runner,
     async close() {

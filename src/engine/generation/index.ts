@@ -5,7 +5,7 @@ export * from './logits-process.js';
 export { GreedySampler, MultinomialSampler } from './sampler.js';
 export type { Sampler } from './sampler.js';
 export * from './stopping-criteria.js';
-export { TextStreamer, TokenStreamer } from './streamers.js';
+export { BatchTextStreamer, TextStreamer, TokenStreamer } from './streamers.js';
 export type { Streamer, TextStreamerOptions, TokenDecoder } from './streamers.js';
 export { Rng } from './rng.js';
 export type { RngState } from './rng.js';

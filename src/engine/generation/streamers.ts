@@ -91,3 +91,25 @@ export class TokenStreamer implements Streamer {
     this.onEnd();
   }
 }
+
+/** A TextStreamer per row of a batch: `onText(row, text, final)` receives each row's text as whole words. */
+export class BatchTextStreamer implements Streamer {
+  private rows: TextStreamer[] = [];
+
+  constructor(
+    readonly tokenizer: TokenDecoder,
+    readonly onText: (row: number, text: string, final: boolean) => void,
+    readonly options: { skipSpecialTokens?: boolean } = { skipSpecialTokens: true },
+  ) {}
+
+  put(ids: number[][]): void {
+    if (this.rows.length === 0) {
+      this.rows = ids.map((_, row) => new TextStreamer(this.tokenizer, { skipSpecialTokens: this.options.skipSpecialTokens, onText: (text, final) => this.onText(row, text, final) }));
+    }
+    ids.forEach((rowIds, row) => this.rows[row]!.put([rowIds]));
+  }
+
+  end(): void {
+    for (const row of this.rows) row.end();
+  }
+}

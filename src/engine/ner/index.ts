@@ -2,4 +2,3 @@ export { bioLabels, chunkByWords, decodeSpans, encodeChunks, labelChunks } from 
 export type { EncodedChunk, NerDocument, NerSpan } from './examples.js';
 export { annotateNer, trainNer } from './tasks.js';
 export type { NerAnnotateSpec, NerTrainResult, NerTrainSpec, ScratchEncoderSpec } from './tasks.js';
-export { NerTaskError, runNerTask } from './worker.js';

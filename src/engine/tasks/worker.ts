@@ -1,13 +1,14 @@
 /**
- * Runs the NER tasks in a worker thread so training and tagging never block the caller's event
+ * Runs the engine's long tasks (NER training and tagging, text generation) in a worker thread so training and tagging never block the caller's event
  * loop. Progress is relayed. cancel() asks the task to stop between steps (checkpoints already
  * written are kept): terminating a thread inside an onnxruntime call aborts the whole process.
  */
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
-import { annotateNer, trainNer, type NerAnnotateSpec, type NerTrainSpec } from './tasks.js';
+import { annotateNer, trainNer } from '../ner/tasks.js';
+import { generateTexts } from './generate.js';
 
-const TASKS = { train: trainNer, annotate: annotateNer };
+const TASKS = { trainNer, annotateNer, generateTexts };
 type TaskName = keyof typeof TASKS;
 type Input<N extends TaskName> = Parameters<(typeof TASKS)[N]>[0];
 type Output<N extends TaskName> = Awaited<ReturnType<(typeof TASKS)[N]>>;
@@ -15,7 +16,7 @@ type Progress<N extends TaskName> = Parameters<NonNullable<Parameters<(typeof TA
 
 type Message = { type: 'progress'; progress: unknown } | { type: 'done'; result: unknown } | { type: 'error'; name: string; message: string; step?: number };
 
-export class NerTaskError extends Error {
+export class EngineTaskError extends Error {
   constructor(
     name: string,
     message: string,
@@ -27,19 +28,19 @@ export class NerTaskError extends Error {
   }
 }
 
-export function runNerTask<N extends TaskName>(task: N, input: Input<N>, onProgress?: (p: Progress<N>) => void): { result: Promise<Output<N>>; cancel: () => Promise<void> } {
+export function runEngineTask<N extends TaskName>(task: N, input: Input<N>, onProgress?: (p: Progress<N>) => void): { result: Promise<Output<N>>; cancel: () => Promise<void> } {
   const file = fileURLToPath(import.meta.url);
-  if (file.endsWith('.ts')) throw new Error('runNerTask needs the compiled engine (npm run build); from TypeScript sources call trainNer/annotateNer directly');
-  const worker = new Worker(file, { workerData: { kind: 'engine-ner-task', task, input } });
+  if (file.endsWith('.ts')) throw new Error('runEngineTask needs the compiled engine (npm run build); from TypeScript sources call the task functions directly');
+  const worker = new Worker(file, { workerData: { kind: 'engine-task', task, input } });
   let settled = false;
   const result = new Promise<Output<N>>((resolve, reject) => {
     worker.on('message', (m: Message) => {
       if (m.type === 'progress') onProgress?.(m.progress as Progress<N>);
       else if (m.type === 'done') ((settled = true), resolve(m.result as Output<N>));
-      else ((settled = true), reject(new NerTaskError(m.name, m.message, m.step)));
+      else ((settled = true), reject(new EngineTaskError(m.name, m.message, m.step)));
     });
     worker.on('error', (error) => ((settled = true), reject(error)));
-    worker.on('exit', (code) => !settled && reject(new NerTaskError('NerTaskError', `the ${task} worker stopped (exit code ${code})`)));
+    worker.on('exit', (code) => !settled && reject(new EngineTaskError('NerTaskError', `the ${task} worker stopped (exit code ${code})`)));
   });
   const cancel = async () => {
     if (settled) return;
@@ -49,9 +50,7 @@ export function runNerTask<N extends TaskName>(task: N, input: Input<N>, onProgr
   return { result, cancel };
 }
 
-export type { NerAnnotateSpec, NerTrainSpec };
-
-if (!isMainThread && (workerData as { kind?: string } | undefined)?.kind === 'engine-ner-task') {
+if (!isMainThread && (workerData as { kind?: string } | undefined)?.kind === 'engine-task') {
   const { task, input } = workerData as { task: TaskName; input: never };
   const abort = new AbortController();
   parentPort!.on('message', (m: { type: string }) => m.type === 'cancel' && abort.abort());
