@@ -10,6 +10,7 @@ export enum JobName {
   TrainNer = 'TRAIN_NER',
   Annotate = 'ANNOTATE',
   Generate = 'GENERATE',
+  AdaptGenerator = 'ADAPT_GENERATOR',
 }
 
 export interface GeneratePayload {
@@ -29,7 +30,27 @@ export interface GeneratePayload {
   device: 'cpu' | 'webgpu' | 'cuda';
 }
 
+export interface AdaptGeneratorPayload {
+  name: string;
+  baseModelId: string;
+  corpusId: string;
+  split: string;
+  documentFraction: number;
+  subsetSeed: number;
+  /** null adapts every weight. */
+  lora: { r: number; alpha: number; targetModules: string[] | null } | null;
+  seqLen: number;
+  batchSize: number;
+  epochs: number;
+  maxSteps: number | null;
+  learningRate: number | null;
+  warmupSteps: number;
+  seed: number;
+  device: 'cpu' | 'webgpu' | 'cuda';
+}
+
 export interface JobPayloads {
+  [JobName.AdaptGenerator]: AdaptGeneratorPayload;
   [JobName.Generate]: GeneratePayload;
   [JobName.TrainNer]: TrainNerPayload;
   [JobName.Annotate]: { modelId: string; corpusId: string; split: string | null; device: 'cpu' | 'webgpu' | 'cuda' };

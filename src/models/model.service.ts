@@ -13,7 +13,7 @@ import { canWrite } from '../auth/auth.types.js';
 import type { ArtifactStore } from '../storage/artifact.store.js';
 import type { JobService } from '../jobs/job.service.js';
 import { untilDoneOrCancelled, type JobContext } from '../jobs/job.runner.js';
-import { JobName, type TrainNerPayload } from '../jobs/types.js';
+import { JobName, type AdaptGeneratorPayload, type TrainNerPayload } from '../jobs/types.js';
 import type { CorpusService } from '../corpora/corpus.service.js';
 import { zipFiles } from '../corpora/archive.js';
 import { parseConfig } from '../engine/io/config.js';
@@ -183,25 +183,100 @@ export class ModelService {
     });
     const result = await untilDoneOrCancelled(ctx, task, 'Training');
     const seconds = (Date.now() - started) / 1000;
-    const weights = await this.artifacts.put(fs.readFileSync(path.join(spec.outputDir, MODEL_FILES.weights)), 'weights');
-    const tokenizer = await this.artifacts.put(fs.readFileSync(path.join(spec.outputDir, MODEL_FILES.tokenizer)), 'tokenizer');
-    const config = JSON.parse(fs.readFileSync(path.join(spec.outputDir, MODEL_FILES.config), 'utf8'));
-    const tokenizerConfig = JSON.parse(fs.readFileSync(path.join(spec.outputDir, MODEL_FILES.tokenizerConfig), 'utf8'));
-    const model = await this.repository.create({
+    const model = await this.registerTrained(ctx, spec.outputDir, {
       name: request.name,
       kind: request.kind,
-      architecture: String(config.model_type),
-      config,
-      trainingConfig: { ...request, tokenizerConfig, documents: documents.length, steps: result.steps, examples: result.examples, seconds } as Prisma.InputJsonValue,
-      weightsArtifactId: weights.id,
-      tokenizerArtifactId: tokenizer.id,
       baseModelId: base?.id ?? null,
       trainedOnCorpusId: corpus.id,
+      trainingConfig: { ...request, documents: documents.length, steps: result.steps, examples: result.examples, seconds },
+    });
+    fs.rmSync(workDir, { recursive: true, force: true });
+    return { modelId: model.id, steps: result.steps, finalLoss: result.losses.at(-1) ?? null, examples: result.examples, parameters: result.parameters, seconds };
+  }
+
+  // ---- adapt a generator ----
+
+  async startAdaptation(user: AuthUser, request: AdaptGeneratorPayload) {
+    if (!canWrite(user)) throw new AppError('FORBIDDEN', 'Viewers may not train models.');
+    await this.corpora.requireReadable(user, request.corpusId);
+    const base = await this.requireReadable(user, request.baseModelId);
+    if (registryEntry(base.architecture).kind !== 'decoder') throw badInput('baseModelId', `model ${base.id} is a ${base.architecture} encoder; adaptation needs a causal LM (gpt2, llama).`);
+    if (!(request.documentFraction > 0 && request.documentFraction <= 1)) throw badInput('documentFraction', 'must be in (0, 1].');
+    for (const [field, value] of Object.entries({ seqLen: request.seqLen, batchSize: request.batchSize, epochs: request.epochs, ...(request.lora ? { loraR: request.lora.r } : {}) })) {
+      if (!Number.isInteger(value) || value < 1) throw badInput(field, 'must be a positive integer.');
+    }
+    return this.jobs.create(user, JobName.AdaptGenerator, request, request.device);
+  }
+
+  /** Plain causal-LM training on the corpus text; the adapted model (LoRA merged) becomes a GENERATOR. */
+  async runAdaptation(ctx: JobContext<JobName.AdaptGenerator>) {
+    const request = ctx.payload;
+    const documents = await this.corpora.trainingDocuments(request.corpusId, request.split, request.documentFraction, request.subsetSeed);
+    if (documents.length === 0) throw badInput('split', `corpus ${request.corpusId} has no documents in split "${request.split}".`);
+    const base = await this.prisma.model.findUniqueOrThrow({ where: { id: request.baseModelId } });
+    const outputDir = path.join(this.dataDir, 'jobs', ctx.jobId, 'model');
+    await ctx.log(`Adapting ${base.architecture} model ${base.id} on ${documents.length} documents (${request.lora ? `LoRA r=${request.lora.r}, alpha=${request.lora.alpha}` : 'all weights'}).`);
+    const started = Date.now();
+    const task = runEngineTask(
+      'adaptGenerator',
+      {
+        modelDir: await this.folderOf(base),
+        texts: documents.map((doc) => doc.text),
+        outputDir,
+        lora: request.lora,
+        seqLen: request.seqLen,
+        batchSize: request.batchSize,
+        epochs: request.epochs,
+        maxSteps: request.maxSteps,
+        lr: request.learningRate ?? (request.lora ? 2e-4 : 5e-5),
+        warmupSteps: request.warmupSteps,
+        seed: request.seed,
+        device: request.device,
+        intraOpThreads: this.engineThreads,
+      },
+      (p) => {
+        void ctx.progress(p.percent / 100, `step ${p.step}/${p.totalSteps}, loss ${p.loss.toFixed(4)}`);
+        if (p.step % LOSS_METRIC_EVERY_STEPS === 0 || p.step === p.totalSteps) void ctx.metric('train_loss', p.loss, p.step);
+      },
+    );
+    const result = await untilDoneOrCancelled(ctx, task, 'Adaptation');
+    const seconds = (Date.now() - started) / 1000;
+    const model = await this.registerTrained(ctx, outputDir, {
+      name: request.name,
+      kind: 'GENERATOR',
+      baseModelId: base.id,
+      trainedOnCorpusId: request.corpusId,
+      trainingConfig: { ...request, documents: documents.length, steps: result.steps, tokens: result.tokens, trainableParameters: result.trainableParameters, seconds },
+    });
+    fs.rmSync(path.dirname(outputDir), { recursive: true, force: true });
+    return { modelId: model.id, steps: result.steps, firstLoss: result.losses[0] ?? null, finalLoss: result.losses.at(-1) ?? null, tokens: result.tokens, seconds };
+  }
+
+  /** Stores a trained model folder in the artifact store and records it, with the job's metrics. */
+  private async registerTrained(
+    ctx: JobContext,
+    dir: string,
+    what: { name: string; kind: 'NER_ANNOTATOR' | 'NER_SYNTHETIC' | 'GENERATOR'; baseModelId: string | null; trainedOnCorpusId: string; trainingConfig: Record<string, unknown> },
+  ): Promise<Model> {
+    const weights = await this.artifacts.put(fs.readFileSync(path.join(dir, MODEL_FILES.weights)), 'weights');
+    const tokenizer = await this.artifacts.put(fs.readFileSync(path.join(dir, MODEL_FILES.tokenizer)), 'tokenizer');
+    const config = JSON.parse(fs.readFileSync(path.join(dir, MODEL_FILES.config), 'utf8'));
+    const tokenizerConfigPath = path.join(dir, MODEL_FILES.tokenizerConfig);
+    const tokenizerConfig = fs.existsSync(tokenizerConfigPath) ? JSON.parse(fs.readFileSync(tokenizerConfigPath, 'utf8')) : {};
+    const model = await this.repository.create({
+      name: what.name,
+      kind: what.kind,
+      architecture: String(config.model_type),
+      config,
+      trainingConfig: { ...what.trainingConfig, tokenizerConfig } as Prisma.InputJsonValue,
+      weightsArtifactId: weights.id,
+      tokenizerArtifactId: tokenizer.id,
+      baseModelId: what.baseModelId,
+      trainedOnCorpusId: what.trainedOnCorpusId,
       ownerId: ctx.ownerId,
     });
     await this.repository.linkJobMetrics(ctx.jobId, model.id);
-    fs.rmSync(workDir, { recursive: true, force: true });
-    return { modelId: model.id, steps: result.steps, finalLoss: result.losses.at(-1) ?? null, examples: result.examples, parameters: result.parameters, seconds };
+    return model;
   }
 
   // ---- machine annotation ----

@@ -3,7 +3,7 @@ import type { AuthUser } from '../auth/auth.types.js';
 import { CurrentUser } from '../server/context.js';
 import type { Services } from '../server/services.js';
 import { Job } from '../schema/job.type.js';
-import { DeviceEnum, ImportModelInput, MetricPoint, Model, ModelConnection, ModelKindEnum, ModelOrderField, TrainNerModelInput } from '../schema/model.type.js';
+import { AdaptGeneratorInput, DeviceEnum, ImportModelInput, MetricPoint, Model, ModelConnection, ModelKindEnum, ModelOrderField, TrainNerModelInput } from '../schema/model.type.js';
 import { OrderByInput, PageArgs, SortDirection } from '../schema/pagination.js';
 import { lineChart } from '../plots/svg.js';
 
@@ -43,6 +43,17 @@ export class ModelResolver {
       learningRate: input.learningRate ?? null,
       maxSteps: input.maxSteps ?? null,
       kind: input.kind === ModelKindEnum.NER_SYNTHETIC ? 'NER_SYNTHETIC' : 'NER_ANNOTATOR',
+    });
+  }
+
+  @Authorized('ADMIN', 'RESEARCHER')
+  @Mutation(() => Job, { description: 'Adapts a generator to a corpus (a job streaming its loss); result.modelId names the new GENERATOR.' })
+  adaptGenerator(@CurrentUser() user: AuthUser, @Arg('input', () => AdaptGeneratorInput) input: AdaptGeneratorInput) {
+    return this.services.models.startAdaptation(user, {
+      ...input,
+      lora: input.lora ? { r: input.lora.r, alpha: input.lora.alpha, targetModules: input.lora.targetModules ?? null } : null,
+      maxSteps: input.maxSteps ?? null,
+      learningRate: input.learningRate ?? null,
     });
   }
 

@@ -86,6 +86,32 @@ export class TrainNerModelInput {
   @Field(() => DeviceEnum, { defaultValue: DeviceEnum.cpu }) device!: DeviceEnum;
 }
 
+@InputType({ description: 'A LoRA adapter (PEFT semantics); the paper used r 8, alpha 32.' })
+export class LoraInput {
+  @Field(() => Int, { defaultValue: 8 }) r!: number;
+  @Field(() => Int, { defaultValue: 32 }) alpha!: number;
+  @Field(() => [String], { nullable: true, description: 'Default: c_attn and c_proj (GPT-2), q_proj and v_proj (LLaMA).' }) targetModules?: string[];
+}
+
+@InputType({ description: 'Domain adaptation of a generator: causal language modelling on a corpus split (no instructions).' })
+export class AdaptGeneratorInput {
+  @Field(() => String) name!: string;
+  @Field(() => ID, { description: 'A causal LM (gpt2, llama) to adapt.' }) baseModelId!: string;
+  @Field(() => ID) corpusId!: string;
+  @Field(() => String, { defaultValue: 'train' }) split!: string;
+  @Field(() => Float, { defaultValue: 1, description: 'Adapt on a seeded nested subset of the split (the ablations vary this).' }) documentFraction!: number;
+  @Field(() => Int, { defaultValue: 0 }) subsetSeed!: number;
+  @Field(() => LoraInput, { nullable: true, description: 'Train a LoRA adapter (merged into the result); omitted: train every weight.' }) lora?: LoraInput;
+  @Field(() => Int, { defaultValue: 128, description: 'Tokens per training window.' }) seqLen!: number;
+  @Field(() => Int, { defaultValue: 8 }) batchSize!: number;
+  @Field(() => Int, { defaultValue: 1 }) epochs!: number;
+  @Field(() => Int, { nullable: true }) maxSteps?: number;
+  @Field(() => Float, { nullable: true, description: 'Default 2e-4 with LoRA, 5e-5 for all weights.' }) learningRate?: number;
+  @Field(() => Int, { defaultValue: 0 }) warmupSteps!: number;
+  @Field(() => Int, { defaultValue: 0 }) seed!: number;
+  @Field(() => DeviceEnum, { defaultValue: DeviceEnum.cpu }) device!: DeviceEnum;
+}
+
 @InputType()
 export class ImportModelInput {
   @Field(() => String) name!: string;

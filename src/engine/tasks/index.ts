@@ -1,3 +1,5 @@
 export { EngineTaskError, runEngineTask } from './worker.js';
 export { generateTexts } from './generate.js';
 export type { GenerateTextsProgress, GenerateTextsResult, GenerateTextsSpec } from './generate.js';
+export { adaptGenerator } from './adapt.js';
+export type { AdaptGeneratorSpec, AdaptProgress, AdaptResult } from './adapt.js';

@@ -6,9 +6,10 @@
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { annotateNer, trainNer } from '../ner/tasks.js';
+import { adaptGenerator } from './adapt.js';
 import { generateTexts } from './generate.js';
 
-const TASKS = { trainNer, annotateNer, generateTexts };
+const TASKS = { trainNer, annotateNer, generateTexts, adaptGenerator };
 type TaskName = keyof typeof TASKS;
 type Input<N extends TaskName> = Parameters<(typeof TASKS)[N]>[0];
 type Output<N extends TaskName> = Awaited<ReturnType<(typeof TASKS)[N]>>;
