@@ -2,11 +2,13 @@
  * Engine benchmark against PyTorch, measured in the same run on the same machine.
  *   npm run build && node dist/bench/engine.bench.js [--only encoder,decoder,generate,bert-base] [--iters N]
  *
- * For each configuration the engine is timed first, then the PyTorch peer script
- * (bench/pytorch/bench.py, same shapes, 2 threads, fp32, AdamW, dropout 0) for the same
- * configuration, so both see the same machine load. When `python3 -c "import torch"` fails
- * (on PATH and /usr/bin/python3), the reference numbers below are printed instead, marked
- * "reference, not measured". Method and results: docs/engine-benchmark.md.
+ * The PyTorch peer (bench/pytorch/bench.py --serve: same shapes, 2 threads, fp32, AdamW,
+ * dropout 0) runs as a child process driven step by step: after the warm-up, every engine call
+ * is followed by one PyTorch call, so both see the same machine load, and each side's median is
+ * reported. When `python3 -c "import torch"` fails (on PATH and /usr/bin/python3), the reference
+ * numbers below are printed instead, marked "reference, not measured". Options: --iters N,
+ * --warmup N, --no-torch, --only encoder,decoder,generate,bert-base.
+ * Method and results: docs/engine-benchmark.md.
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';

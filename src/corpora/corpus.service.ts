@@ -237,9 +237,12 @@ export class CorpusService {
     return subsets.map((keys, i) => ({ fraction: fractions[i]!, size: keys.length, documentIds: keys.map((key) => idOf.get(key)!) }));
   }
 
-  /** Gold-annotated documents of a split, or of its seeded nested subset (the same subsets corpusSubsets lists). */
-  async trainingDocuments(corpusId: string, split: string, fraction: number, seed: number) {
-    const documents = await this.repository.loadDocuments(corpusId, { splits: [split] });
+  /**
+   * Annotated documents of a split, or of its seeded nested subset (the same subsets corpusSubsets
+   * lists): gold annotations, or those a model made when `annotationModelId` is given.
+   */
+  async trainingDocuments(corpusId: string, split: string, fraction: number, seed: number, annotationModelId: string | null = null) {
+    const documents = await this.repository.loadDocuments(corpusId, { splits: [split], ...(annotationModelId ? { source: 'MACHINE' as const, modelId: annotationModelId } : {}) });
     if (fraction >= 1) return documents;
     const [keys] = validated('documentFraction', () => nestedSubsets(documents.map((d) => `${d.split}/${d.externalId}`), [fraction], seed));
     const keep = new Set(keys);

@@ -100,6 +100,8 @@ export interface TrainNerPayload {
   subsetSeed: number;
   /** Fine-tune this encoder; null trains one from scratch with `scratch`. */
   baseModelId: string | null;
+  /** Train on the annotations this model made on the corpus (synthetic notes); null: the gold ones. */
+  annotationModelId: string | null;
   scratch: { hiddenSize: number; numLayers: number; numHeads: number; intermediateSize: number; maxPositions: number; vocabSize: number };
   epochs: number;
   batchSize: number;

@@ -135,6 +135,7 @@ export class ModelService {
     if (!canWrite(user)) throw new AppError('FORBIDDEN', 'Viewers may not train models.');
     await this.corpora.requireReadable(user, request.corpusId);
     if (!(request.documentFraction > 0 && request.documentFraction <= 1)) throw badInput('documentFraction', 'must be in (0, 1].');
+    if (request.annotationModelId) await this.requireReadable(user, request.annotationModelId);
     if (request.baseModelId) {
       const base = await this.requireReadable(user, request.baseModelId);
       if (registryEntry(base.architecture).kind !== 'encoder') throw badInput('baseModelId', `model ${base.id} is a ${base.architecture} decoder; a NER tagger fine-tunes an encoder (bert, roberta).`);
@@ -148,7 +149,7 @@ export class ModelService {
   async runTraining(ctx: JobContext<JobName.TrainNer>) {
     const request = ctx.payload;
     const corpus = await this.prisma.corpus.findUniqueOrThrow({ where: { id: request.corpusId } });
-    const documents = await this.corpora.trainingDocuments(request.corpusId, request.split, request.documentFraction, request.subsetSeed);
+    const documents = await this.corpora.trainingDocuments(request.corpusId, request.split, request.documentFraction, request.subsetSeed, request.annotationModelId);
     if (documents.length === 0) throw badInput('split', `corpus ${corpus.id} has no documents in split "${request.split}".`);
     const base = request.baseModelId ? await this.repository.findById(request.baseModelId) : null;
     const workDir = path.join(this.dataDir, 'jobs', ctx.jobId);

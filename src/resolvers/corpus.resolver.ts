@@ -62,7 +62,7 @@ export class CorpusResolver {
     @Arg('format', () => CorpusFormatEnum) format: CorpusFormatEnum,
     @Arg('splits', () => [String], { nullable: true }) splits: string[] | null,
   ) {
-    return this.services.corpora.startExport(user, id, format, splits);
+    return this.services.corpora.startExport(user, id, format, splits ?? null);
   }
 
   @Authorized('ADMIN', 'RESEARCHER')
@@ -74,7 +74,7 @@ export class CorpusResolver {
     @Arg('seed', () => Int, { defaultValue: 0 }) seed: number,
     @Arg('fromSplit', () => String, { nullable: true }) fromSplit: string | null,
   ) {
-    return this.services.corpora.split(user, id, Object.fromEntries(fractions.map((f) => [f.split, f.fraction])), seed, fromSplit);
+    return this.services.corpora.split(user, id, Object.fromEntries(fractions.map((f) => [f.split, f.fraction])), seed, fromSplit ?? null);
   }
 
   @Authorized('ADMIN', 'RESEARCHER')
@@ -104,7 +104,7 @@ export class CorpusResolver {
     @Arg('seed', () => Int, { defaultValue: 0 }) seed: number,
     @Arg('split', () => String, { nullable: true }) split: string | null,
   ) {
-    return this.services.corpora.subsets(user, id, split, fractions, seed);
+    return this.services.corpora.subsets(user, id, split ?? null, fractions, seed);
   }
 
   // ---- fields ----
@@ -131,7 +131,7 @@ export class CorpusResolver {
 
   @FieldResolver(() => DocumentConnection)
   documents(@Root() corpus: Corpus, @Args(() => PageArgs) page: PageArgs, @Arg('split', () => String, { nullable: true }) split: string | null) {
-    return this.services.corpora.documentsPage(corpus.id, split, page);
+    return this.services.corpora.documentsPage(corpus.id, split ?? null, page);
   }
 }
 
@@ -151,6 +151,6 @@ export class DocumentResolver {
     @Arg('source', () => AnnotationSourceEnum, { nullable: true }) source: AnnotationSourceEnum | null,
     @Arg('modelId', () => ID, { nullable: true }) modelId: string | null,
   ) {
-    return this.services.corpora.annotationsOf(document.id, source, modelId);
+    return this.services.corpora.annotationsOf(document.id, source ?? null, modelId ?? null);
   }
 }

@@ -93,7 +93,7 @@ export class EvaluationResolver {
     @Arg('realSplit', () => String, { nullable: true }) realSplit: string | null,
     @Arg('n', () => Int, { defaultValue: 5, description: 'Words per n-gram.' }) n: number,
   ) {
-    return this.services.evaluation.startPrivacyReport(user, { syntheticCorpusId, realCorpusId, realSplit, n });
+    return this.services.evaluation.startPrivacyReport(user, { syntheticCorpusId, realCorpusId, realSplit: realSplit ?? null, n });
   }
 
   @Authorized()

@@ -39,6 +39,7 @@ export class ModelResolver {
     return this.services.models.startTraining(user, {
       ...input,
       baseModelId: input.baseModelId ?? null,
+      annotationModelId: input.annotationModelId ?? null,
       scratch: { ...SCRATCH_DEFAULTS, ...input.scratch },
       learningRate: input.learningRate ?? null,
       maxSteps: input.maxSteps ?? null,
@@ -66,7 +67,7 @@ export class ModelResolver {
     @Arg('split', () => String, { nullable: true }) split: string | null,
     @Arg('device', () => DeviceEnum, { defaultValue: DeviceEnum.cpu }) device: DeviceEnum,
   ) {
-    return this.services.models.startAnnotation(user, modelId, corpusId, split, device);
+    return this.services.models.startAnnotation(user, modelId, corpusId, split ?? null, device);
   }
 
   @Authorized('ADMIN', 'RESEARCHER')

@@ -70,11 +70,12 @@ export class ScratchEncoderInput {
 export class TrainNerModelInput {
   @Field(() => String) name!: string;
   @Field(() => ID) corpusId!: string;
-  @Field(() => String, { defaultValue: 'train' }) split!: string;
+  @Field(() => String, { defaultValue: 'train', description: 'Documents without a split (generated notes) have the split "".' }) split!: string;
   @Field(() => Float, { defaultValue: 1, description: 'Train on a seeded nested subset of the split (corpusSubsets gives the same documents).' }) documentFraction!: number;
   @Field(() => Int, { defaultValue: 0 }) subsetSeed!: number;
   @Field(() => ID, { nullable: true, description: 'An encoder to fine-tune; omitted: train from scratch.' }) baseModelId?: string;
   @Field(() => ScratchEncoderInput, { nullable: true }) scratch?: ScratchEncoderInput;
+  @Field(() => ID, { nullable: true, description: "Learn from this model's machine annotations on the corpus (e.g. synthetic notes tagged by the annotator); omitted: the gold annotations." }) annotationModelId?: string;
   @Field(() => Int, { defaultValue: 6 }) epochs!: number;
   @Field(() => Int, { defaultValue: 16 }) batchSize!: number;
   @Field(() => Float, { nullable: true, description: 'Default 1e-3 from scratch, 5e-5 when fine-tuning.' }) learningRate?: number;
