@@ -115,8 +115,6 @@ export interface TrainNerPayload {
   device: 'cpu' | 'webgpu' | 'cuda';
 }
 
-export type JobItem = { [N in JobName]: { name: N; data: JobPayloads[N] } }[JobName];
-export type JobOf<N extends JobName> = Extract<JobItem, { name: N }>;
 
 /** Mirrors the Prisma enum RunStatus. */
 export const JobStatus = Object.freeze({
@@ -126,5 +124,4 @@ export const JobStatus = Object.freeze({
   failed: 'FAILED',
   cancelled: 'CANCELLED',
 } as const);
-export type JobStatusValue = (typeof JobStatus)[keyof typeof JobStatus];
 export const FINISHED_STATES: readonly string[] = [JobStatus.succeeded, JobStatus.failed, JobStatus.cancelled];

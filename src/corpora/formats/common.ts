@@ -1,5 +1,6 @@
 import { IssueCollector } from '../errors.js';
 import type { InputFile, ParsedDocument, ParsedSpan, ParseOptions, RawDocument } from './types.js';
+import { codePointLength } from '../../common/text.js';
 
 // ---------------------------------------------------------------------------------------------
 // Paths
@@ -150,13 +151,7 @@ export class CodePointText {
   }
 }
 
-/** Code point count of a string. */
-export function codePointLength(s: string): number {
-  if (!SURROGATE.test(s)) return s.length;
-  let n = 0;
-  for (const _ of s) n++;
-  return n;
-}
+export { codePointLength };
 
 /** Annotation files cannot hold line breaks inside a span's text, so writers put spaces there. */
 export function sameSpanText(claimed: string, actual: string): boolean {
