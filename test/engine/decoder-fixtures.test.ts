@@ -8,17 +8,12 @@ import { generate } from '../../src/engine/generation/index.js';
 import type { CausalLMModel } from '../../src/engine/models/causal-lm.js';
 import { loadModel } from '../../src/engine/models/registry.js';
 import { HF_TINY } from '../support/paths.js';
+import { maxDifference } from '../support/compare.js';
 
 /** Max |a − b| and max |b|, printed per tensor so a failure says where it diverged. */
-function diff(name: string, a: ArrayLike<number>, b: ArrayLike<number>): { maxDiff: number; maxRef: number } {
+function diff(name: string, a: ArrayLike<number>, b: ArrayLike<number>) {
   expect(a.length, `${name} length`).toBe(b.length);
-  let maxDiff = 0;
-  let maxRef = 0;
-  for (let i = 0; i < a.length; i++) {
-    maxDiff = Math.max(maxDiff, Math.abs(a[i]! - b[i]!));
-    maxRef = Math.max(maxRef, Math.abs(b[i]!));
-  }
-  return { maxDiff, maxRef };
+  return maxDifference(a, b);
 }
 
 /** Loads a fixture folder once per suite; `model` is filled in by beforeAll. */

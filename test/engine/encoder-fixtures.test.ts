@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { readSafetensors } from '../../src/engine/io/safetensors.js';
 import { EncoderModel } from '../../src/engine/models/bert/index.js';
 import { AdamW } from '../../src/engine/optim/index.js';
+import { maxDifference } from '../support/compare.js';
 
 const FIXTURES = HF_TINY;
 
@@ -20,12 +21,7 @@ interface Reference {
 }
 
 function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): { diff: number; scale: number } {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
+  const { maxDiff: diff, maxRef: scale } = maxDifference(a, b);
   return { diff, scale };
 }
 

@@ -13,6 +13,7 @@ import { generate } from '../../src/engine/generation/index.js';
 import { readSafetensors } from '../../src/engine/io/safetensors.js';
 import type { CausalLMModel } from '../../src/engine/models/causal-lm.js';
 import { loadModel } from '../../src/engine/models/registry.js';
+import { maxDifference } from '../support/compare.js';
 
 const FIX = HF_TINY;
 
@@ -27,13 +28,7 @@ beforeAll(() => {
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): { diff: number; scale: number } {
-  expect(a.length).toBe(b.length);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
+  const { maxDiff: diff, maxRef: scale } = maxDifference(a, b);
   return { diff, scale };
 }
 

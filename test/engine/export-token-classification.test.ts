@@ -11,6 +11,7 @@ import { exportForTransformersJs } from '../../src/engine/export/index.js';
 import { readSafetensors } from '../../src/engine/io/safetensors.js';
 import { EncoderModel, parseEncoderConfig } from '../../src/engine/models/bert/index.js';
 import { loadTokenizer } from '../../src/engine/tokenizers/index.js';
+import { maxDifference } from '../support/compare.js';
 
 const FIX = HF_TINY;
 
@@ -25,13 +26,7 @@ beforeAll(() => {
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): { diff: number; scale: number } {
-  expect(a.length).toBe(b.length);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
+  const { maxDiff: diff, maxRef: scale } = maxDifference(a, b);
   return { diff, scale };
 }
 

@@ -7,6 +7,7 @@ import { readSafetensors } from '../../src/engine/io/safetensors.js';
 import type { CausalLMModel } from '../../src/engine/models/causal-lm.js';
 import { addLora, loadLora, mergeLora, parseLoraConfig, saveLora } from '../../src/engine/models/lora/index.js';
 import { loadModel } from '../../src/engine/models/registry.js';
+import { maxDifference } from '../support/compare.js';
 
 const FIX = HF_TINY;
 const DIR = join(FIX, 'llama-tiny-lora');
@@ -16,15 +17,7 @@ const B = ref.input_ids.length as number;
 const T = ref.input_ids[0].length as number;
 const batch = { batchSize: B, seqLen: T, inputIds: ref.input_ids.flat(), attentionMask: ref.attention_mask.flat(), labels: base.labels.flat() };
 
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): { maxDiff: number; maxRef: number } {
-  let maxDiff = 0;
-  let maxRef = 0;
-  for (let i = 0; i < a.length; i++) {
-    maxDiff = Math.max(maxDiff, Math.abs(a[i]! - b[i]!));
-    maxRef = Math.max(maxRef, Math.abs(b[i]!));
-  }
-  return { maxDiff, maxRef };
-}
+const maxAbsDiff = maxDifference;
 
 async function decoder(dir: string): Promise<CausalLMModel> {
   const loaded = await loadModel(dir, { intraOpThreads: 2 });
