@@ -6,16 +6,11 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { PROJECT_ROOT } from '../common/paths.js';
 import type { SqlClient } from './sql.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-// src/db or dist/src/db: walk up to the folder that holds prisma/.
-const repoRoot = [path.resolve(here, '../..'), path.resolve(here, '../../..')].find((dir) =>
-  fs.existsSync(path.join(dir, 'prisma', 'schema.prisma')),
-)!;
-export const SCHEMA_PATH = path.join(repoRoot, 'prisma', 'schema.prisma');
-export const MIGRATIONS_DIR = path.join(repoRoot, 'prisma', 'migrations');
+export const SCHEMA_PATH = path.join(PROJECT_ROOT, 'prisma', 'schema.prisma');
+export const MIGRATIONS_DIR = path.join(PROJECT_ROOT, 'prisma', 'migrations');
 
 export interface Migration {
   name: string;

@@ -2,6 +2,7 @@ import path from 'node:path';
 import fs from 'node:fs';
 import { printSchema, type GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
+import { PROJECT_ROOT } from '../common/paths.js';
 import { CorpusResolver, DocumentResolver } from '../resolvers/corpus.resolver.js';
 import { EvaluationResolver, ScorerTableResolver } from '../resolvers/evaluation.resolver.js';
 import { JobResolver } from '../resolvers/job.resolver.js';
@@ -34,7 +35,7 @@ export function buildAppSchema(services: Services | null): Promise<GraphQLSchema
 }
 
 /** The committed SDL (schema.graphql) that frontends and scripts generate typed clients from. */
-export const SDL_PATH = path.resolve(path.dirname(new URL(import.meta.url).pathname), ...(import.meta.url.includes('/dist/') ? ['../../..'] : ['../..']), 'schema.graphql');
+export const SDL_PATH = path.join(PROJECT_ROOT, 'schema.graphql');
 
 export async function printAppSchema(): Promise<string> {
   return printSchema(await buildAppSchema(null)) + '\n';
