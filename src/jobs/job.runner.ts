@@ -59,7 +59,8 @@ export class JobRunner {
     } catch (error) {
       // Only bookkeeping can fail here (e.g. the database went away); record it and move on.
       this.lastError = error as Error;
-      log('error', 'job.runner_error', { jobId, workerId: this.workerId, error: (error as Error).message });
+      // The class only: messages of database errors can quote the values they were given.
+      log('error', 'job.runner_error', { jobId, workerId: this.workerId, errorClass: (error as Error)?.constructor?.name });
       this.onError(error as Error, jobId);
     }
   }

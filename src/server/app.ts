@@ -154,7 +154,6 @@ function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLF
   const errorId = Math.random().toString(36).slice(2, 10);
   // The message may quote data; logs get the error class and where it happened only.
   log('error', 'graphql.internal_error', { errorId, errorClass: (original as Error)?.constructor?.name, path: formatted.path?.join('.') });
-  if (process.env.LOG_LEVEL === 'debug') console.error(original);
   return { message: `Internal error (id ${errorId}); the server log has details.`, path: formatted.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
 }
 
