@@ -4,7 +4,7 @@
  * splits and subsets, bad input.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { unzipSync, strToU8 } from 'fflate';
+import { strToU8, unzipSync, zipSync } from 'fflate';
 import { ApiClient } from '../support/client.js';
 import { DATABASES, startTestServer, type TestServer } from '../support/server.js';
 import { base64, meddocanZip } from '../support/meddocan.js';
@@ -143,6 +143,27 @@ describe.each(DATABASES)('corpora (%s database)', (database) => {
     expect(job.result.importError.code).toBe('SPAN_OUT_OF_RANGE');
     expect(job.result.importError.issues[0].line).toBe(2);
     expect((await alice.query(`{ corpora { totalCount } }`)).corpora.totalCount).toBe(before);
+  });
+
+  it('should refuse archives that escape their folder, text that is not UTF-8 and duplicate ids, and keep CRLF offsets', async () => {
+    const failed = async (files: Record<string, Uint8Array>) => {
+      const job = await importAndWait(alice, { name: 'bad', fileName: 'bad.zip', contentBase64: base64(zipSync(files)) });
+      expect(job.status).toBe('FAILED');
+      return job.result.importError.code as string;
+    };
+    const ann = strToU8('T1\tNOMBRE 0 4\tJuan\n');
+    expect(await failed({ '../escape/a.txt': strToU8('Juan vino.'), '../escape/a.ann': ann })).toBe('PATH_ESCAPE');
+    expect(await failed({ 'train/a.txt': new Uint8Array([0x4a, 0x75, 0x61, 0x6e, 0xff, 0xfe]), 'train/a.ann': ann })).toBe('INVALID_UTF8');
+    expect(await failed({ 'train/a.txt': strToU8('Juan vino.'), 'train/a.ann': ann, 'train/b.txt': strToU8('Juan.') })).toBe('MISSING_ANN');
+    const jsonl = [JSON.stringify({ id: 'x', text: 'Juan.', spans: [] }), JSON.stringify({ id: 'x', text: 'Ana.', spans: [] })].join('\n');
+    const dup = await importAndWait(alice, { name: 'dup', fileName: 'd.jsonl', contentBase64: base64(strToU8(jsonl)) });
+    expect(dup.result.importError.code).toBe('DUPLICATE_DOCUMENT_ID');
+    // CRLF line endings count as two characters, as the file has them.
+    const text = 'Paciente:\r\nJuan Garcia\r\n';
+    const ok = await importAndWait(alice, { name: 'crlf', fileName: 'c.zip', contentBase64: base64(zipSync({ 'train/c.txt': strToU8(text), 'train/c.ann': strToU8('T1\tNOMBRE 11 22\tJuan Garcia\n') })) });
+    expect(ok.status).toBe('SUCCEEDED');
+    const { corpus } = await alice.query(`query($id: ID!) { corpus(id: $id) { documents { edges { node { text charCount annotations { start end } } } } } }`, { id: ok.result.corpusId });
+    expect(corpus.documents.edges[0].node).toEqual({ text, charCount: 24, annotations: [{ start: 11, end: 22 }] });
   });
 
   it('should page through corpora with cursors', async () => {
