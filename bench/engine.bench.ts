@@ -22,6 +22,7 @@ import { EncoderModel } from '../src/engine/models/bert/model.js';
 import { CausalLMModel } from '../src/engine/models/causal-lm.js';
 import { gpt2 } from '../src/engine/models/gpt2/index.js';
 import { AdamW } from '../src/engine/optim/adamw.js';
+import { PROJECT_ROOT } from '../src/common/paths.js';
 
 const THREADS = 2;
 
@@ -63,16 +64,6 @@ const median = (xs: number[]): number => {
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
-
-function repoRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'package.json'))) {
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error('package.json not found above the benchmark');
-    dir = up;
-  }
-  return dir;
-}
 
 function randomIds(n: number, V: number, seed: number): Int32Array {
   let s = seed >>> 0 || 1;
@@ -116,24 +107,30 @@ function encoderWorkloads(name: string, dims: { C: number; L: number; H: number;
   const T = 128;
   const n = dims.B * T;
   const batch = { batchSize: dims.B, seqLen: T, inputIds: randomIds(n, 30522, 1), labels: randomIds(n, labels, 2) };
+  const w: Record<string, Workload> = { [`${name}.train`]: trainWorkload(model, batch) };
+  if (forward) w[`${name}.forward`] = { run: async () => void (await model.forward(batch)) };
+  return { names: Object.keys(w), get: (k) => w[k]!, release: () => model.release() };
+}
+
+/** One training step (loss, gradients, AdamW), timing the two halves separately. */
+function trainWorkload<Batch>(
+  model: { lossAndGrads(batch: Batch): Promise<{ grads: Map<string, Float32Array> }>; params: Map<string, Float32Array> },
+  batch: Batch,
+): Workload {
   const opt = new AdamW({ lr: 1e-4 });
   const lgs: number[] = [];
   const oss: number[] = [];
-  const w: Record<string, Workload> = {
-    [`${name}.train`]: {
-      run: async () => {
-        let t = performance.now();
-        const { grads } = await model.lossAndGrads(batch);
-        lgs.push(performance.now() - t);
-        t = performance.now();
-        opt.step(model.params, grads);
-        oss.push(performance.now() - t);
-      },
-      detail: () => `forward+backward ${median(lgs.slice(-5)).toFixed(0)} ms, AdamW ${median(oss.slice(-5)).toFixed(0)} ms`,
+  return {
+    run: async () => {
+      let t = performance.now();
+      const { grads } = await model.lossAndGrads(batch);
+      lgs.push(performance.now() - t);
+      t = performance.now();
+      opt.step(model.params, grads);
+      oss.push(performance.now() - t);
     },
+    detail: () => `forward+backward ${median(lgs.slice(-5)).toFixed(0)} ms, AdamW ${median(oss.slice(-5)).toFixed(0)} ms`,
   };
-  if (forward) w[`${name}.forward`] = { run: async () => void (await model.forward(batch)) };
-  return { names: Object.keys(w), get: (k) => w[k]!, release: () => model.release() };
 }
 
 function decoderConfig(): Gpt2Config {
@@ -146,22 +143,7 @@ function decoderWorkloads(): Workloads {
   const T = 128;
   const ids = randomIds(B * T, 8000, 3);
   const batch = { batchSize: B, seqLen: T, inputIds: ids, labels: ids };
-  const opt = new AdamW({ lr: 1e-4 });
-  const lgs: number[] = [];
-  const oss: number[] = [];
-  const w: Record<string, Workload> = {
-    'decoder.train': {
-      run: async () => {
-        let t = performance.now();
-        const { grads } = await model.lossAndGrads(batch);
-        lgs.push(performance.now() - t);
-        t = performance.now();
-        opt.step(model.params, grads);
-        oss.push(performance.now() - t);
-      },
-      detail: () => `forward+backward ${median(lgs.slice(-5)).toFixed(0)} ms, AdamW ${median(oss.slice(-5)).toFixed(0)} ms`,
-    },
-  };
+  const w: Record<string, Workload> = { 'decoder.train': trainWorkload(model, batch) };
   return { names: Object.keys(w), get: (k) => w[k]!, release: () => model.dispose() };
 }
 
@@ -337,7 +319,7 @@ async function main(): Promise<void> {
       `(BERT-base: 2 + 3, engine in a child process of its own for its peak RSS; generation: prompt ${PROMPT}, ${NEW} new tokens, greedy, KV cache)\n`,
   );
   const rows: Row[] = [];
-  const tpeer = torch ? await Peer.start(torch.python, [path.join(repoRoot(), 'bench/pytorch/bench.py'), '--serve', '--prompt', String(PROMPT), '--new', String(NEW)], torch.env) : null;
+  const tpeer = torch ? await Peer.start(torch.python, [path.join(PROJECT_ROOT, 'bench/pytorch/bench.py'), '--serve', '--prompt', String(PROMPT), '--new', String(NEW)], torch.env) : null;
   for (const section of ['encoder', 'decoder', 'generate', 'bert-base']) {
     if (!a.only.has(section)) continue;
     const big = section === 'bert-base';

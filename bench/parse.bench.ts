@@ -3,23 +3,13 @@
  *   npx tsc -p tsconfig.json && node dist/bench/parse.bench.js
  * Reads ../shared/data/meddocan/train relative to the repository root.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseCorpus, type InputFile } from '../src/corpora/formats/index.js';
-
-function repoRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'package.json'))) {
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error('package.json not found above the benchmark');
-    dir = up;
-  }
-  return dir;
-}
+import { PROJECT_ROOT } from '../src/common/paths.js';
 
 const ROUNDS = 5;
-const dir = path.resolve(repoRoot(), '../shared/data/meddocan/train');
+const dir = path.resolve(PROJECT_ROOT, '../shared/data/meddocan/train');
 const t0 = performance.now();
 const files: InputFile[] = readdirSync(dir)
   .sort()

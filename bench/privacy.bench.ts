@@ -2,13 +2,10 @@
 // shuffling sentences of the dev split, so overlap with train is partial) against the train split.
 // Run: npx tsc -p tsconfig.json && node dist/bench/privacy.bench.js
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { PROJECT_ROOT } from '../src/common/paths.js';
 import { indexRealCorpus, privacyReport, readBratDirectory, shuffledSentenceCorpus } from '../src/scoring/index.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-// works from bench/ (sources) and dist/bench/ (compiled): the repo root holds package.json
-const repoRoot = path.basename(path.dirname(here)) === 'dist' ? path.resolve(here, '../..') : path.resolve(here, '..');
-const dataDir = path.resolve(repoRoot, '../shared/data/meddocan');
+const dataDir = path.resolve(PROJECT_ROOT, '../shared/data/meddocan');
 
 const t0 = performance.now();
 const train = readBratDirectory(path.join(dataDir, 'train'));

@@ -3,10 +3,9 @@ import { HF_TINY } from '../support/paths.js';
 // @huggingface/transformers itself (local files only): forward logits (with and without a
 // past), greedy generate (one prompt and a left-padded batch) and the text-generation
 // pipeline must give the engine's numbers and the Hugging Face fixture's greedy output.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AutoModelForCausalLM, DynamicCache, env, pipeline, Tensor } from '@huggingface/transformers';
+import { AutoModelForCausalLM, DynamicCache, pipeline, Tensor } from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportForTransformersJs } from '../../src/engine/export/index.js';
 import { generate } from '../../src/engine/generation/index.js';
@@ -14,18 +13,11 @@ import { readSafetensors } from '../../src/engine/io/safetensors.js';
 import type { CausalLMModel } from '../../src/engine/models/causal-lm.js';
 import { loadModel } from '../../src/engine/models/registry.js';
 import { maxDifference } from '../support/compare.js';
+import { useLocalTransformersJs } from '../support/transformers-js.js';
 
 const FIX = HF_TINY;
 
-let tmp: string;
-beforeAll(() => {
-  tmp = mkdtempSync(join(tmpdir(), 'export-tjs-lm-'));
-  env.allowRemoteModels = false;
-  env.allowLocalModels = true;
-  env.useFSCache = false;
-  env.localModelPath = tmp;
-});
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const local = useLocalTransformersJs('export-tjs-lm-');
 
 function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): { diff: number; scale: number } {
   const { maxDiff: diff, maxRef: scale } = maxDifference(a, b);
@@ -52,7 +44,7 @@ for (const name of ['gpt2-tiny', 'llama-tiny']) {
   describe(`transformers.js export: ${name}`, () => {
     const dir = join(FIX, name);
     const ref = JSON.parse(readFileSync(join(dir, 'reference.json'), 'utf8')) as Reference;
-    const out = () => join(tmp, name); // loaded by absolute path
+    const out = () => join(local.dir(), name); // loaded by absolute path
     let engine: CausalLMModel;
     beforeAll(async () => {
       engine = await loadDecoder(dir);
@@ -151,9 +143,9 @@ describe('transformers.js export: LoRA', () => {
   it('exports llama-tiny with its adapter merged into the graph', async () => {
     const adapter = join(FIX, 'llama-tiny-lora');
     const engine = await loadDecoder(adapter);
-    const res = await exportForTransformersJs(engine, join(tmp, 'llama-lora'), { task: 'text-generation', tokenizerDir: join(FIX, 'llama-tiny') });
+    const res = await exportForTransformersJs(engine, join(local.dir(), 'llama-lora'), { task: 'text-generation', tokenizerDir: join(FIX, 'llama-tiny') });
     expect(res.files).toContain('onnx/model.onnx');
-    const model = await AutoModelForCausalLM.from_pretrained(join(tmp, 'llama-lora'), { dtype: 'fp32', device: 'cpu' });
+    const model = await AutoModelForCausalLM.from_pretrained(join(local.dir(), 'llama-lora'), { dtype: 'fp32', device: 'cpu' });
     const ref = JSON.parse(readFileSync(join(FIX, 'llama-tiny', 'reference.json'), 'utf8')) as Reference;
     const B = ref.input_ids.length;
     const T = ref.input_ids[0]!.length;

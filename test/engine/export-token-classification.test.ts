@@ -2,8 +2,7 @@ import { HF_TINY } from '../support/paths.js';
 // Export BERT / RoBERTa token classifiers for transformers.js and run the exported folder
 // through @huggingface/transformers itself (local files only): its logits must be the
 // engine's forward (and the Hugging Face reference), its pipeline the engine's predictions.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { AutoModelForTokenClassification, env, pipeline, Tensor } from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,18 +11,11 @@ import { readSafetensors } from '../../src/engine/io/safetensors.js';
 import { EncoderModel, parseEncoderConfig } from '../../src/engine/models/bert/index.js';
 import { loadTokenizer } from '../../src/engine/tokenizers/index.js';
 import { maxDifference } from '../support/compare.js';
+import { useLocalTransformersJs } from '../support/transformers-js.js';
 
 const FIX = HF_TINY;
 
-let tmp: string;
-beforeAll(() => {
-  tmp = mkdtempSync(join(tmpdir(), 'export-tjs-ner-'));
-  env.allowRemoteModels = false;
-  env.allowLocalModels = true;
-  env.useFSCache = false;
-  env.localModelPath = tmp;
-});
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const local = useLocalTransformersJs('export-tjs-ner-');
 
 function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): { diff: number; scale: number } {
   const { maxDiff: diff, maxRef: scale } = maxDifference(a, b);
@@ -39,7 +31,7 @@ for (const name of ['bert-tiny-ner', 'roberta-tiny-ner']) {
     let engine: EncoderModel;
     beforeAll(async () => {
       engine = await EncoderModel.fromPretrained(dir, { intraOpThreads: 2 });
-      const res = await exportForTransformersJs(dir, join(tmp, name), { task: 'token-classification' });
+      const res = await exportForTransformersJs(dir, join(local.dir(), name), { task: 'token-classification' });
       expect(res.files.sort()).toEqual(['config.json', 'onnx/model.onnx', 'tokenizer.json', 'tokenizer_config.json']);
       expect(res.inputs).toEqual(['input_ids', 'attention_mask', 'token_type_ids']);
       expect(res.outputs).toEqual(['logits']);
@@ -66,7 +58,7 @@ for (const name of ['bert-tiny-ner', 'roberta-tiny-ner']) {
     });
 
     it("runs as pipeline('token-classification') with the engine's predictions", async () => {
-      const ner = await pipeline('token-classification', join(tmp, name), { dtype: 'fp32', device: 'cpu' });
+      const ner = await pipeline('token-classification', join(local.dir(), name), { dtype: 'fp32', device: 'cpu' });
       const text = 'Paciente: Juan García López, 45 años. Ingresa en el Hospital La Paz, Madrid, el 12/03/2019.';
       const ids = (ner.tokenizer(text).input_ids as Tensor).tolist()[0] as bigint[];
       const T = ids.length;
@@ -94,11 +86,11 @@ describe('transformers.js export: a model in memory', () => {
   it('exports a loaded model with a tokenizer object, byte-identical to the folder export', async () => {
     const dir = join(FIX, 'bert-tiny-ner');
     const model = await EncoderModel.fromPretrained(dir);
-    await exportForTransformersJs(model, join(tmp, 'bert-mem'), { task: 'token-classification', tokenizer: loadTokenizer(dir) });
-    await exportForTransformersJs(dir, join(tmp, 'bert-dir'), { task: 'token-classification' });
-    const a = readFileSync(join(tmp, 'bert-mem', 'onnx', 'model.onnx'));
-    expect(a.equals(readFileSync(join(tmp, 'bert-dir', 'onnx', 'model.onnx')))).toBe(true);
-    expect(readFileSync(join(tmp, 'bert-mem', 'tokenizer.json'), 'utf8')).toBe(readFileSync(join(tmp, 'bert-dir', 'tokenizer.json'), 'utf8'));
+    await exportForTransformersJs(model, join(local.dir(), 'bert-mem'), { task: 'token-classification', tokenizer: loadTokenizer(dir) });
+    await exportForTransformersJs(dir, join(local.dir(), 'bert-dir'), { task: 'token-classification' });
+    const a = readFileSync(join(local.dir(), 'bert-mem', 'onnx', 'model.onnx'));
+    expect(a.equals(readFileSync(join(local.dir(), 'bert-dir', 'onnx', 'model.onnx')))).toBe(true);
+    expect(readFileSync(join(local.dir(), 'bert-mem', 'tokenizer.json'), 'utf8')).toBe(readFileSync(join(local.dir(), 'bert-dir', 'tokenizer.json'), 'utf8'));
   });
 
   it('exports a fresh RoBERTa with dropout and new labels (padding inside the batch)', async () => {
@@ -108,8 +100,8 @@ describe('transformers.js export: a model in memory', () => {
       id2label: { 0: 'O', 1: 'B-NAME', 2: 'I-NAME' },
     });
     const model = EncoderModel.fromConfig(cfg, { seed: 7 });
-    await exportForTransformersJs(model, join(tmp, 'roberta-fresh'), { task: 'token-classification', tokenizerDir: join(FIX, 'roberta-tiny-ner') });
-    const tjs = await AutoModelForTokenClassification.from_pretrained(join(tmp, 'roberta-fresh'), { dtype: 'fp32' });
+    await exportForTransformersJs(model, join(local.dir(), 'roberta-fresh'), { task: 'token-classification', tokenizerDir: join(FIX, 'roberta-tiny-ner') });
+    const tjs = await AutoModelForTokenClassification.from_pretrained(join(local.dir(), 'roberta-fresh'), { dtype: 'fp32' });
     const ids = [
       [0, 50, 60, 70, 80, 90, 2, 1, 1],
       [0, 1, 55, 65, 1, 75, 85, 95, 2], // pad ids inside the row: positions skip them as in transformers
@@ -119,7 +111,7 @@ describe('transformers.js export: a model in memory', () => {
     const mine = await model.forward({ batchSize: 2, seqLen: 9, inputIds: ids.flat(), attentionMask: mask.flat() });
     const { diff, scale } = maxDiff(out.logits.data as Float32Array, mine);
     expect(diff).toBeLessThanOrEqual(1e-4 * scale);
-    const tok = JSON.parse(readFileSync(join(tmp, 'roberta-fresh', 'tokenizer_config.json'), 'utf8'));
+    const tok = JSON.parse(readFileSync(join(local.dir(), 'roberta-fresh', 'tokenizer_config.json'), 'utf8'));
     expect(tok.model_max_length).toBe(38); // max_position_embeddings − (padding_idx + 1)
     await tjs.dispose();
     await model.release();
@@ -128,21 +120,21 @@ describe('transformers.js export: a model in memory', () => {
 
 describe('transformers.js export: errors', () => {
   it('rejects a task the architecture does not have, unknown tasks and unsupported model types', async () => {
-    await expect(exportForTransformersJs(join(FIX, 'bert-tiny-ner'), join(tmp, 'x1'), { task: 'text-generation' })).rejects.toThrow(/needs a causal LM \(gpt2, llama\); got bert/);
-    await expect(exportForTransformersJs(join(FIX, 'gpt2-tiny'), join(tmp, 'x2'), { task: 'token-classification' })).rejects.toThrow(/needs an encoder \(bert, roberta\); got gpt2/);
-    await expect(exportForTransformersJs(join(FIX, 'bert-tiny-ner'), join(tmp, 'x3'), { task: 'fill-mask' as never })).rejects.toThrow(/unknown task "fill-mask"; supported: token-classification, text-generation/);
-    const t5 = join(tmp, 't5-src');
+    await expect(exportForTransformersJs(join(FIX, 'bert-tiny-ner'), join(local.dir(), 'x1'), { task: 'text-generation' })).rejects.toThrow(/needs a causal LM \(gpt2, llama\); got bert/);
+    await expect(exportForTransformersJs(join(FIX, 'gpt2-tiny'), join(local.dir(), 'x2'), { task: 'token-classification' })).rejects.toThrow(/needs an encoder \(bert, roberta\); got gpt2/);
+    await expect(exportForTransformersJs(join(FIX, 'bert-tiny-ner'), join(local.dir(), 'x3'), { task: 'fill-mask' as never })).rejects.toThrow(/unknown task "fill-mask"; supported: token-classification, text-generation/);
+    const t5 = join(local.dir(), 't5-src');
     mkdirSync(t5, { recursive: true });
     writeFileSync(join(t5, 'config.json'), JSON.stringify({ model_type: 't5' }));
-    await expect(exportForTransformersJs(t5, join(tmp, 'x4'), { task: 'text-generation' })).rejects.toThrow(/unsupported model_type "t5"; supported: bert, roberta, gpt2, llama/);
+    await expect(exportForTransformersJs(t5, join(local.dir(), 'x4'), { task: 'text-generation' })).rejects.toThrow(/unsupported model_type "t5"; supported: bert, roberta, gpt2, llama/);
     const mlm = EncoderModel.fromConfig(
       (await EncoderModel.fromPretrained(join(FIX, 'bert-tiny-ner'))).config,
       { head: 'masked-lm' },
     );
-    await expect(exportForTransformersJs(mlm, join(tmp, 'x5'), { task: 'token-classification', tokenizerDir: join(FIX, 'bert-tiny-ner') })).rejects.toThrow(/'masked-lm' head; only 'token-classification'/);
+    await expect(exportForTransformersJs(mlm, join(local.dir(), 'x5'), { task: 'token-classification', tokenizerDir: join(FIX, 'bert-tiny-ner') })).rejects.toThrow(/'masked-lm' head; only 'token-classification'/);
     const ner = await EncoderModel.fromPretrained(join(FIX, 'bert-tiny-ner'));
-    await expect(exportForTransformersJs(ner, join(tmp, 'x6'), { task: 'token-classification' })).rejects.toThrow(/pass `tokenizerDir`/);
+    await expect(exportForTransformersJs(ner, join(local.dir(), 'x6'), { task: 'token-classification' })).rejects.toThrow(/pass `tokenizerDir`/);
     await expect(exportForTransformersJs(join(FIX, 'bert-tiny-ner'), join(FIX, 'bert-tiny-ner', '.'), { task: 'token-classification' })).rejects.toThrow(/outDir is the model folder/);
-    for (const x of ['x1', 'x2', 'x3', 'x4', 'x5', 'x6']) expect(existsSync(join(tmp, x, 'onnx', 'model.onnx'))).toBe(false);
+    for (const x of ['x1', 'x2', 'x3', 'x4', 'x5', 'x6']) expect(existsSync(join(local.dir(), x, 'onnx', 'model.onnx'))).toBe(false);
   });
 });

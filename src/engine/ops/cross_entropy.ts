@@ -44,18 +44,11 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Tensor, opts: CrossE
     const [idx] = gr.emit('Reshape', [safe!, gr.ints([-1, 1])]);
     const [validf] = gr.emit('Cast', [valid!], 1, { to: DataType[dt] });
     const [x2] = logits.rank === 2 ? [logits.name] : gr.emit('Reshape', [logits, gr.ints([-1, typeof V === 'number' ? V : -1])]);
-    let total: string;
     let logp: string;
     if (dt === 'float32') {
       // One LogSoftmax kernel over the last axis. (onnxruntime's SoftmaxCrossEntropyLoss views the
       // logits as [N, C, 1] and runs log-softmax on a middle axis: 5× slower on [2048, 8000].)
       [logp] = gr.emit('LogSoftmax', [x2!], 1, { axis: -1 }) as [string];
-      const [picked] = gr.emit('GatherElements', [logp, idx!], 1, { axis: -1 });
-      const [pk] = gr.emit('Reshape', [picked!, gr.ints([-1])]);
-      const [vf1] = gr.emit('Reshape', [validf!, gr.ints([-1])]);
-      const [nll] = gr.emit('Mul', [pk!, vf1!]);
-      const [sum] = gr.emit('ReduceSum', [nll!, gr.ints([0])], 1, { keepdims: 0 });
-      [total] = gr.emit('Neg', [sum!]) as [string];
     } else {
       const [m] = gr.emit('ReduceMax', [x2!, last], 1, { keepdims: 1 });
       const [sh] = gr.emit('Sub', [x2!, m!]);
@@ -63,13 +56,14 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Tensor, opts: CrossE
       const [se] = gr.emit('ReduceSum', [e!, last], 1, { keepdims: 1 });
       const [lse] = gr.emit('Log', [se!]);
       [logp] = gr.emit('Sub', [sh!, lse!]) as [string];
-      const [picked] = gr.emit('GatherElements', [logp, idx!], 1, { axis: -1 });
-      const [pk] = gr.emit('Reshape', [picked!, gr.ints([-1])]);
-      const [vf1] = gr.emit('Reshape', [validf!, gr.ints([-1])]);
-      const [nll] = gr.emit('Mul', [pk!, vf1!]);
-      const [sum] = gr.emit('ReduceSum', [nll!, gr.ints([0])], 1, { keepdims: 0 });
-      [total] = gr.emit('Neg', [sum!]) as [string];
     }
+    // −Σ log p(label) over the valid positions.
+    const [picked] = gr.emit('GatherElements', [logp, idx!], 1, { axis: -1 });
+    const [pk] = gr.emit('Reshape', [picked!, gr.ints([-1])]);
+    const [vf1] = gr.emit('Reshape', [validf!, gr.ints([-1])]);
+    const [nll] = gr.emit('Mul', [pk!, vf1!]);
+    const [sum] = gr.emit('ReduceSum', [nll!, gr.ints([0])], 1, { keepdims: 0 });
+    const [total] = gr.emit('Neg', [sum!]) as [string];
     let norm: string;
     if (reduction === 'mean') {
       const [cnt] = gr.emit('ReduceSum', [validf!, all], 1, { keepdims: 0 });
