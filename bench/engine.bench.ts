@@ -14,6 +14,7 @@ import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:chil
 import { createInterface } from 'node:readline';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { generate } from '../src/engine/generation/index.js';
 import { parseConfig, type Gpt2Config } from '../src/engine/io/config.js';
@@ -42,6 +43,7 @@ interface Args {
   warmup: number;
   serve: boolean;
   noTorch: boolean;
+  gapMs: number;
 }
 
 function parseArgs(): Args {
@@ -56,6 +58,7 @@ function parseArgs(): Args {
     warmup: Number(get('--warmup') ?? 2),
     serve: a.includes('--serve'),
     noTorch: a.includes('--no-torch'),
+    gapMs: Number(get('--gap') ?? 300),
   };
 }
 
@@ -247,16 +250,17 @@ interface TorchRunner {
 function findTorch(): TorchRunner | null {
   const env: NodeJS.ProcessEnv = { ...process.env };
   const notes: string[] = [];
-  // OpenBLAS misdetects these VMs' CPU (it reports "Prescott": 4× slower GEMM); name the core as the CPU flags say.
-  if (!env.OPENBLAS_CORETYPE) {
-    try {
-      const flags = readFileSync('/proc/cpuinfo', 'utf8');
-      if (/\bavx512f\b/.test(flags)) env.OPENBLAS_CORETYPE = 'SkylakeX';
-      else if (/\bavx2\b/.test(flags)) env.OPENBLAS_CORETYPE = 'Haswell';
-    } catch {
-      /* not Linux */
-    }
+  // OpenBLAS misdetects these VMs' CPU (it reports "Prescott": 4× slower GEMM), and some machines
+  // here export OPENBLAS_CORETYPE=Haswell even on AVX-512 CPUs (1.4× slower GEMM for PyTorch):
+  // name the core as the CPU flags say. TORCH_OPENBLAS_CORETYPE overrides.
+  try {
+    const flags = readFileSync('/proc/cpuinfo', 'utf8');
+    if (/\bavx512f\b/.test(flags)) env.OPENBLAS_CORETYPE = 'SkylakeX';
+    else if (/\bavx2\b/.test(flags)) env.OPENBLAS_CORETYPE = 'Haswell';
+  } catch {
+    /* not Linux: OpenBLAS's own detection */
   }
+  if (env.TORCH_OPENBLAS_CORETYPE) env.OPENBLAS_CORETYPE = env.TORCH_OPENBLAS_CORETYPE;
   if (env.OPENBLAS_CORETYPE) notes.push(`OPENBLAS_CORETYPE=${env.OPENBLAS_CORETYPE}`);
   // torch's OpenMP threads spin-wait after each parallel region and fight OpenBLAS's own two
   // threads for the two cores: passive waiting made PyTorch 1.5–2.5× faster here.
@@ -339,7 +343,14 @@ async function main(): Promise<void> {
         }
         return (await child!.ask({ run: name })).ms as number;
       };
-      const runTorch = async (): Promise<number> => (await tpeer!.ask({ run: name })).ms as number;
+      const runTorch = async (): Promise<number> => {
+        const ms = (await tpeer!.ask({ run: name })).ms as number;
+        // OpenBLAS's worker threads spin for ~0.1 s after each call (its THREAD_TIMEOUT) and would
+        // take the cores from the engine's next step; onnxruntime's do not spin (Session). Each
+        // side's call starts on an idle machine.
+        await sleep(a.gapMs);
+        return ms;
+      };
       for (let i = 0; i < warm; i++) {
         await runEngine();
         if (tpeer) await runTorch();
@@ -348,6 +359,7 @@ async function main(): Promise<void> {
       const t: number[] = [];
       for (let i = 0; i < iters; i++) {
         e.push(await runEngine());
+        await sleep(a.gapMs);
         if (tpeer) t.push(await runTorch());
       }
       let detail = local?.get(name).detail?.();

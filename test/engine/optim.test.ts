@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EncoderModel, parseEncoderConfig } from '../../src/engine/models/bert/index.js';
-import { AdamW, GradAccumulator, clipGradNorm, lrMultiplier } from '../../src/engine/optim/index.js';
+import { AdamW, GradAccumulator, globalNorm, lrMultiplier } from '../../src/engine/optim/index.js';
+import { CHUNK } from '../../src/engine/optim/simd.js';
 import { trainStep } from '../../src/engine/train/index.js';
 
 describe('AdamW', () => {
@@ -31,13 +32,67 @@ describe('schedules', () => {
 });
 
 describe('gradient clipping and accumulation', () => {
-  it('should clip to the global norm and report the norm before', () => {
+  it('should clip to the global norm inside the step, report the norm before, and leave the gradients alone', () => {
     const g = new Map([['a', Float32Array.from([3])], ['b', Float32Array.from([4])]]);
-    expect(clipGradNorm(g, 1)).toBeCloseTo(5);
-    expect(g.get('a')![0]).toBeCloseTo(0.6, 5);
-    expect(g.get('b')![0]).toBeCloseTo(0.8, 5);
-    expect(clipGradNorm(g, 10)).toBeCloseTo(1, 5);
-    expect(g.get('a')![0]).toBeCloseTo(0.6, 5);
+    expect(globalNorm(g.values())).toBeCloseTo(5, 6);
+    const clipped = new AdamW({ lr: 0.1, weightDecay: 0 });
+    const p = new Map([['a', Float32Array.of(0)], ['b', Float32Array.of(0)]]);
+    expect(clipped.step(p, g, { maxGradNorm: 1 }).gradNorm).toBeCloseTo(5, 5);
+    clipped.step(p, g, { maxGradNorm: 1 });
+    expect([...g.values()].map((x) => x[0])).toEqual([3, 4]);
+    // the same two steps with gradients pre-scaled to norm 1 (coefficient 1 / (5 + 1e-6))
+    const scaled = new AdamW({ lr: 0.1, weightDecay: 0 });
+    const q = new Map([['a', Float32Array.of(0)], ['b', Float32Array.of(0)]]);
+    const pre = new Map([...g].map(([k, v]) => [k, Float32Array.from(v, (x) => x / (5 + 1e-6))]));
+    scaled.step(q, pre);
+    expect(scaled.step(q, pre).gradNorm).toBeNaN();
+    for (const k of ['a', 'b']) expect(p.get(k)![0]).toBeCloseTo(q.get(k)![0]!, 6);
+    // a norm under the maximum leaves the update as it is
+    const [loose, plain] = [new AdamW({ lr: 0.1 }), new AdamW({ lr: 0.1 })];
+    const [r, u] = [0, 1].map(() => new Map([['a', Float32Array.of(1)], ['b', Float32Array.of(1)]]));
+    loose.step(r!, pre, { maxGradNorm: 10 });
+    plain.step(u!, pre);
+    expect([...r!.values()].map((x) => x[0])).toEqual([...u!.values()].map((x) => x[0]));
+  });
+
+  it('should update long tensors (several SIMD chunks, a ragged tail) as the f64 formula does, and adopt moments set from a checkpoint', () => {
+    const n = 2 * CHUNK + 7;
+    const rand = (seed: number): Float32Array => {
+      let s = seed;
+      return Float32Array.from({ length: n }, () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1);
+    };
+    const p0 = rand(1);
+    const grads = [rand(2), rand(3)];
+    const opt = new AdamW({ lr: 1e-2, weightDecay: 0.1 });
+    const p = new Map([['w', Float32Array.from(p0)]]);
+    for (const g of grads) opt.step(p, new Map([['w', g]]));
+    // reference in f64
+    const want = Float64Array.from(p0);
+    const m = new Float64Array(n);
+    const v = new Float64Array(n);
+    grads.forEach((g, k) => {
+      const t = k + 1;
+      for (let i = 0; i < n; i++) {
+        want[i]! *= 1 - 1e-2 * 0.1;
+        m[i] = 0.9 * m[i]! + 0.1 * g[i]!;
+        v[i] = 0.999 * v[i]! + 0.001 * g[i]! * g[i]!;
+        want[i]! -= (1e-2 / (1 - 0.9 ** t)) * m[i]! / (Math.sqrt(v[i]!) / Math.sqrt(1 - 0.999 ** t) + 1e-8);
+      }
+    });
+    let worst = 0;
+    for (let i = 0; i < n; i++) worst = Math.max(worst, Math.abs(p.get('w')![i]! - want[i]!));
+    expect(worst).toBeLessThan(1e-6);
+    expect(opt.state.m.get('w')!.length).toBe(n);
+    expect(Math.abs(opt.state.m.get('w')![n - 1]! - m[n - 1]!)).toBeLessThan(1e-7);
+
+    // moments replaced from outside (as loadCheckpoint does) are copied in and used
+    const resumed = new AdamW({ lr: 1e-2, weightDecay: 0.1 });
+    resumed.state = { step: 2, m: new Map([['w', Float32Array.from(opt.state.m.get('w')!)]]), v: new Map([['w', Float32Array.from(opt.state.v.get('w')!)]]) };
+    const a = new Map([['w', Float32Array.from(p.get('w')!)]]);
+    const g3 = new Map([['w', rand(4)]]);
+    resumed.step(a, g3);
+    opt.step(p, g3);
+    expect(a.get('w')).toEqual(p.get('w'));
   });
 
   it('should make two half-batches accumulate to the full-batch gradient', async () => {

@@ -1,9 +1,11 @@
-// AdamW exactly as torch.optim.AdamW (decoupled weight decay, bias correction), run in
-// place on preallocated Float32Arrays: p ← p·(1 − lr·wd); m ← β1 m + (1−β1) g;
+// AdamW exactly as torch.optim.AdamW (decoupled weight decay, bias correction), in place on
+// the parameters' Float32Arrays: p ← p·(1 − lr·wd); m ← β1 m + (1−β1) g;
 // v ← β2 v + (1−β2) g²; p ← p − (lr / (1−β1ᵗ)) · m / (√v / √(1−β2ᵗ) + ε).
-// In TypeScript rather than in the graph: one pass reads p, g, m, v and writes p, m, v, while
-// the same update as ONNX ops is ~12 elementwise passes. Measured on 11M parameters (2 cores):
-// this loop ~56 ms; an onnxruntime session with preallocated outputs about twice that.
+// Not in the ONNX graph: one pass reads p, g, m, v and writes p, m, v, while the same update as
+// ONNX ops is ~12 elementwise passes (twice the time of a JS loop, measured). The loop is
+// WebAssembly SIMD (./simd.ts, 3–4× the JS loop); the moments live in its memory.
+import { Arena, adamwSimd, sumSquaresSimd } from './simd.js';
+import type { AdamWScalars, MomentSlot } from './simd.js';
 
 export interface AdamWOptions {
   lr?: number;
@@ -12,6 +14,7 @@ export interface AdamWOptions {
   weightDecay?: number;
 }
 
+/** Moments by parameter name (plain Float32Arrays: checkpoints read and replace them). */
 export interface AdamWState {
   step: number;
   m: Map<string, Float32Array>;
@@ -25,6 +28,8 @@ export class AdamW {
   readonly weightDecay: number;
   lr: number;
   state: AdamWState = { step: 0, m: new Map(), v: new Map() };
+  /** The SIMD slot behind each moment array this optimizer placed (keyed by the m array). */
+  private slots = new WeakMap<Float32Array, MomentSlot>();
 
   constructor(opts: AdamWOptions = {}) {
     this.lr = opts.lr ?? 1e-3;
@@ -35,58 +40,103 @@ export class AdamW {
 
   /**
    * One update of every parameter that has a gradient. `lr` overrides the current rate
-   * (schedules); `noDecay` names parameters excluded from weight decay.
+   * (schedules); `noDecay` names parameters excluded from weight decay; `maxGradNorm` clips the
+   * gradients' global L2 norm as torch.nn.utils.clip_grad_norm_ does (scale max/(norm + 1e-6)
+   * when below 1), inside the update rather than as a pass of its own; the gradients are not
+   * modified. Returns that norm before clipping (NaN when not clipping).
    */
-  step(params: Map<string, Float32Array>, grads: Map<string, Float32Array>, opts: { lr?: number; noDecay?: (name: string) => boolean } = {}): void {
+  step(
+    params: Map<string, Float32Array>,
+    grads: Map<string, Float32Array>,
+    opts: { lr?: number; noDecay?: (name: string) => boolean; maxGradNorm?: number } = {},
+  ): { gradNorm: number } {
     const s = this.state;
+    const names = [...params.keys()].filter((name) => grads.has(name));
+    for (const name of names) {
+      const n = grads.get(name)!.length;
+      if (n !== params.get(name)!.length) throw new Error(`AdamW: gradient for '${name}' has ${n} values, parameter has ${params.get(name)!.length}`);
+    }
+    this.placeMoments(names, params);
+    const clip = opts.maxGradNorm !== undefined && opts.maxGradNorm > 0;
+    const gradNorm = clip ? globalNorm(names.map((name) => grads.get(name)!)) : NaN;
     s.step++;
     const lr = opts.lr ?? this.lr;
-    const b1 = this.beta1;
-    const b2 = this.beta2;
-    const bc1 = 1 - b1 ** s.step;
-    const bc2sqrt = Math.sqrt(1 - b2 ** s.step);
-    const stepSize = lr / bc1;
-    const eps = this.eps;
-    for (const [name, p] of params) {
-      const g = grads.get(name);
-      if (!g) continue;
-      if (g.length !== p.length) throw new Error(`AdamW: gradient for '${name}' has ${g.length} values, parameter has ${p.length}`);
-      let m = s.m.get(name);
-      let v = s.v.get(name);
-      if (!m || !v) {
-        m = new Float32Array(p.length);
-        v = new Float32Array(p.length);
-        s.m.set(name, m);
-        s.v.set(name, v);
-      }
-      const decay = 1 - lr * (opts.noDecay?.(name) ? 0 : this.weightDecay);
-      const c1 = 1 - b1;
-      const c2 = 1 - b2;
-      const inv = 1 / bc2sqrt; // multiply, not divide, in the hot loop (memory-bound: ~5 ns/element)
-      const len = p.length;
-      for (let i = 0; i < len; i++) {
-        const gi = g[i]!;
-        const mi = b1 * m[i]! + c1 * gi;
-        const vi = b2 * v[i]! + c2 * gi * gi;
-        m[i] = mi;
-        v[i] = vi;
-        p[i] = p[i]! * decay - (stepSize * mi) / (Math.sqrt(vi) * inv + eps);
-      }
+    const scalars = {
+      b1: this.beta1,
+      b2: this.beta2,
+      stepSize: lr / (1 - this.beta1 ** s.step),
+      inv: 1 / Math.sqrt(1 - this.beta2 ** s.step),
+      eps: this.eps,
+      decay: 1,
+      gradScale: clip ? Math.min(1, opts.maxGradNorm! / (gradNorm + 1e-6)) : 1,
+    };
+    for (const name of names) {
+      scalars.decay = 1 - lr * (opts.noDecay?.(name) ? 0 : this.weightDecay);
+      const p = params.get(name)!;
+      const g = grads.get(name)!;
+      const m = s.m.get(name)!;
+      const slot = this.slots.get(m);
+      if (slot) adamwSimd(slot, p, g, scalars);
+      else adamwScalar(p, g, m, s.v.get(name)!, scalars);
     }
+    return { gradNorm };
+  }
+
+  /**
+   * Give every parameter moments in SIMD memory: zeros for new ones, a copy of those set from
+   * outside (a loaded checkpoint), which the state maps then point at.
+   */
+  private placeMoments(names: string[], params: Map<string, Float32Array>): void {
+    const s = this.state;
+    const missing = names.filter((name) => {
+      const m = s.m.get(name);
+      return !m || !this.slots.has(m);
+    });
+    if (!missing.length) return;
+    const slots = Arena.allocate(missing.map((name) => params.get(name)!.length));
+    missing.forEach((name, i) => {
+      const n = params.get(name)!.length;
+      const old = [s.m.get(name), s.v.get(name)];
+      const slot = slots[i];
+      if (!slot) {
+        // too large for a wasm32 memory: plain arrays, updated in TypeScript
+        if (!old[0] || !old[1]) {
+          s.m.set(name, new Float32Array(n));
+          s.v.set(name, new Float32Array(n));
+        }
+        return;
+      }
+      if (old[0] && old[1]) {
+        slot.m.set(old[0]);
+        slot.v.set(old[1]);
+      }
+      s.m.set(name, slot.m);
+      s.v.set(name, slot.v);
+      this.slots.set(slot.m, slot);
+    });
   }
 }
 
-/**
- * Scale gradients in place so their global L2 norm is at most maxNorm (torch.nn.utils.clip_grad_norm_).
- * Returns the norm before clipping.
- */
-export function clipGradNorm(grads: Map<string, Float32Array>, maxNorm: number): number {
+/** The same update in TypeScript (f64 arithmetic), for tensors that fit no wasm memory. */
+function adamwScalar(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, s: AdamWScalars): void {
+  const { b1, b2, decay, stepSize, inv, eps, gradScale } = s;
+  const c1 = 1 - b1;
+  const c2 = 1 - b2;
+  for (let i = 0; i < p.length; i++) {
+    const gi = g[i]! * gradScale;
+    const mi = b1 * m[i]! + c1 * gi;
+    const vi = b2 * v[i]! + c2 * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    p[i] = p[i]! * decay - (stepSize * mi) / (Math.sqrt(vi) * inv + eps);
+  }
+}
+
+/** The global L2 norm of a set of gradients (what clipping compares with its maximum). */
+export function globalNorm(grads: Iterable<Float32Array>): number {
   let sq = 0;
-  for (const g of grads.values()) for (let i = 0; i < g.length; i++) sq += g[i]! * g[i]!;
-  const norm = Math.sqrt(sq);
-  const coef = maxNorm / (norm + 1e-6);
-  if (coef < 1) for (const g of grads.values()) for (let i = 0; i < g.length; i++) g[i]! *= coef;
-  return norm;
+  for (const g of grads) sq += sumSquaresSimd(g);
+  return Math.sqrt(sq);
 }
 
 /** Gradient accumulation: sum micro-batch gradients (weighted) into preallocated buffers. */

@@ -1,4 +1,4 @@
-export { AdamW, GradAccumulator, clipGradNorm } from './adamw.js';
+export { AdamW, GradAccumulator, globalNorm } from './adamw.js';
 export type { AdamWOptions, AdamWState } from './adamw.js';
 export { lrMultiplier, scheduledLr } from './schedule.js';
 export type { ScheduleKind, ScheduleOptions } from './schedule.js';

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { Rng } from '../generation/index.js';
 import { loadModel } from '../models/registry.js';
 import { addLora, mergeLora } from '../models/lora/index.js';
-import { AdamW, clipGradNorm, scheduledLr } from '../optim/index.js';
+import { AdamW, scheduledLr } from '../optim/index.js';
 import type { Device } from '../runtime/session.js';
 import { loadTokenizer } from '../tokenizers/index.js';
 
@@ -82,9 +82,8 @@ export async function adaptGenerator(spec: AdaptGeneratorSpec, onProgress?: (p: 
       // Labels are the inputs: the model shifts them by one, as Hugging Face's causal LMs do.
       const { loss, grads } = await model.lossAndGrads({ batchSize: B, seqLen: T, inputIds, labels: inputIds });
       if (!Number.isFinite(loss)) throw new Error(`loss became ${loss} at step ${step + 1}; lower the learning rate`);
-      clipGradNorm(grads, 1);
       const lr = scheduledLr(spec.lr, step, { kind: 'linear', warmupSteps: spec.warmupSteps, totalSteps });
-      opt.step(model.params, grads, { lr });
+      opt.step(model.params, grads, { lr, maxGradNorm: 1 });
       losses.push(loss);
       onProgress?.({ step: step + 1, totalSteps, loss, lr, percent: (100 * (step + 1)) / totalSteps });
     }

@@ -2,7 +2,7 @@
 // schedule, gradient clipping and accumulation, resumable checkpoints, NaN detection and
 // progress events. Plain data in and out, so it runs the same in a worker thread.
 import type { EncoderBatch, EncoderModel } from '../models/bert/model.js';
-import { AdamW, GradAccumulator, clipGradNorm } from '../optim/adamw.js';
+import { AdamW, GradAccumulator } from '../optim/adamw.js';
 import { scheduledLr } from '../optim/schedule.js';
 import type { ScheduleKind } from '../optim/schedule.js';
 import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
@@ -83,8 +83,7 @@ export async function trainStep(
 ): Promise<{ loss: number; gradNorm: number }> {
   const { loss, grads } = await model.lossAndGrads(batch);
   if (!Number.isFinite(loss)) throw new NonFiniteLossError(opt.state.step + 1, loss, null);
-  const gradNorm = (opts.maxGradNorm ?? 1) > 0 ? clipGradNorm(grads, opts.maxGradNorm ?? 1) : NaN;
-  opt.step(model.params, grads, opts.lr !== undefined ? { lr: opts.lr } : {});
+  const { gradNorm } = opt.step(model.params, grads, { maxGradNorm: opts.maxGradNorm ?? 1, ...(opts.lr !== undefined ? { lr: opts.lr } : {}) });
   return { loss, gradNorm };
 }
 
@@ -178,9 +177,8 @@ export async function trainTokenClassification(
       state.batchInEpoch++;
     }
     const grads = single ?? acc.finish(1 / micro);
-    const gradNorm = c.maxGradNorm > 0 ? clipGradNorm(grads, c.maxGradNorm) : NaN;
     const lr = scheduledLr(c.lr, state.step, schedule);
-    opt.step(model.params, grads, { lr });
+    const { gradNorm } = opt.step(model.params, grads, { lr, maxGradNorm: c.maxGradNorm });
     state.step++;
     const loss = lossSum / micro;
     state.losses.push(loss);
