@@ -147,12 +147,12 @@ export function causalSelfAttention(
     q5 = rope(q5);
     k4 = rope(k4);
   }
-  const kT = op.transpose(k4, [0, 1, 3, 2]); // [B,G,D,T]
   const bias = op.unsqueeze(b.inputs.bias, [1]); // [B,1,1,T,S]
   let ctx: Tensor;
   if (b.inputs.past && b.present && b.inputs.kvSplit) {
     // Inference only (no gradient needed): cached and new positions are scored separately
     // and joined in the small score tensor, so the cache itself is only read.
+    const kT = op.transpose(k4, [0, 1, 3, 2]); // [B,G,D,T]
     b.present.push({ k: kT, v: v4 });
     const past = b.inputs.past[layer]!;
     const sPast = op.matmul(q5, op.unsqueeze(past.k, [2])); // [B,G,R,T,P]
@@ -161,7 +161,8 @@ export function causalSelfAttention(
     const [pPast, pNew] = splitLast(att, b.inputs.kvSplit, ['P', 'T']);
     ctx = op.add(op.matmul(pPast, op.unsqueeze(past.v, [2])), op.matmul(pNew, op.unsqueeze(v4, [2]))); // [B,G,R,T,D]
   } else {
-    const att = op.softmax(op.add(op.matmul(q5, op.unsqueeze(kT, [2])), bias), -1); // [B,G,R,T,T]
+    // q kᵀ with k as it is (FusedMatMul transB on the CPU): no Transpose of k, nor of its gradient
+    const att = op.softmax(op.add(op.matmul(q5, op.unsqueeze(k4, [2]), { transB: true }), bias), -1); // [B,G,R,T,T]
     ctx = op.matmul(att, op.unsqueeze(v4, [2])); // [B,G,R,T,D]
   }
   return op.reshape(op.transpose(ctx, [0, 3, 1, 2, 4]), [0, 0, H * D]); // [B,T,H·D]

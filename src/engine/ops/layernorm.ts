@@ -1,7 +1,7 @@
 import type { Tensor } from '../graph/graph.js';
 import { floatAttr } from '../graph/graph.js';
 import { mul } from './mul.js';
-import { reduceMean } from './reduce.js';
+import { emitSumOfRows, reduceMean } from './reduce.js';
 import { sub } from './sub.js';
 import type { GradRule } from './util.js';
 import { assertFloat } from './util.js';
@@ -44,7 +44,6 @@ export const layerNormGrad: GradRule = (g, { inputs: [x, w, b], outputs: [, mean
   const C = x!.shape[x!.rank - 1];
   if (typeof C !== 'number') return layerNormGradPrimitives(g, x!, w!, mean!, rstd!);
   const dt = x!.dtype;
-  const lead = [...Array(x!.rank - 1).keys()];
   const [dx, dw, db] = x!.graph.apply(
     'LayerNormGrad',
     [g, x!, w!, b!, mean!, rstd!],
@@ -55,15 +54,14 @@ export const layerNormGrad: GradRule = (g, { inputs: [x, w, b], outputs: [, mean
     ],
     {},
     (gr) => {
-      const axes = gr.ints(lead);
       const [xc] = gr.emit('Sub', [x!, mean!]);
       const [xhat] = gr.emit('Mul', [xc!, rstd!]);
       const [wc] = gr.emit('Reshape', [w!, gr.ints([C, 1])]);
       const [sw] = gr.emit('MatMul', [g, wc!]); // [..., 1] = Σ_c g w
       const [gx] = gr.emit('Mul', [g, xhat!]);
       const [sxw] = gr.emit('MatMul', [gx!, wc!]); // [..., 1] = Σ_c g w xhat
-      const [dwOut] = gr.emit('ReduceSum', [gx!, axes], 1, { keepdims: 0 });
-      const [dbOut] = gr.emit('ReduceSum', [g, axes], 1, { keepdims: 0 });
+      const [dwOut] = emitSumOfRows(gr, gx!, C, dt);
+      const [dbOut] = emitSumOfRows(gr, g.name, C, dt);
       const [k] = gr.emit('Mul', [rstd!, gr.scalar(-1 / C, dt)]); // [..., 1]
       const [c1] = gr.emit('Mul', [sw!, k!]); // -rstd mean(dxhat)
       const [c2] = gr.emit('Mul', [sxw!, k!]); // -rstd mean(dxhat xhat)

@@ -1,20 +1,39 @@
 // ReduceSum / ReduceMean / ReduceMax (opset 18: axes is an input).
-import type { Shape, Tensor } from '../graph/graph.js';
+import type { DType, Graph, Shape, Tensor } from '../graph/graph.js';
 import { cast, equal } from './cast.js';
 import { div } from './div.js';
 import { mul } from './mul.js';
 import { unsqueeze } from './reshape.js';
 import type { GradRule } from './util.js';
-import { assertFloat, fillLike, normAxis, shapeOf } from './util.js';
+import { assertFloat, fillLike, isStatic, normAxis, shapeOf } from './util.js';
 
 function reduce(op: string, x: Tensor, axes: number[], keepdims: boolean): Tensor {
   assertFloat(op, x);
   const norm = axes.map((a) => normAxis(a, x.rank)).sort((a, b) => a - b);
   const out: Shape = keepdims ? x.shape.map((d, i) => (norm.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !norm.includes(i));
   const k = keepdims ? 1 : 0;
-  return x.graph.apply(op, [x], [{ dtype: x.dtype, shape: out }], { axes: norm, keepdims: k }, (gr) =>
-    gr.emit(op, [x, gr.ints(norm)], 1, { keepdims: k }),
-  )[0]!;
+  const inner = x.shape.slice(norm.length);
+  const leading = norm.length < x.rank && norm.every((a, i) => a === i) && isStatic(inner);
+  return x.graph.apply(op, [x], [{ dtype: x.dtype, shape: out }], { axes: norm, keepdims: k }, (gr) => {
+    if (op !== 'ReduceSum' || !leading) return gr.emit(op, [x, gr.ints(norm)], 1, { keepdims: k });
+    const [sum] = emitSumOfRows(gr, x.name, (inner as number[]).reduce((a, d) => a * d, 1), x.dtype);
+    return gr.emit('Reshape', [sum!, gr.ints(keepdims ? [...norm.map(() => 1), ...(inner as number[])] : (inner as number[]))]);
+  })[0]!;
+}
+
+/**
+ * Σ over the rows of x viewed as [rows, inner] (rows: every leading axis), as [inner]: a
+ * ones-row MatMul ([1, rows] @ [rows, inner]). Bias and LayerNorm weight gradients are such
+ * sums over all tokens, and onnxruntime's ReduceSum over leading axes runs at about a quarter
+ * of the speed of this GEMV (measured: [2048, 384] 0.45 vs 0.1 ms, 2 threads).
+ */
+export function emitSumOfRows(gr: Graph, x: string, inner: number, dtype: DType): string[] {
+  const [x2] = gr.emit('Reshape', [x, gr.ints([-1, inner])]);
+  const [rows] = gr.emit('Shape', [x2!], 1, { end: 1 });
+  const [shape] = gr.emit('Concat', [gr.ints([1]), rows!], 1, { axis: 0 });
+  const [ones] = gr.emit('Expand', [gr.scalar(1, dtype), shape!]);
+  const [sum] = gr.emit('MatMul', [ones!, x2!]);
+  return gr.emit('Reshape', [sum!, gr.ints([inner])]);
 }
 
 export const reduceSum = (x: Tensor, axes: number[], keepdims = false): Tensor => reduce('ReduceSum', x, axes, keepdims);

@@ -176,9 +176,9 @@ export function buildEncoderGraph(cfg: EncoderConfig, head: EncoderHead, opts: {
         [q0, k0, v0] = op.split(op.linear(h, wqkv, bqkv), -1, [C, C, C]) as [Tensor, Tensor, Tensor];
       } else [q0, k0, v0] = [lin(h, `${sa}.query`), lin(h, `${sa}.key`), lin(h, `${sa}.value`)];
       const q = op.transpose(op.reshape(op.mul(q0!, 1 / Math.sqrt(D)), [0, 0, H, D]), [0, 2, 1, 3]); // [B,H,T,D]
-      const k = op.transpose(op.reshape(k0!, [0, 0, H, D]), [0, 2, 3, 1]); // [B,H,D,T]
+      const k = op.transpose(op.reshape(k0!, [0, 0, H, D]), [0, 2, 1, 3]); // [B,H,T,D]: q kᵀ as FusedMatMul transB, no Transpose of k
       const v = op.transpose(op.reshape(v0!, [0, 0, H, D]), [0, 2, 1, 3]); // [B,H,T,D]
-      const att = drop(train, op.softmax(op.add(op.matmul(q, k), maskBias), -1), `dropout.${i}.attention`, 'attention', cfg.attentionDropout); // [B,H,T,T]
+      const att = drop(train, op.softmax(op.add(op.matmul(q, k, { transB: true }), maskBias), -1), `dropout.${i}.attention`, 'attention', cfg.attentionDropout); // [B,H,T,T]
       const ctx = op.reshape(op.transpose(op.matmul(att, v), [0, 2, 1, 3]), [0, 0, C]); // [B,T,C]
       const ao = drop(train, lin(ctx, `${l}.attention.output.dense`), `dropout.${i}.attention_output`, 'hidden', hp);
       const a = op.layerNorm(op.add(ao, h), w(`${l}.attention.output.LayerNorm.weight`), w(`${l}.attention.output.LayerNorm.bias`), eps);
