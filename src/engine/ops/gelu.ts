@@ -14,6 +14,7 @@ export function gelu(x: Tensor): Tensor {
 }
 
 // d gelu = g (Φ(x) + x φ(x)) = g · 0.5 (1 + erf(z) + (2/√π) z e^{-z²}),  z = x/√2
+// Binary ops only: onnxruntime's Sum with three inputs (one a scalar) costs 2.5 Muls.
 export const geluGrad: GradRule = (g, { inputs: [x] }) => [
   x!.graph.apply('GeluGrad', [g, x!], [{ dtype: x!.dtype, shape: x!.shape }], {}, (gr) => {
     const dt = x!.dtype;
@@ -21,10 +22,11 @@ export const geluGrad: GradRule = (g, { inputs: [x] }) => [
     const [e] = gr.emit('Erf', [z!]);
     const [z2] = gr.emit('Mul', [z!, z!]);
     const [ez2] = gr.emit('Exp', [z2!]);
-    const [ratio] = gr.emit('Div', [z!, ez2!]); // z e^{-z²}
-    const [term] = gr.emit('Mul', [ratio!, gr.scalar(2 / Math.sqrt(Math.PI), dt)]);
-    const [s2] = gr.emit('Sum', [e!, term!, gr.scalar(1, dt)]); // 1 + erf(z) + term in one pass
-    const [gs] = gr.emit('Mul', [s2!, g]);
+    const [zc] = gr.emit('Mul', [x!, gr.scalar(Math.SQRT1_2 * (2 / Math.sqrt(Math.PI)), dt)]); // (2/√π) z
+    const [term] = gr.emit('Div', [zc!, ez2!]); // (2/√π) z e^{-z²}
+    const [a] = gr.emit('Add', [e!, term!]);
+    const [b] = gr.emit('Add', [a!, gr.scalar(1, dt)]);
+    const [gs] = gr.emit('Mul', [b!, g]);
     return gr.emit('Mul', [gs!, gr.scalar(0.5, dt)]);
   })[0]!,
 ];
@@ -56,7 +58,8 @@ export function geluTanh(x: Tensor): Tensor {
   })[0]!;
 }
 
-// With s = σ(z), z = x (A + B x²):  d/dx x σ(z) = s (1 + (1 − s) · x (A + 3B x²))
+// With s = σ(z), z = x (A + B x²):  d/dx x σ(z) = s (1 + (1 − s) · x (A + 3B x²)).
+// Binary ops only (a four-input Sum cost five Muls), with A + 3Bx² = 3 (A + Bx²) − 2A.
 export const geluTanhGrad: GradRule = (g, { inputs: [x] }) => [
   x!.graph.apply('GeluTanhGrad', [g, x!], [{ dtype: x!.dtype, shape: x!.shape }], {}, (gr) => {
     const dt = x!.dtype;
@@ -65,9 +68,9 @@ export const geluTanhGrad: GradRule = (g, { inputs: [x] }) => [
     const [p2] = gr.emit('Add', [p1!, gr.scalar(GELU_A, dt)]);
     const [z] = gr.emit('Mul', [x!, p2!]);
     const [s] = gr.emit('Sigmoid', [z!]);
-    // r = x (A + 3B x²) = 3z − 2A x: one Mul and one Sum (z three times) instead of three passes
-    const [ax] = gr.emit('Mul', [x!, gr.scalar(-2 * GELU_A, dt)]);
-    const [r] = gr.emit('Sum', [z!, z!, z!, ax!]);
+    const [q1] = gr.emit('Mul', [p2!, gr.scalar(3, dt)]);
+    const [q2] = gr.emit('Add', [q1!, gr.scalar(-2 * GELU_A, dt)]);
+    const [r] = gr.emit('Mul', [x!, q2!]);
     const [oms] = gr.emit('Sub', [gr.scalar(1, dt), s!]);
     const [t] = gr.emit('Mul', [oms!, r!]);
     const [t1] = gr.emit('Add', [t!, gr.scalar(1, dt)]);
