@@ -69,6 +69,7 @@ export class Graph {
   readonly options: Required<GraphOptions>;
   private counter = 0;
   private scalars = new Map<string, Tensor>();
+  private memo = new Map<string, string>();
   private names = new Set<string>();
 
   constructor(readonly name = 'graph', options: GraphOptions = {}) {
@@ -127,6 +128,13 @@ export class Graph {
       this.scalars.set(key, t);
     }
     return t;
+  }
+
+  /** A value emitted once per key and shared by every later use (e.g. a ones vector per row count). */
+  shared(key: string, make: () => string): string {
+    let v = this.memo.get(key);
+    if (v === undefined) this.memo.set(key, (v = make()));
+    return v;
   }
 
   /** Mark a tensor as a graph output under `name` (adds an Identity when renamed). */

@@ -60,8 +60,9 @@ export const layerNormGrad: GradRule = (g, { inputs: [x, w, b], outputs: [, mean
       const [sw] = gr.emit('MatMul', [g, wc!]); // [..., 1] = Σ_c g w
       const [gx] = gr.emit('Mul', [g, xhat!]);
       const [sxw] = gr.emit('MatMul', [gx!, wc!]); // [..., 1] = Σ_c g w xhat
-      const [dwOut] = emitSumOfRows(gr, gx!, C, dt);
-      const [dbOut] = emitSumOfRows(gr, g.name, C, dt);
+      const rows = x!.shape.slice(0, -1).join('*');
+      const [dwOut] = emitSumOfRows(gr, gx!, C, dt, rows);
+      const [dbOut] = emitSumOfRows(gr, g.name, C, dt, rows);
       const [k] = gr.emit('Mul', [rstd!, gr.scalar(-1 / C, dt)]); // [..., 1]
       const [c1] = gr.emit('Mul', [sw!, k!]); // -rstd mean(dxhat)
       const [c2] = gr.emit('Mul', [sxw!, k!]); // -rstd mean(dxhat xhat)
