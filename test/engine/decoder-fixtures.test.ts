@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSafetensors } from '../../src/engine/io/safetensors.js';
 import { generate } from '../../src/engine/generation/index.js';
-import type { CausalLMModel } from '../../src/engine/models/causal-lm.js';
+import { CausalLMModel } from '../../src/engine/models/causal-lm.js';
+import { parseConfig, type LlamaConfig } from '../../src/engine/io/config.js';
+import { llama } from '../../src/engine/models/llama/index.js';
 import { loadModel } from '../../src/engine/models/registry.js';
 import { HF_TINY } from '../support/paths.js';
 import { maxDifference } from '../support/compare.js';
@@ -107,5 +109,35 @@ describe('LLaMA generation (llama-tiny fixture)', () => {
     const b = await generate(f.model, f.ref.greedy_prompt, cfg);
     expect(a.sequences).toEqual(b.sequences);
     expect(a.sequences[0]).not.toEqual(f.ref.greedy_output[0].slice(0, 8 + 16));
+  });
+});
+
+describe('LLaMA without grouped-query attention (llama-tiny fixture, K/V heads repeated)', () => {
+  const f = fixture('llama-tiny');
+  it('should give the grouped model\'s logits, cached and full, through the plain [B,H,T,D] attention path', async () => {
+    // num_key_value_heads 2 → 4: each KV head's rows of k_proj/v_proj repeated for the two query
+    // heads it serves (transformers' repeat_kv order) is the same function, computed ungrouped.
+    const grouped = f.model as CausalLMModel<LlamaConfig>;
+    const { H, G, D } = { H: grouped.config.numHeads, G: grouped.config.numKvHeads, D: grouped.config.headDim };
+    const config = parseConfig({ ...grouped.config.raw, num_key_value_heads: H }) as LlamaConfig;
+    const params = new Map(grouped.params);
+    for (const [name, w] of grouped.params) {
+      if (!/\.(k_proj|v_proj)\.weight$/.test(name)) continue;
+      const C = w.length / (G * D);
+      const out = new Float32Array(H * D * C);
+      for (let h = 0; h < H; h++) out.set(w.subarray(Math.floor(h / (H / G)) * D * C, (Math.floor(h / (H / G)) + 1) * D * C), h * D * C);
+      params.set(name, out);
+    }
+    const plain = new CausalLMModel(llama, config, params, { intraOpThreads: 2 });
+    try {
+      const a = await grouped.forward(f.batch);
+      const b = await plain.forward(f.batch);
+      expect(diff('logits', b, a).maxDiff).toBeLessThan(1e-5);
+      const prompt = f.ref.greedy_prompt;
+      const n = f.ref.greedy_output[0].length - prompt[0].length;
+      expect((await generate(plain, prompt, { maxNewTokens: n })).sequences).toEqual(f.ref.greedy_output);
+    } finally {
+      plain.dispose();
+    }
   });
 });

@@ -125,7 +125,7 @@ export function projection(b: DecoderBuild, x: Tensor, spec: ProjectionSpec): Te
 
 /**
  * Causal self-attention over projected q [B,T,H·D], k and v [B,T,G·D].
- * `rope(x, rank)` rotates queries ([B,G,R,T,D], rank 5) and keys ([B,G,T,D], rank 4).
+ * `rope(x)` rotates queries ([B,G,R,T,D], rank 5, or [B,H,T,D] when G = H) and keys ([B,G,T,D]).
  * Query heads h = g·R + r share KV head g (transformers' repeat_kv order); instead of
  * repeating K and V, queries are grouped and K/V broadcast over the group axis.
  */
@@ -140,14 +140,21 @@ export function causalSelfAttention(
 ): Tensor {
   const { H, G, D, scale } = dims;
   const R = H / G;
-  let q5 = op.transpose(op.reshape(op.mul(q, scale), [0, 0, G, R, D]), [0, 2, 3, 1, 4]); // [B,G,R,T,D]
+  // Queries [B,G,R,T,D] with K/V broadcast over the group axis R; without grouped-query
+  // attention (R = 1: GPT-2, LLaMA without GQA) plain [B,H,T,D], which saves an Unsqueeze per
+  // K/V use and runs 4-D transposes (fewer nodes per decode step).
+  const grouped = R > 1;
+  const heads = (x: Tensor): Tensor => (grouped ? op.unsqueeze(x, [2]) : x); // K/V [B,G,·,·] as the queries' rank
+  let qh = grouped
+    ? op.transpose(op.reshape(op.mul(q, scale), [0, 0, G, R, D]), [0, 2, 3, 1, 4]) // [B,G,R,T,D]
+    : op.transpose(op.reshape(op.mul(q, scale), [0, 0, H, D]), [0, 2, 1, 3]); // [B,H,T,D]
   let k4 = op.transpose(op.reshape(k, [0, 0, G, D]), [0, 2, 1, 3]); // [B,G,T,D]
-  let v4 = op.transpose(op.reshape(v, [0, 0, G, D]), [0, 2, 1, 3]); // [B,G,T,D]
+  const v4 = op.transpose(op.reshape(v, [0, 0, G, D]), [0, 2, 1, 3]); // [B,G,T,D]
   if (rope) {
-    q5 = rope(q5);
+    qh = rope(qh);
     k4 = rope(k4);
   }
-  const bias = op.unsqueeze(b.inputs.bias, [1]); // [B,1,1,T,S]
+  const bias = grouped ? op.unsqueeze(b.inputs.bias, [1]) : b.inputs.bias; // [B,1,(1,)T,S]
   let ctx: Tensor;
   if (b.inputs.past && b.present && b.inputs.kvSplit) {
     // Inference only (no gradient needed): cached and new positions are scored separately
@@ -155,17 +162,18 @@ export function causalSelfAttention(
     const kT = op.transpose(k4, [0, 1, 3, 2]); // [B,G,D,T]
     b.present.push({ k: kT, v: v4 });
     const past = b.inputs.past[layer]!;
-    const sPast = op.matmul(q5, op.unsqueeze(past.k, [2])); // [B,G,R,T,P]
-    const sNew = op.matmul(q5, op.unsqueeze(kT, [2])); // [B,G,R,T,T]
-    const att = op.softmax(op.add(op.concat([sPast, sNew], -1), bias), -1); // [B,G,R,T,P+T]
+    const sPast = op.matmul(qh, heads(past.k)); // [B,G,(R,)T,P]
+    const sNew = op.matmul(qh, heads(kT)); // [B,G,(R,)T,T]
+    const att = op.softmax(op.add(op.concat([sPast, sNew], -1), bias), -1); // [B,G,(R,)T,P+T]
     const [pPast, pNew] = splitLast(att, b.inputs.kvSplit, ['P', 'T']);
-    ctx = op.add(op.matmul(pPast, op.unsqueeze(past.v, [2])), op.matmul(pNew, op.unsqueeze(v4, [2]))); // [B,G,R,T,D]
+    ctx = op.add(op.matmul(pPast, heads(past.v)), op.matmul(pNew, heads(v4))); // [B,G,(R,)T,D]
   } else {
     // q kᵀ with k as it is (FusedMatMul transB on the CPU): no Transpose of k, nor of its gradient
-    const att = op.softmax(op.add(op.matmul(q5, op.unsqueeze(k4, [2]), { transB: true }), bias), -1); // [B,G,R,T,T]
-    ctx = op.matmul(att, op.unsqueeze(v4, [2])); // [B,G,R,T,D]
+    const att = op.softmax(op.add(op.matmul(qh, heads(k4), { transB: true }), bias), -1); // [B,G,(R,)T,T]
+    ctx = op.matmul(att, heads(v4)); // [B,G,(R,)T,D]
   }
-  return op.reshape(op.transpose(ctx, [0, 3, 1, 2, 4]), [0, 0, H * D]); // [B,T,H·D]
+  const back = grouped ? op.transpose(ctx, [0, 3, 1, 2, 4]) : op.transpose(ctx, [0, 2, 1, 3]); // [B,T,G,(R,)D]
+  return op.reshape(back, [0, 0, H * D]); // [B,T,H·D]
 }
 
 /** ONNX Split of the last axis by run-time sizes (inference graphs only: no gradient rule). */
@@ -438,7 +446,14 @@ export class CausalLMModel<C extends ModelConfig = ModelConfig> implements Causa
         const fg = this.getFullGraph();
         bytes = fg.graph.toBytes(kind === 'logits' ? ['logits'] : fg.outputs, { keepAllInputs: false });
       }
-      s = await Session.create(bytes, { device: this.device, ...(this.options.intraOpThreads ? { intraOpThreads: this.options.intraOpThreads } : {}) });
+      // The decode session's threads spin between ops: a step is ~230 tiny nodes, and waking
+      // sleeping threads for each cost more than the work (generation −7 to −12%, A/B). The
+      // training and full-forward sessions do not spin (see Session).
+      s = await Session.create(bytes, {
+        device: this.device,
+        ...(this.options.intraOpThreads ? { intraOpThreads: this.options.intraOpThreads } : {}),
+        spinning: kind === 'cached',
+      });
       this.sessions.set(key, s);
     }
     return s;
