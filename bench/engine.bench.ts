@@ -7,7 +7,8 @@
  * is followed by one PyTorch call, so both see the same machine load, and each side's median is
  * reported. When `python3 -c "import torch"` fails (on PATH and /usr/bin/python3), the reference
  * numbers below are printed instead, marked "reference, not measured". Options: --iters N,
- * --warmup N, --no-torch, --only encoder,decoder,generate,bert-base.
+ * --warmup N, --no-torch, --only encoder,decoder,generate,bert-base, --gap MS (idle time after
+ * each call, default 300), --device cpu|webgpu|cuda (the engine's; PyTorch stays on the CPU).
  * Method and results: docs/engine-benchmark.md.
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
@@ -23,9 +24,18 @@ import { EncoderModel } from '../src/engine/models/bert/model.js';
 import { CausalLMModel } from '../src/engine/models/causal-lm.js';
 import { gpt2 } from '../src/engine/models/gpt2/index.js';
 import { AdamW } from '../src/engine/optim/adamw.js';
+import { DEVICES, type Device } from '../src/engine/runtime/session.js';
 import { PROJECT_ROOT } from '../src/common/paths.js';
 
 const THREADS = 2;
+/** The engine's device (`--device`, default cpu); PyTorch always runs on the CPU. */
+const DEVICE = ((): Device => {
+  const i = process.argv.indexOf('--device');
+  const d = i >= 0 ? process.argv[i + 1] : 'cpu';
+  if (!DEVICES.includes(d as Device)) throw new Error(`--device must be one of ${DEVICES.join(', ')}`);
+  return d as Device;
+})();
+const ENGINE = { seed: 0, intraOpThreads: THREADS, device: DEVICE };
 
 /** PyTorch 1.13 (Debian python3-torch), OpenBLAS SkylakeX, tcmalloc, 2 threads: median ms (generation: new tokens/s). */
 const REFERENCE: Record<string, number> = {
@@ -106,7 +116,7 @@ function encoderWorkloads(name: string, dims: { C: number; L: number; H: number;
     intermediate_size: dims.F, max_position_embeddings: 512, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0,
     id2label: Object.fromEntries(Array.from({ length: labels }, (_, i) => [i, `L${i}`])),
   });
-  const model = EncoderModel.fromConfig(config, { seed: 0, intraOpThreads: THREADS });
+  const model = EncoderModel.fromConfig(config, ENGINE);
   const T = 128;
   const n = dims.B * T;
   const batch = { batchSize: dims.B, seqLen: T, inputIds: randomIds(n, 30522, 1), labels: randomIds(n, labels, 2) };
@@ -141,7 +151,7 @@ function decoderConfig(): Gpt2Config {
 }
 
 function decoderWorkloads(): Workloads {
-  const model = CausalLMModel.fromConfig(gpt2, decoderConfig(), { seed: 0, intraOpThreads: THREADS });
+  const model = CausalLMModel.fromConfig(gpt2, decoderConfig(), ENGINE);
   const B = 16;
   const T = 128;
   const ids = randomIds(B * T, 8000, 3);
@@ -154,7 +164,7 @@ const PROMPT = 32;
 const NEW = 64;
 
 function generateWorkloads(): Workloads {
-  const model = CausalLMModel.fromConfig(gpt2, decoderConfig(), { seed: 0, intraOpThreads: THREADS });
+  const model = CausalLMModel.fromConfig(gpt2, decoderConfig(), ENGINE);
   const w: Record<string, Workload> = {};
   for (const B of [1, 16]) {
     const ids = randomIds(B * PROMPT, 8000, 4 + B);
@@ -317,7 +327,7 @@ async function main(): Promise<void> {
   const torch = a.noTorch ? null : findTorch();
   const bench = fileURLToPath(import.meta.url);
   const mallocNote = process.env.MALLOC_MMAP_THRESHOLD_ ? `, MALLOC_MMAP_THRESHOLD_=${process.env.MALLOC_MMAP_THRESHOLD_} MALLOC_TRIM_THRESHOLD_=${process.env.MALLOC_TRIM_THRESHOLD_}` : '';
-  console.log(`engine: onnxruntime-node CPU, ${THREADS} intra-op threads${mallocNote}; PyTorch: ${torch ? torch.note : 'not available — reference numbers, not measured'}`);
+  console.log(`engine: onnxruntime-node ${DEVICE}${DEVICE === 'cpu' ? `, ${THREADS} intra-op threads` : ''}${mallocNote}; PyTorch: ${torch ? torch.note : 'not available — reference numbers, not measured'}`);
   console.log(
     `each configuration: ${a.warmup} warm-up calls each, then ${a.iters} engine calls alternating with ${a.iters} PyTorch calls; medians ` +
       `(BERT-base: 2 + 3, engine in a child process of its own for its peak RSS; generation: prompt ${PROMPT}, ${NEW} new tokens, greedy, KV cache)\n`,
@@ -330,7 +340,7 @@ async function main(): Promise<void> {
     const warm = big ? 2 : a.warmup;
     const iters = big ? 3 : section === 'generate' ? Math.max(3, a.iters >> 1) : a.iters;
     // the engine side: in this process, or (BERT-base) in a child of its own
-    const child = big ? await Peer.start(process.execPath, [bench, '--serve'], process.env) : null;
+    const child = big ? await Peer.start(process.execPath, [bench, '--serve', '--device', DEVICE], process.env) : null;
     const local = big ? null : workloads(section);
     const names = local ? local.names : ((await child!.ask({ setup: section })).names as string[]);
     if (tpeer) await tpeer.ask({ setup: section });
