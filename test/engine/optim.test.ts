@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { EncoderModel, parseEncoderConfig } from '../../src/engine/models/bert/index.js';
 import { AdamW, GradAccumulator, globalNorm, lrMultiplier } from '../../src/engine/optim/index.js';
-import { CHUNK } from '../../src/engine/optim/simd.js';
+import { adamwScalar } from '../../src/engine/optim/adamw.js';
+import { Arena, CHUNK, adamwSimd } from '../../src/engine/optim/simd.js';
 import { trainStep } from '../../src/engine/train/index.js';
 
 describe('AdamW', () => {
@@ -53,6 +54,22 @@ describe('gradient clipping and accumulation', () => {
     loose.step(r!, pre, { maxGradNorm: 10 });
     plain.step(u!, pre);
     expect([...r!.values()].map((x) => x[0])).toEqual([...u!.values()].map((x) => x[0]));
+  });
+
+  it('should give the same update from the TypeScript fallback (tensors too large for wasm memory) as from SIMD', () => {
+    const n = CHUNK + 5;
+    const rand = (k: number): Float32Array => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + k) * (k + 1));
+    const [slot] = Arena.allocate([n]);
+    const m = rand(1).map((x) => x * 0.01);
+    const v = rand(2).map((x) => x * x * 1e-4);
+    slot!.m.set(m);
+    slot!.v.set(v);
+    const [p1, p2, g] = [rand(3), rand(3), rand(4)];
+    const scalars = { b1: 0.9, b2: 0.999, decay: 1 - 1e-3 * 0.01, stepSize: 1e-3 / (1 - 0.9 ** 3), inv: 1 / Math.sqrt(1 - 0.999 ** 3), eps: 1e-8, gradScale: 0.5 };
+    adamwSimd(slot!, p1, g, scalars);
+    adamwScalar(p2, g, m, v, scalars);
+    for (let i = 0; i < n; i++) expect(Math.abs(p1[i]! - p2[i]!)).toBeLessThan(1e-6 * (1 + Math.abs(p2[i]!)));
+    for (let i = 0; i < n; i++) expect(Math.abs(slot!.m[i]! - m[i]!)).toBeLessThan(1e-6 * (1 + Math.abs(m[i]!)));
   });
 
   it('should update long tensors (several SIMD chunks, a ragged tail) as the f64 formula does, and adopt moments set from a checkpoint', () => {

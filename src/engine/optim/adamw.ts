@@ -118,7 +118,7 @@ export class AdamW {
 }
 
 /** The same update in TypeScript (f64 arithmetic), for tensors that fit no wasm memory. */
-function adamwScalar(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, s: AdamWScalars): void {
+export function adamwScalar(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, s: AdamWScalars): void {
   const { b1, b2, decay, stepSize, inv, eps, gradScale } = s;
   const c1 = 1 - b1;
   const c2 = 1 - b2;
