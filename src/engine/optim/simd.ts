@@ -44,7 +44,8 @@ const at = (base: number, i: number): number[] => [...get(base), ...get(i), ...i
  * adamw(m, v, p, g, bytes, β1, 1−β1, β2, 1−β2, decay, stepSize, 1/√(1−β2ᵗ), ε, scale): for each
  * f32x4 at byte offset i < bytes (a multiple of 16), with g ← g·scale (gradient clipping):
  *   m ← β1 m + (1−β1) g;  v ← β2 v + (1−β2) g²;  p ← p·decay − stepSize·m / (√v · inv + ε)
- * the same expression, in the same order, as torch.optim.AdamW's single-tensor update.
+ * torch.optim.AdamW's update in f32 as torch computes it (torch divides by √(1−β2ᵗ) and lerps
+ * m, where this multiplies by precomputed constants: differences at the rounding level).
  * sumsq(g, bytes) -> f32: Σ g² over the range, in four lanes (callers sum chunks in f64).
  */
 function moduleBytes(): Uint8Array<ArrayBuffer> {
