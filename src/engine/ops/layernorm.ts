@@ -60,9 +60,11 @@ export const layerNormGrad: GradRule = (g, { inputs: [x, w, b], outputs: [, mean
       const [sw] = gr.emit('MatMul', [g, wc!]); // [..., 1] = Σ_c g w
       const [gx] = gr.emit('Mul', [g, xhat!]);
       const [sxw] = gr.emit('MatMul', [gx!, wc!]); // [..., 1] = Σ_c g w xhat
+      // db first: a graph's shared ones vector takes its length from the first row sum, and g
+      // (unlike gx) is computed whether or not this LayerNorm's weights are trained
       const rows = x!.shape.slice(0, -1).join('*');
-      const [dwOut] = emitSumOfRows(gr, gx!, C, dt, rows);
       const [dbOut] = emitSumOfRows(gr, g.name, C, dt, rows);
+      const [dwOut] = emitSumOfRows(gr, gx!, C, dt, rows);
       const [k] = gr.emit('Mul', [rstd!, gr.scalar(-1 / C, dt)]); // [..., 1]
       const [c1] = gr.emit('Mul', [sw!, k!]); // -rstd mean(dxhat)
       const [c2] = gr.emit('Mul', [sxw!, k!]); // -rstd mean(dxhat xhat)
