@@ -448,11 +448,12 @@ export class CausalLMModel<C extends ModelConfig = ModelConfig> implements Causa
       }
       // The decode session's threads spin between ops: a step is ~230 tiny nodes, and waking
       // sleeping threads for each cost more than the work (generation −7 to −12%, A/B). The
-      // training and full-forward sessions do not spin (see Session).
+      // training and full-forward sessions do not spin; training has no memory pattern (Session).
       s = await Session.create(bytes, {
         device: this.device,
         ...(this.options.intraOpThreads ? { intraOpThreads: this.options.intraOpThreads } : {}),
         spinning: kind === 'cached',
+        memoryPattern: kind !== 'train',
       });
       this.sessions.set(key, s);
     }

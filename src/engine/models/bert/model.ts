@@ -264,7 +264,7 @@ export class EncoderModel {
    */
   async lossAndGrads(batch: EncoderBatch, opts: { dropout?: boolean } = {}): Promise<LossAndGrads> {
     const g = this.getGraph();
-    this.trainSession ??= await Session.create(g.graph.toBytes(g.lossOutputs, { keepAllInputs: false }), this.sessionOptions());
+    this.trainSession ??= await Session.create(g.graph.toBytes(g.lossOutputs, { keepAllInputs: false }), { ...this.sessionOptions(), memoryPattern: false });
     const feeds = this.feeds(batch, true);
     const { batchSize: B, seqLen: T } = batch;
     for (const site of g.dropout) {
