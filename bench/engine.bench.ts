@@ -345,22 +345,20 @@ async function main(): Promise<void> {
     const names = local ? local.names : ((await child!.ask({ setup: section })).names as string[]);
     if (tpeer) await tpeer.ask({ setup: section });
     for (const name of names) {
-      const runEngine = async (): Promise<number> => {
-        if (local) {
-          const t = performance.now();
-          await local.get(name).run();
-          return performance.now() - t;
-        }
-        return (await child!.ask({ run: name })).ms as number;
-      };
-      const runTorch = async (): Promise<number> => {
-        const ms = (await tpeer!.ask({ run: name })).ms as number;
-        // OpenBLAS's worker threads spin for ~0.1 s after each call (its THREAD_TIMEOUT) and would
-        // take the cores from the engine's next step; onnxruntime's do not spin (Session). Each
-        // side's call starts on an idle machine.
+      // Each side's call is followed by an idle gap, so the other side starts on an idle machine:
+      // OpenBLAS's worker threads spin for ~0.1 s after each call (its THREAD_TIMEOUT), and so do
+      // the engine's decode-session threads after a generation.
+      const settled = async (ms: number): Promise<number> => {
         await sleep(a.gapMs);
         return ms;
       };
+      const runEngine = async (): Promise<number> => {
+        if (!local) return settled((await child!.ask({ run: name })).ms as number);
+        const t = performance.now();
+        await local.get(name).run();
+        return settled(performance.now() - t);
+      };
+      const runTorch = async (): Promise<number> => settled((await tpeer!.ask({ run: name })).ms as number);
       for (let i = 0; i < warm; i++) {
         await runEngine();
         if (tpeer) await runTorch();
@@ -369,7 +367,6 @@ async function main(): Promise<void> {
       const t: number[] = [];
       for (let i = 0; i < iters; i++) {
         e.push(await runEngine());
-        await sleep(a.gapMs);
         if (tpeer) t.push(await runTorch());
       }
       let detail = local?.get(name).detail?.();

@@ -96,19 +96,19 @@ export class AdamW {
     const slots = Arena.allocate(missing.map((name) => params.get(name)!.length));
     missing.forEach((name, i) => {
       const n = params.get(name)!.length;
-      const old = [s.m.get(name), s.v.get(name)];
+      const [m0, v0] = [s.m.get(name), s.v.get(name)];
       const slot = slots[i];
       if (!slot) {
         // too large for a wasm32 memory: plain arrays, updated in TypeScript
-        if (!old[0] || !old[1]) {
+        if (!m0 || !v0) {
           s.m.set(name, new Float32Array(n));
           s.v.set(name, new Float32Array(n));
         }
         return;
       }
-      if (old[0] && old[1]) {
-        slot.m.set(old[0]);
-        slot.v.set(old[1]);
+      if (m0 && v0) {
+        slot.m.set(m0);
+        slot.v.set(v0);
       }
       s.m.set(name, slot.m);
       s.v.set(name, slot.v);

@@ -115,6 +115,10 @@ function kernelModule(): WebAssembly.Module {
 
 /** Floats staged per kernel call (64 KiB per stream: parameter and gradient chunks stay in L2). */
 export const CHUNK = 16384;
+/** Every arena starts with the parameter and gradient scratch chunks, at these byte offsets. */
+const P_SCRATCH = 0;
+const G_SCRATCH = CHUNK * 4;
+const SCRATCH_BYTES = 2 * CHUNK * 4;
 const PAGE = 65536;
 /** Largest arena: 4 GiB is wasm32's limit; leave headroom. */
 const MAX_ARENA_BYTES = 2 ** 31;
@@ -131,26 +135,21 @@ export interface MomentSlot {
   v: Float32Array;
 }
 
-/** One WebAssembly memory holding the moments of several tensors, plus the staging scratch. */
+/** One WebAssembly memory holding the staging scratch, then the moments of several tensors. */
 export class Arena {
   readonly kernels: Kernels;
   readonly heap: Float32Array;
-  /** Byte offsets of the parameter and gradient scratch chunks. */
-  readonly pScratch: number;
-  readonly gScratch: number;
 
   private constructor(bytes: number) {
     const memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / PAGE) });
     this.kernels = new WebAssembly.Instance(kernelModule(), { env: { mem: memory } }).exports as unknown as Kernels;
     this.heap = new Float32Array(memory.buffer);
-    this.pScratch = 0;
-    this.gScratch = CHUNK * 4;
   }
 
   private static shared?: Arena;
   /** A scratch-only arena for kernels that keep no state (gradient norms). */
   static scratch(): Arena {
-    return (Arena.shared ??= new Arena(2 * CHUNK * 4));
+    return (Arena.shared ??= new Arena(SCRATCH_BYTES));
   }
 
   /**
@@ -158,20 +157,19 @@ export class Arena {
    * large for any arena gets no slot (undefined): the caller updates it in plain TypeScript.
    */
   static allocate(lengths: number[]): (MomentSlot | undefined)[] {
-    const scratch = 2 * CHUNK * 4;
     const need = lengths.map((n) => 2 * pad4(n) * 4);
     const slots: (MomentSlot | undefined)[] = new Array(lengths.length);
     let i = 0;
     while (i < lengths.length) {
-      if (scratch + need[i]! > MAX_ARENA_BYTES) {
+      if (SCRATCH_BYTES + need[i]! > MAX_ARENA_BYTES) {
         i++;
         continue;
       }
       let j = i;
-      let bytes = scratch;
+      let bytes = SCRATCH_BYTES;
       while (j < lengths.length && bytes + need[j]! <= MAX_ARENA_BYTES) bytes += need[j++]!;
       const arena = new Arena(bytes);
-      let off = scratch;
+      let off = SCRATCH_BYTES;
       for (let k = i; k < j; k++) {
         const n = lengths[k]!;
         const mOffset = off;
@@ -198,10 +196,9 @@ export interface AdamWScalars {
 
 /** One AdamW update of parameter `p` with gradient `g`, moments in `slot`. */
 export function adamwSimd(slot: MomentSlot, p: Float32Array, g: Float32Array, s: AdamWScalars): void {
-  const { arena } = slot;
-  const { heap, kernels, pScratch, gScratch } = arena;
-  const p0 = pScratch >> 2;
-  const g0 = gScratch >> 2;
+  const { heap, kernels } = slot.arena;
+  const p0 = P_SCRATCH >> 2;
+  const g0 = G_SCRATCH >> 2;
   const n = p.length;
   for (let i = 0; i < n; i += CHUNK) {
     const c = Math.min(CHUNK, n - i);
@@ -209,22 +206,22 @@ export function adamwSimd(slot: MomentSlot, p: Float32Array, g: Float32Array, s:
     heap.set(g.subarray(i, i + c), g0);
     // chunks are CHUNK floats (a multiple of 4) but the last; its lanes past n read stale scratch
     // and write only this tensor's pad4 slack of m and v, which nothing reads
-    kernels.adamw(slot.mOffset + i * 4, slot.vOffset + i * 4, pScratch, gScratch, pad4(c) * 4, s.b1, 1 - s.b1, s.b2, 1 - s.b2, s.decay, s.stepSize, s.inv, s.eps, s.gradScale);
+    kernels.adamw(slot.mOffset + i * 4, slot.vOffset + i * 4, P_SCRATCH, G_SCRATCH, pad4(c) * 4, s.b1, 1 - s.b1, s.b2, 1 - s.b2, s.decay, s.stepSize, s.inv, s.eps, s.gradScale);
     p.set(heap.subarray(p0, p0 + c), i);
   }
 }
 
 /** Σ g², f32x4 sums of CHUNK-long pieces added in f64. */
 export function sumSquaresSimd(g: Float32Array): number {
-  const { heap, kernels, gScratch } = Arena.scratch();
-  const g0 = gScratch >> 2;
+  const { heap, kernels } = Arena.scratch();
+  const g0 = G_SCRATCH >> 2;
   const n = g.length;
   let total = 0;
   for (let i = 0; i < n; i += CHUNK) {
     const c = Math.min(CHUNK, n - i);
     heap.set(g.subarray(i, i + c), g0);
     if (c & 3) heap.fill(0, g0 + c, g0 + pad4(c));
-    total += kernels.sumsq(gScratch, pad4(c) * 4);
+    total += kernels.sumsq(G_SCRATCH, pad4(c) * 4);
   }
   return total;
 }
