@@ -6,5 +6,3 @@ export type { TokenClassificationExample, TrainConfig, TrainProgress, TrainResul
 export { runTrainJob } from './job.js';
 export type { TrainJob, TrainJobResult } from './job.js';
 export { TrainJobError, trainInWorker } from './worker.js';
-export { benchmarkEncoder } from './benchmark.js';
-export type { EncoderBenchOptions, EncoderBenchResult } from './benchmark.js';
