@@ -346,8 +346,7 @@ async function main(): Promise<void> {
     if (tpeer) await tpeer.ask({ setup: section });
     for (const name of names) {
       // Each side's call is followed by an idle gap, so the other side starts on an idle machine:
-      // OpenBLAS's worker threads spin for ~0.1 s after each call (its THREAD_TIMEOUT), and so do
-      // the engine's decode-session threads after a generation.
+      // OpenBLAS's worker threads spin for ~0.1 s after each call (its THREAD_TIMEOUT).
       const settled = async (ms: number): Promise<number> => {
         await sleep(a.gapMs);
         return ms;

@@ -446,13 +446,10 @@ export class CausalLMModel<C extends ModelConfig = ModelConfig> implements Causa
         const fg = this.getFullGraph();
         bytes = fg.graph.toBytes(kind === 'logits' ? ['logits'] : fg.outputs, { keepAllInputs: false });
       }
-      // The decode session's threads spin between ops: a step is ~230 tiny nodes, and waking
-      // sleeping threads for each cost more than the work (generation −7 to −12%, A/B). The
-      // training and full-forward sessions do not spin; training has no memory pattern (Session).
+      // training without onnxruntime's memory pattern (see Session)
       s = await Session.create(bytes, {
         device: this.device,
         ...(this.options.intraOpThreads ? { intraOpThreads: this.options.intraOpThreads } : {}),
-        spinning: kind === 'cached',
         memoryPattern: kind !== 'train',
       });
       this.sessions.set(key, s);
