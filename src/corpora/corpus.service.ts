@@ -2,6 +2,7 @@
  * Corpora: who may see them, importing (as a job), exporting (as a job), statistics, splits and
  * the nested subsets ablations are built from. No GraphQL here; resolvers call these methods.
  */
+import { corpusVisibleWhere } from '../auth/visibility.js';
 import type { Corpus, Prisma, PrismaClient } from '../generated/prisma/client.js';
 import type { Database } from '../db/database.js';
 import { AppError, badInput, notFound } from '../common/errors.js';
@@ -47,7 +48,7 @@ export class CorpusService {
 
   /** Corpora a user may read: PHI corpora only by their owner and the people they are shared with. */
   visibleWhere(user: AuthUser): Prisma.CorpusWhereInput {
-    return { OR: [{ containsPhi: false }, { ownerId: user.id }, { shares: { some: { userId: user.id } } }] };
+    return corpusVisibleWhere(user);
   }
 
   async requireReadable(user: AuthUser, corpusId: string): Promise<Corpus> {
@@ -148,7 +149,7 @@ export class CorpusService {
 
   /** The zip an export job wrote, for its owner, if they may still read the corpus. */
   async exportDownload(user: AuthUser, jobId: string) {
-    const job = await this.jobs.get(user, jobId);
+    const job = await this.jobs.getReadable(user, jobId);
     if (job.type !== JobName.CorpusExport) throw badInput('jobId', `job ${jobId} is a ${job.type} job, not an export.`);
     if (job.status !== 'SUCCEEDED') throw new AppError('INVALID_STATE', `Export job ${jobId} is ${job.status}; download it once it has SUCCEEDED.`);
     const { corpusId, format, sha256 } = job.result as { corpusId: string; format: string; sha256: string };

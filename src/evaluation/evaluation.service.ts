@@ -353,8 +353,9 @@ export class EvaluationService {
   async metrics(user: AuthUser, filter: MetricFilter, page: PageArgs) {
     const own: Prisma.MetricWhereInput[] = [{ corpusId: null, model: this.models.visibleWhere(user) }, { corpusId: null, experiment: { ownerId: user.id } }];
     if (filter.jobId) {
-      const job = await this.repository.findJob(filter.jobId);
-      if (job && (job.ownerId === user.id || user.role === 'ADMIN')) own.push({ corpusId: null, jobId: filter.jobId });
+      // Metrics of a job not yet linked to its model: for those who may read the job's contents.
+      const job = await this.jobs.get(user, filter.jobId).catch(() => null);
+      if (job && !job.redacted) own.push({ corpusId: null, jobId: filter.jobId });
     }
     const where: Prisma.MetricWhereInput = {
       AND: [
@@ -406,7 +407,8 @@ export class EvaluationService {
       scorer: privacyScorerOf(row.name),
       scorerVersion: row.scorer_version,
       modelId: null,
-      corpusId: p.syntheticCorpusId,
+      // A count of real PHI strings describes the real corpus: filed under it, for its readers; shares under the synthetic one.
+      corpusId: row.name === 'phi_reproduced_strings' ? p.realCorpusId : p.syntheticCorpusId,
       jobId: ctx.jobId,
     }));
     await this.repository.replaceJobMetrics(ctx.jobId, rows);
@@ -452,6 +454,7 @@ export class EvaluationService {
     );
     const details = this.readDetails<PrivacyDetails>((job.result as { detailsSha256: string }).detailsSha256);
     const { report } = details;
+    const realCount = (count: number) => (realReadable ? count : null);
     const realName = (id: string | null) => (realReadable && id !== null ? (details.real[id]?.externalId ?? null) : null);
     const syntheticName = (id: string) => details.synthetic[id]?.externalId ?? id;
     return {
@@ -464,14 +467,21 @@ export class EvaluationService {
       caseSensitive: report.caseSensitive,
       scorerVersion: report.scorerVersion,
       syntheticDocuments: report.syntheticDocuments,
-      realDocuments: report.realDocuments,
+      // Counts describe the real corpus (its size, its PHI per label): for its readers only. Shares stay.
+      realDocuments: realCount(report.realDocuments),
       ngramOverlap: report.ngramOverlap,
       phiReproduction: {
-        realStrings: report.phiReproduction.realStrings,
-        reproduced: report.phiReproduction.reproduced,
+        realStrings: realCount(report.phiReproduction.realStrings),
+        reproduced: realCount(report.phiReproduction.reproduced),
         share: report.phiReproduction.share,
-        occurrences: report.phiReproduction.occurrences,
-        perLabel: Object.entries(report.phiReproduction.perLabel).map(([label, r]) => ({ label, ...r })),
+        occurrences: realCount(report.phiReproduction.occurrences),
+        perLabel: Object.entries(report.phiReproduction.perLabel).map(([label, r]) => ({
+          label,
+          share: r.share,
+          realStrings: realCount(r.realStrings),
+          reproduced: realCount(r.reproduced),
+          occurrences: realCount(r.occurrences),
+        })),
         examples: realReadable ? report.phiReproduction.examples : null,
       },
       longestCopied: report.longestCopied && {

@@ -6,10 +6,22 @@
 import type { Job, Prisma, PrismaClient } from '../generated/prisma/client.js';
 import { AppError, notFound } from '../common/errors.js';
 import type { AuthUser } from '../auth/auth.types.js';
+import { corpusVisibleWhere, modelVisibleWhere } from '../auth/visibility.js';
 import { EventBus, Topic, type JobEventPayload } from '../subscriptions/pubsub.js';
 import type { JobQueue } from './queue.js';
 import { paginate, type PageArgs, type SortDirection } from '../schema/pagination.js';
 import { FINISHED_STATES, JobStatus, type JobName, type JobPayloads } from './types.js';
+
+/**
+ * A job as one user sees it. `redacted`: the user (an admin, say) may not read everything the job
+ * touches, so payload, result, message, error, logs and event messages are withheld; ids, type,
+ * status, progress, timings and owner remain, which is what operating the platform needs.
+ */
+export type JobView = Job & { redacted: boolean };
+
+/** Payload and result keys that name the corpora and models a job reads or makes. */
+const CORPUS_KEYS = ['corpusId', 'promptCorpusId', 'goldCorpusId', 'predictedCorpusId', 'syntheticCorpusId', 'realCorpusId'];
+const MODEL_KEYS = ['modelId', 'baseModelId', 'annotationModelId', 'generatorModelId'];
 
 export interface JobFilter {
   status?: string | null;
@@ -24,20 +36,45 @@ export class JobService {
   ) {}
 
   /** `device`: where the job's numeric work runs (cpu unless the job asks for an accelerator). */
-  async create<N extends JobName>(user: AuthUser, type: N, payload: JobPayloads[N], device = 'cpu'): Promise<Job> {
+  async create<N extends JobName>(user: AuthUser, type: N, payload: JobPayloads[N], device = 'cpu'): Promise<JobView> {
     const job = await this.prisma.job.create({
       data: { type, ownerId: user.id, payload: payload as unknown as Prisma.InputJsonValue, device },
     });
     await this.queue.send(job.id);
     await this.event(job.id, 'STATUS', { status: JobStatus.queued });
+    return view(job, false);
+  }
+
+  /** Jobs are visible to their owner and to admins; their contents only to those who may read what they touch. */
+  async get(user: AuthUser, id: string): Promise<JobView> {
+    const job = await this.prisma.job.findUnique({ where: { id } });
+    if (!job || (job.ownerId !== user.id && user.role !== 'ADMIN')) throw notFound('Job', id);
+    return (await this.redact(user, [job]))[0]!;
+  }
+
+  /** A job whose contents the user may read (its owner, or one who may read all it touches); else NOT_FOUND. */
+  async getReadable(user: AuthUser, id: string): Promise<JobView> {
+    const job = await this.get(user, id);
+    if (job.redacted) throw notFound('Job', id);
     return job;
   }
 
-  /** Jobs are visible to their owner and to admins. */
-  async get(user: AuthUser, id: string): Promise<Job> {
-    const job = await this.prisma.job.findUnique({ where: { id } });
-    if (!job || (job.ownerId !== user.id && user.role !== 'ADMIN')) throw notFound('Job', id);
-    return job;
+  /** Marks and strips the jobs whose corpora or models the user may not read (two queries for any number of jobs). */
+  private async redact(user: AuthUser, jobs: Job[]): Promise<JobView[]> {
+    const foreign = jobs.filter((job) => job.ownerId !== user.id);
+    const touched = new Map(foreign.map((job) => [job.id, touchedBy(job)]));
+    const corpusIds = [...new Set([...touched.values()].flatMap((t) => t.corpusIds))];
+    const modelIds = [...new Set([...touched.values()].flatMap((t) => t.modelIds))];
+    const [corpora, models] = await Promise.all([
+      corpusIds.length ? this.prisma.corpus.findMany({ where: { AND: [{ id: { in: corpusIds } }, corpusVisibleWhere(user)] }, select: { id: true } }) : [],
+      modelIds.length ? this.prisma.model.findMany({ where: { AND: [{ id: { in: modelIds } }, modelVisibleWhere(user)] }, select: { id: true } }) : [],
+    ]);
+    const readable = new Set([...corpora, ...models].map((row) => row.id));
+    return jobs.map((job) => {
+      const t = touched.get(job.id);
+      const redacted = t !== undefined && (t.privateUpload || ![...t.corpusIds, ...t.modelIds].every((id) => readable.has(id)));
+      return view(job, redacted);
+    });
   }
 
   list(user: AuthUser, filter: JobFilter, page: PageArgs, order: { field: string; direction: SortDirection }) {
@@ -46,10 +83,10 @@ export class JobService {
       ...(filter.status ? { status: filter.status as never } : {}),
       ...(filter.type ? { type: filter.type } : {}),
     };
-    return paginate((args) => this.prisma.job.findMany(args as never), (args) => this.prisma.job.count(args as never), where, page, order);
+    return paginate(async (args) => this.redact(user, await this.prisma.job.findMany(args as never)), (args) => this.prisma.job.count(args as never), where, page, order);
   }
 
-  async cancel(user: AuthUser, id: string): Promise<Job> {
+  async cancel(user: AuthUser, id: string): Promise<JobView> {
     const job = await this.get(user, id);
     if (FINISHED_STATES.includes(job.status)) {
       throw new AppError('INVALID_STATE', `Job ${id} already ended (${job.status}); only queued or running jobs can be cancelled.`);
@@ -60,10 +97,11 @@ export class JobService {
         data: { status: JobStatus.cancelled, cancelRequested: true, finishedAt: new Date(), message: 'Cancelled before it started.' },
       });
       await this.event(id, 'STATUS', { status: JobStatus.cancelled, message: cancelled.message });
-      return cancelled;
+      return view(cancelled, job.redacted);
     }
     // A running job stops at its next cancellation point; the runner marks it CANCELLED.
-    return this.prisma.job.update({ where: { id }, data: { cancelRequested: true } });
+    const updated = await this.prisma.job.update({ where: { id }, data: { cancelRequested: true } });
+    return view(updated, job.redacted);
   }
 
   /** The job's current state as an event, then its live events, ending after it finishes. */
@@ -80,7 +118,8 @@ export class JobService {
         if (next.done) return;
         const event = next.value as JobEventPayload;
         if (event.seq <= snapshot.seq) continue;
-        yield event;
+        // Log lines and metrics describe the data: a redacted view gets the event's kind, status and progress only.
+        yield job.redacted ? { ...event, message: null, metricName: null, metricValue: null, metricStep: null } : event;
         if (event.kind === 'STATUS' && FINISHED_STATES.includes(event.status)) return;
       }
     } finally {
@@ -145,4 +184,18 @@ function snapshotEvent(job: Job): JobEventPayload {
     metricStep: null,
     at: new Date().toISOString(),
   };
+}
+
+function view(job: Job, redacted: boolean): JobView {
+  return redacted ? { ...job, payload: null, result: null, message: null, error: null, checkpoint: null, redacted } : { ...job, redacted };
+}
+
+/** The corpora and models a job reads or made, from its payload and result. */
+function touchedBy(job: Job): { corpusIds: string[]; modelIds: string[]; privateUpload: boolean } {
+  const fields = { ...(job.payload as Record<string, unknown>), ...(job.result as Record<string, unknown> | null) };
+  const ids = (keys: string[]) => keys.map((key) => fields[key]).filter((value): value is string => typeof value === 'string');
+  const corpusIds = ids(CORPUS_KEYS);
+  // An import of PHI names no corpus until it has made one; until then it is its owner's alone.
+  const privateUpload = fields.containsPhi === true && corpusIds.length === 0;
+  return { corpusIds, modelIds: ids(MODEL_KEYS), privateUpload };
 }

@@ -10,6 +10,7 @@ import type { Model, Prisma, PrismaClient } from '../generated/prisma/client.js'
 import { AppError, badInput, notFound } from '../common/errors.js';
 import type { AuthUser } from '../auth/auth.types.js';
 import { canWrite } from '../auth/auth.types.js';
+import { modelVisibleWhere } from '../auth/visibility.js';
 import type { ArtifactStore } from '../storage/artifact.store.js';
 import type { JobService } from '../jobs/job.service.js';
 import { untilDoneOrCancelled, type JobContext } from '../jobs/job.runner.js';
@@ -44,9 +45,9 @@ export class ModelService {
     this.repository = new ModelRepository(prisma);
   }
 
-  /** Models are visible to their owner, and to everyone when trained on a corpus without PHI. */
+  /** Models a user may read (`containsPhi` is set from the lineage when a model is made). */
   visibleWhere(user: AuthUser): Prisma.ModelWhereInput {
-    return { OR: [{ ownerId: user.id }, { trainedOnCorpus: { containsPhi: false } }] };
+    return modelVisibleWhere(user);
   }
 
   async requireReadable(user: AuthUser, id: string): Promise<Model> {
@@ -67,7 +68,7 @@ export class ModelService {
   // ---- import a Hugging Face folder ----
 
   /** A zip of a Hugging Face model folder: config.json, model.safetensors, tokenizer.json (+ tokenizer_config.json). */
-  async importModel(user: AuthUser, request: { name: string; kind: string; zip: Uint8Array }): Promise<Model> {
+  async importModel(user: AuthUser, request: { name: string; kind: string; zip: Uint8Array; containsPhi: boolean }): Promise<Model> {
     if (!canWrite(user)) throw new AppError('FORBIDDEN', 'Viewers may not import models.');
     let files: Record<string, Uint8Array>;
     try {
@@ -99,6 +100,7 @@ export class ModelService {
       trainingConfig: { importedFrom: 'upload', tokenizerConfig } as Prisma.InputJsonValue,
       weightsArtifactId: weights.id,
       tokenizerArtifactId: tokenizer.id,
+      containsPhi: request.containsPhi,
       ownerId: user.id,
     });
   }
@@ -152,6 +154,7 @@ export class ModelService {
     const documents = await this.corpora.trainingDocuments(request.corpusId, request.split, request.documentFraction, request.subsetSeed, request.annotationModelId);
     if (documents.length === 0) throw badInput('split', `corpus ${corpus.id} has no documents in split "${request.split}".`);
     const base = request.baseModelId ? await this.repository.findById(request.baseModelId) : null;
+    const annotator = request.annotationModelId ? await this.repository.findById(request.annotationModelId) : null;
     const workDir = path.join(this.dataDir, 'jobs', ctx.jobId);
     const checkpointDir = path.join(workDir, 'checkpoints');
     const resume = fs.existsSync(checkpointDir) && fs.readdirSync(checkpointDir).length > 0;
@@ -189,6 +192,7 @@ export class ModelService {
       kind: request.kind,
       baseModelId: base?.id ?? null,
       trainedOnCorpusId: corpus.id,
+      containsPhi: corpus.containsPhi || Boolean(base?.containsPhi) || Boolean(annotator?.containsPhi),
       trainingConfig: { ...request, documents: documents.length, steps: result.steps, examples: result.examples, seconds },
     });
     fs.rmSync(workDir, { recursive: true, force: true });
@@ -215,6 +219,7 @@ export class ModelService {
     const documents = await this.corpora.trainingDocuments(request.corpusId, request.split, request.documentFraction, request.subsetSeed);
     if (documents.length === 0) throw badInput('split', `corpus ${request.corpusId} has no documents in split "${request.split}".`);
     const base = await this.prisma.model.findUniqueOrThrow({ where: { id: request.baseModelId } });
+    const corpus = await this.prisma.corpus.findUniqueOrThrow({ where: { id: request.corpusId } });
     const outputDir = path.join(this.dataDir, 'jobs', ctx.jobId, 'model');
     await ctx.log(`Adapting ${base.architecture} model ${base.id} on ${documents.length} documents (${request.lora ? `LoRA r=${request.lora.r}, alpha=${request.lora.alpha}` : 'all weights'}).`);
     const started = Date.now();
@@ -247,6 +252,7 @@ export class ModelService {
       kind: 'GENERATOR',
       baseModelId: base.id,
       trainedOnCorpusId: request.corpusId,
+      containsPhi: corpus.containsPhi || base.containsPhi,
       trainingConfig: { ...request, documents: documents.length, steps: result.steps, tokens: result.tokens, trainableParameters: result.trainableParameters, seconds },
     });
     fs.rmSync(path.dirname(outputDir), { recursive: true, force: true });
@@ -257,7 +263,7 @@ export class ModelService {
   private async registerTrained(
     ctx: JobContext,
     dir: string,
-    what: { name: string; kind: 'NER_ANNOTATOR' | 'NER_SYNTHETIC' | 'GENERATOR'; baseModelId: string | null; trainedOnCorpusId: string; trainingConfig: Record<string, unknown> },
+    what: { name: string; kind: 'NER_ANNOTATOR' | 'NER_SYNTHETIC' | 'GENERATOR'; baseModelId: string | null; trainedOnCorpusId: string; containsPhi: boolean; trainingConfig: Record<string, unknown> },
   ): Promise<Model> {
     const weights = await this.artifacts.put(fs.readFileSync(path.join(dir, MODEL_FILES.weights)), 'weights');
     const tokenizer = await this.artifacts.put(fs.readFileSync(path.join(dir, MODEL_FILES.tokenizer)), 'tokenizer');
@@ -274,6 +280,7 @@ export class ModelService {
       tokenizerArtifactId: tokenizer.id,
       baseModelId: what.baseModelId,
       trainedOnCorpusId: what.trainedOnCorpusId,
+      containsPhi: what.containsPhi,
       ownerId: ctx.ownerId,
     });
     await this.repository.linkJobMetrics(ctx.jobId, model.id);

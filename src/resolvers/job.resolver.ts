@@ -20,7 +20,7 @@ export class JobResolver {
   }
 
   @Authorized()
-  @Query(() => JobConnection, { description: 'Your jobs (all jobs for admins), newest first by default.' })
+  @Query(() => JobConnection, { description: 'Your jobs (all jobs for admins, redacted where they touch private data), newest first by default.' })
   jobs(
     @CurrentUser() user: AuthUser,
     @Args(() => PageArgs) page: PageArgs,
@@ -39,6 +39,7 @@ export class JobResolver {
 
   @FieldResolver(() => [JobLogLine])
   logs(@Root() job: Job, @Arg('afterSeq', () => Int, { defaultValue: 0 }) afterSeq: number, @Arg('first', () => Int, { defaultValue: 200 }) first: number) {
+    if (job.redacted) return [];
     return this.services.jobs.logs(job.id, afterSeq, Math.min(first, 1000));
   }
 

@@ -23,7 +23,7 @@ export class ModelResolver {
   }
 
   @Authorized()
-  @Query(() => ModelConnection, { description: 'Models you may use: your own, and those trained on corpora without PHI.' })
+  @Query(() => ModelConnection, { description: 'Models you may use: your own, and those made from nothing that holds PHI (containsPhi: false).' })
   models(
     @CurrentUser() user: AuthUser,
     @Args(() => PageArgs) page: PageArgs,
@@ -73,7 +73,7 @@ export class ModelResolver {
   @Authorized('ADMIN', 'RESEARCHER')
   @Mutation(() => Model, { description: 'Imports a Hugging Face checkpoint; download models from /models/<id>/download.' })
   importModel(@CurrentUser() user: AuthUser, @Arg('input', () => ImportModelInput) input: ImportModelInput) {
-    return this.services.models.importModel(user, { name: input.name, kind: input.kind, zip: Buffer.from(input.contentBase64, 'base64') });
+    return this.services.models.importModel(user, { name: input.name, kind: input.kind, zip: Buffer.from(input.contentBase64, 'base64'), containsPhi: input.containsPhi });
   }
 
   @FieldResolver(() => String, { description: 'The training loss by step as an SVG line chart.' })

@@ -192,10 +192,10 @@ export class NgramOverlap {
 @ObjectType()
 export class PhiLabelReproduction {
   @Field(() => String) label!: string;
-  @Field(() => Int) realStrings!: number;
-  @Field(() => Int) reproduced!: number;
+  @Field(() => Int, { nullable: true, description: 'Null unless you may read the real corpus (counts describe it).' }) realStrings!: number | null;
+  @Field(() => Int, { nullable: true, description: 'Null unless you may read the real corpus.' }) reproduced!: number | null;
   @Field(() => Float) share!: number;
-  @Field(() => Int) occurrences!: number;
+  @Field(() => Int, { nullable: true, description: 'Null unless you may read the real corpus.' }) occurrences!: number | null;
 }
 
 @ObjectType({ description: 'A real PHI string found verbatim in the synthetic text.' })
@@ -207,10 +207,10 @@ export class PhiExample {
 
 @ObjectType()
 export class PhiReproduction {
-  @Field(() => Int, { description: 'Distinct real PHI strings.' }) realStrings!: number;
-  @Field(() => Int) reproduced!: number;
-  @Field(() => Float) share!: number;
-  @Field(() => Int) occurrences!: number;
+  @Field(() => Int, { nullable: true, description: 'Distinct real PHI strings; null unless you may read the real corpus (counts describe it).' }) realStrings!: number | null;
+  @Field(() => Int, { nullable: true, description: 'Distinct real PHI strings found in the synthetic text; null unless you may read the real corpus.' }) reproduced!: number | null;
+  @Field(() => Float, { description: 'reproduced / realStrings.' }) share!: number;
+  @Field(() => Int, { nullable: true, description: 'Null unless you may read the real corpus.' }) occurrences!: number | null;
   @Field(() => [PhiLabelReproduction]) perLabel!: PhiLabelReproduction[];
   @Field(() => [PhiExample], { nullable: true, description: 'Most frequent reproduced strings; null unless you may read the real corpus.' }) examples!: PhiExample[] | null;
 }
@@ -252,7 +252,7 @@ export class PrivacyReport {
   @Field(() => Boolean) caseSensitive!: boolean;
   @Field(() => String) scorerVersion!: string;
   @Field(() => Int) syntheticDocuments!: number;
-  @Field(() => Int) realDocuments!: number;
+  @Field(() => Int, { nullable: true, description: 'Null unless you may read the real corpus.' }) realDocuments!: number | null;
   @Field(() => NgramOverlap) ngramOverlap!: NgramOverlap;
   @Field(() => PhiReproduction) phiReproduction!: PhiReproduction;
   @Field(() => CopiedPassage, { nullable: true, description: 'Null when no run of n words was copied.' }) longestCopied!: CopiedPassage | null;

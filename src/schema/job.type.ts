@@ -36,6 +36,7 @@ export class Job {
   @Field(() => String, { nullable: true, description: 'A GraphQL error code, e.g. BAD_USER_INPUT.' }) errorCode!: string | null;
   @Field(() => String, { nullable: true }) device!: string | null;
   @Field(() => Int) attempts!: number;
+  @Field(() => Boolean, { description: 'True when you may not read everything this job touches (a private corpus or model of another user): payload, result, message, error and logs are withheld.' }) redacted!: boolean;
   @Field(() => JSONScalar, { nullable: true }) payload!: unknown;
   @Field(() => JSONScalar, { nullable: true, description: 'What the job produced (ids of created entities, counts).' }) result!: unknown;
   @Field(() => Date) createdAt!: Date;

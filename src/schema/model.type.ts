@@ -39,6 +39,7 @@ export class Model {
   @Field(() => JSONScalar, { description: 'How it was made: data, subset, hyperparameters, steps, seconds.' }) trainingConfig!: unknown;
   @Field(() => ID, { nullable: true }) baseModelId!: string | null;
   @Field(() => ID, { nullable: true }) trainedOnCorpusId!: string | null;
+  @Field(() => Boolean, { description: 'Private (owner only) when anything it was made from holds PHI: training corpus, base model or its tokenizer, the annotations it learned from. Weights and vocabulary can memorize names.' }) containsPhi!: boolean;
   @Field(() => Date) createdAt!: Date;
   ownerId!: string;
 }
@@ -118,6 +119,7 @@ export class ImportModelInput {
   @Field(() => String) name!: string;
   @Field(() => ModelKindEnum) kind!: ModelKindEnum;
   @Field(() => String, { description: 'A zip of a Hugging Face folder (config.json, model.safetensors, tokenizer.json), base64.' }) contentBase64!: string;
+  @Field(() => Boolean, { defaultValue: true, description: 'Whether the checkpoint may hold PHI (trained or tokenized on real notes). A PHI model is visible only to you, and so is all that is made from it. Set false only for public checkpoints.' }) containsPhi!: boolean;
 }
 
 export const ModelConnection = ConnectionType(Model, 'Model');
