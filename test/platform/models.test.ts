@@ -124,6 +124,13 @@ describe.each(DATABASES)('models (%s database)', (database) => {
     expect((await admin.query(`query($id: ID!) { job(id: $id) { device } }`, { id: trainNerModel.id })).job.device).toBe('webgpu');
   });
 
+  it('should fail a cuda job naming the missing CUDA provider and its setup step, never falling back to the CPU', async () => {
+    const { trainNerModel } = await admin.query(TRAIN, { input: { name: 'cuda', corpusId, scratch: TINY, maxSteps: 2, device: 'cuda' } });
+    const job = await admin.waitForJob(trainNerModel.id);
+    expect(job.status).toBe('FAILED');
+    expect(job.error).toMatch(/device 'cuda' is unavailable: .*CUDA provider.*npm run setup:cuda/);
+  });
+
   it('should cancel a running training job', async () => {
     const { trainNerModel } = await admin.query(TRAIN, { input: { name: 'long', corpusId, scratch: TINY, epochs: 500, batchSize: 4 } });
     const ws = admin.ws();

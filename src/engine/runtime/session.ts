@@ -71,7 +71,7 @@ export class Session {
     if (!DEVICES.includes(device)) throw new Error(`unknown device '${device}'; supported: ${DEVICES.join(', ')}`);
     if (device === 'cuda' && !deviceAvailable('cuda')) {
       throw new Error(
-        "device 'cuda' is unavailable: onnxruntime-node's CUDA provider binaries are not installed (they download at install time). Use device 'cpu' or 'webgpu'.",
+        "device 'cuda' is unavailable: this engine's onnxruntime-node 1.30.0 has no CUDA provider (the registry's provider is built for ONNX Runtime 1.29.0; `npm run setup:cuda` installs it into .cuda/ and names the CUDA libraries it lacks, but the engine does not load it yet, see docs/gpu.md). Use device 'cpu' or 'webgpu'.",
       );
     }
     const options: ort.InferenceSession.SessionOptions = {
