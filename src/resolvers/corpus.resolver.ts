@@ -54,8 +54,9 @@ export class CorpusResolver {
     return this.services.corpora.startImport(user, { ...input, bytes: Buffer.from(input.contentBase64, 'base64') });
   }
 
-  @Authorized()
-  @Mutation(() => Job, { description: 'Writes the corpus as a zip in the given format; download it from /exports/<jobId> with your token.' })
+  // An export makes a copy that can leave the machine: a researcher's act, not a viewer's.
+  @Authorized('ADMIN', 'RESEARCHER')
+  @Mutation(() => Job, { description: 'Writes the corpus as a zip in the given format (admins and researchers); download it from /exports/<jobId> with your token.' })
   exportCorpus(
     @CurrentUser() user: AuthUser,
     @Arg('id', () => ID) id: string,

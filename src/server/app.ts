@@ -8,7 +8,7 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { unwrapResolverError } from '@apollo/server/errors';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
-import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
+import { GraphQLError, parse, specifiedRules, validate, type DocumentNode, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { AppError } from '../common/errors.js';
@@ -36,7 +36,18 @@ export async function startServer(services: Services): Promise<RunningServer> {
   const wsCleanup = useServer<Record<string, unknown>, { user?: AuthUser }>(
     {
       schema,
-      validate: undefined,
+      // The same limits as over HTTP: depth as a validation rule, cost before the operation runs.
+      validate: (schema, document) => validate(schema, document, [...specifiedRules, depthLimitRule(config.maxQueryDepth)]),
+      onSubscribe: (_ctx, _id, payload) => {
+        let document;
+        try {
+          document = parse(payload.query);
+        } catch (error) {
+          return [error as GraphQLError];
+        }
+        const tooCostly = costError(schema, document, payload.variables ?? {}, payload.operationName ?? undefined, config.maxQueryComplexity);
+        return tooCostly ? [tooCostly] : undefined;
+      },
       onConnect: async (ctx) => {
         // Every subscription needs a token: connection_init's payload carries it as "Authorization".
         const header = (ctx.connectionParams?.Authorization ?? ctx.connectionParams?.authorization) as string | undefined;
@@ -162,14 +173,19 @@ function costLimitPlugin(schema: GraphQLSchema, maxCost: number): ApolloServerPl
     async requestDidStart() {
       return {
         async didResolveOperation({ request, document }) {
-          const cost = queryCost(schema, document, request.variables ?? {}, request.operationName ?? undefined);
-          if (cost > maxCost) {
-            throw new GraphQLError(`The query costs ${cost}; the limit is ${maxCost} (MAX_QUERY_COMPLEXITY). Ask for smaller pages (first) or fewer fields.`, {
-              extensions: { code: 'QUERY_TOO_COMPLEX' },
-            });
-          }
+          const tooCostly = costError(schema, document, request.variables ?? {}, request.operationName ?? undefined, maxCost);
+          if (tooCostly) throw tooCostly;
         },
       };
     },
   };
+}
+
+/** QUERY_TOO_COMPLEX when the operation costs more than the limit (HTTP and WebSocket alike). */
+function costError(schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown>, operationName: string | undefined, maxCost: number): GraphQLError | null {
+  const cost = queryCost(schema, document, variables, operationName);
+  if (cost <= maxCost) return null;
+  return new GraphQLError(`The query costs ${cost}; the limit is ${maxCost} (MAX_QUERY_COMPLEXITY). Ask for smaller pages (first) or fewer fields.`, {
+    extensions: { code: 'QUERY_TOO_COMPLEX' },
+  });
 }

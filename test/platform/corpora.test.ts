@@ -96,9 +96,10 @@ describe.each(DATABASES)('corpora (%s database)', (database) => {
     expect(await bob.errorCode(CORPUS, { id })).toBe('NOT_FOUND');
   });
 
-  it('should let viewers read but not import', async () => {
+  it('should let viewers read but not import or export', async () => {
     const code = await viewer.errorCode(IMPORT, { input: { name: 'v', fileName: 'a.jsonl', contentBase64: base64(strToU8('{"id":"a","text":"x","spans":[]}')) } });
     expect(code).toBe('FORBIDDEN');
+    expect(await viewer.errorCode(`mutation($id: ID!) { exportCorpus(id: $id, format: JSONL) { id } }`, { id: '00000000-0000-4000-8000-000000000000' })).toBe('FORBIDDEN');
     expect(await alice.errorCode(`{ users { id } }`)).toBe('FORBIDDEN');
   });
 

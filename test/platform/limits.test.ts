@@ -28,6 +28,24 @@ describe('request limits', () => {
     expect((await admin.raw(`{ corpora(first: 5) { edges { node { id name labels } } } }`)).errors).toBeUndefined();
   });
 
+  it('should apply the same depth and cost limits over WebSocket', async () => {
+    const ws = admin.ws();
+    // The errors (or the data) of one operation over graphql-ws.
+    const run = (query: string) =>
+      new Promise<{ errors?: { message: string; extensions?: { code?: string } }[]; data?: unknown }>((resolve) => {
+        let data: unknown;
+        ws.subscribe({ query }, { next: (value) => (data = value.data ?? data), error: (errors) => resolve({ errors: errors as never }), complete: () => resolve({ data }) });
+      });
+    const deep = await run(`{ corpora { edges { node { documents { edges { node { id } } } } } } }`);
+    expect(deep.errors?.[0]?.extensions?.code).toBe('QUERY_TOO_COMPLEX');
+    expect(deep.errors?.[0]?.message).toMatch(/MAX_QUERY_DEPTH/);
+    const costly = await run(`{ corpora(first: 200) { edges { node { id name labels } } } }`);
+    expect(costly.errors?.[0]?.extensions?.code).toBe('QUERY_TOO_COMPLEX');
+    expect(costly.errors?.[0]?.message).toMatch(/MAX_QUERY_COMPLEXITY/);
+    expect(await run(`{ corpora(first: 5) { totalCount } }`)).toEqual({ data: { corpora: { totalCount: 0 } } });
+    await ws.dispose();
+  });
+
   it('should refuse an upload over MAX_UPLOAD_BYTES before starting a job', async () => {
     const big = Buffer.alloc(3000, 'a').toString('base64');
     const result = await admin.raw(`mutation($c: String!) { importCorpus(input: { name: "big", fileName: "a.txt", format: TEXT, contentBase64: $c }) { id } }`, { c: big });
