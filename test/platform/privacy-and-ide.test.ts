@@ -50,6 +50,22 @@ describe('privacy of logs and errors, and the IDE', () => {
     expect(visible).not.toContain(text.slice(0, 40));
   });
 
+  it('should name file, line and field of a bad CoNLL tag or XML entity without quoting it', async () => {
+    const uploads = [
+      { fileName: 'shifted.conll', format: 'CONLL', content: 'Paciente O\nJuan B-NOMBRE_SUJETO_ASISTENCIA\nPérez Zarzalejo-Castañeda\n' },
+      { fileName: 'note.xml', format: 'I2B2_XML', content: '<?xml version="1.0"?><MEDDOCAN><TEXT><![CDATA[x]]></TEXT><TAGS></TAGS><NOTE>&Zarzalejo-Castañeda;</NOTE></MEDDOCAN>' },
+    ];
+    for (const upload of uploads) {
+      const { importCorpus } = await admin.query(`mutation($i: ImportCorpusInput!) { importCorpus(input: $i) { id } }`, {
+        i: { name: 'bad', fileName: upload.fileName, format: upload.format, contentBase64: base64(strToU8(upload.content)) },
+      });
+      const job = await admin.waitForJob(importCorpus.id);
+      expect(job.errorCode).toBe('BAD_USER_INPUT');
+      expect(JSON.stringify(job.result) + job.error).toContain(upload.fileName);
+      expect(JSON.stringify(job.result) + job.error + server.output()).not.toContain('Zarzalejo');
+    }
+  });
+
   it('should serve GraphiQL and its assets from the server itself', async () => {
     const page = await fetch(`${server.url}/`);
     expect(page.status).toBe(200);

@@ -104,7 +104,8 @@ function readDocuments(path: string, content: string, issues: IssueCollector): C
     }
     const tag = cols[cols.length - 1]!;
     if (!TAG.test(tag)) {
-      issues.add('MALFORMED_CONLL', `tag '${tag}' is not O or B-, I-, E-, S- followed by a label`, path, lineNo);
+      // The tag column may hold a word of the note (a shifted column): name the column, never quote it.
+      issues.add('MALFORMED_CONLL', `the last column (the tag) is not O or B-, I-, E-, S- followed by a label`, path, lineNo);
       continue;
     }
     sentence.push({ token: cols[0]!, tag, line: lineNo });

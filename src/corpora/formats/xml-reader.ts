@@ -135,7 +135,7 @@ class Reader {
       else if (/^#x[0-9A-Fa-f]+$/.test(ref)) cp = parseInt(ref.slice(2), 16);
       if (cp === undefined || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
         this.pos = at + offset;
-        this.fail(`'${whole.slice(0, 12)}' is not a valid entity reference; write a literal '&' as &amp;`);
+        this.fail(`an '&' does not start a valid entity reference; write a literal '&' as &amp;`);
       }
       return String.fromCodePoint(cp);
     });
