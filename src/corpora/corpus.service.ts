@@ -107,7 +107,11 @@ export class CorpusService {
         options: { format: (payload.format as CorpusFormat) ?? undefined, allowOverlaps: payload.allowOverlaps, allowUnknownFields: payload.allowUnknownFields },
       });
     } catch (error) {
-      if (error instanceof CorpusImportError) throw new AppError('BAD_USER_INPUT', `Import rejected, nothing was saved: ${error.message}`, { importError: error.toDetails() });
+      if (error instanceof CorpusImportError) {
+        // A rejected upload (PHI, most likely) does not stay on disk.
+        await this.artifacts.release([payload.uploadSha256], ctx.jobId);
+        throw new AppError('BAD_USER_INPUT', `Import rejected, nothing was saved: ${error.message}`, { importError: error.toDetails() });
+      }
       throw error;
     }
     ctx.throwIfCancelled();
@@ -265,9 +269,20 @@ export class CorpusService {
     return this.requireReadable(user, corpusId);
   }
 
+  /**
+   * Deletes the corpus, the jobs that made or read it (their payloads and logs describe it), and every
+   * artifact no longer referenced: its upload, its exports, the details of its evaluations.
+   */
   async delete(user: AuthUser, corpusId: string) {
     await this.requireOwned(user, corpusId);
+    const keys = ['corpusId', 'goldCorpusId', 'predictedCorpusId', 'syntheticCorpusId', 'realCorpusId', 'promptCorpusId'];
+    const jobs = await this.prisma.job.findMany({
+      where: { OR: [...keys.map((key) => ({ payload: { path: [key], equals: corpusId } })), { result: { path: ['corpusId'], equals: corpusId } }] },
+    });
+    const artifacts = jobs.flatMap((job) => JSON.stringify([job.payload, job.result]).match(/\b[0-9a-f]{64}\b/g) ?? []);
     await this.repository.delete(corpusId);
+    await this.prisma.job.deleteMany({ where: { id: { in: jobs.map((job) => job.id) } } });
+    await this.artifacts.release(artifacts);
     return true;
   }
 }

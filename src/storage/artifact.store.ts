@@ -42,6 +42,24 @@ export class ArtifactStore {
     return { id: row.id, sha256, size: bytes.byteLength };
   }
 
+  /**
+   * Deletes these artifacts unless a model or a job (other than `exceptJobId`) still names them: how
+   * an upload of PHI, an export or a report's details leave the disk once what they belong to is gone.
+   */
+  async release(sha256s: Iterable<string>, exceptJobId: string | null = null): Promise<number> {
+    let removed = 0;
+    for (const sha256 of new Set(sha256s)) {
+      const row = await this.prisma.artifact.findUnique({ where: { sha256 }, include: { _count: { select: { modelWeights: true, modelTokenizer: true } } } });
+      if (row && row._count.modelWeights + row._count.modelTokenizer > 0) continue;
+      const [{ n }] = await this.prisma.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM "Job" WHERE id <> ${exceptJobId ?? ''} AND (strpos(payload::text, ${sha256}) > 0 OR strpos(coalesce(result::text, ''), ${sha256}) > 0)`;
+      if (n > 0) continue;
+      if (row) await this.prisma.artifact.delete({ where: { sha256 } });
+      fs.rmSync(this.pathOf(sha256), { force: true });
+      removed++;
+    }
+    return removed;
+  }
+
   read(sha256: string): Uint8Array {
     const file = this.pathOf(sha256);
     if (!fs.existsSync(file)) throw new AppError('NOT_FOUND', `Artifact ${sha256} is missing from ${this.root}; was the data directory moved?`);

@@ -3,6 +3,9 @@
  * embedded database and PostgreSQL: import, access control, export round trips, statistics,
  * splits and subsets, bad input.
  */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { strToU8, unzipSync, zipSync } from 'fflate';
 import { ApiClient } from '../support/client.js';
@@ -101,6 +104,28 @@ describe.each(DATABASES)('corpora (%s database)', (database) => {
     expect(code).toBe('FORBIDDEN');
     expect(await viewer.errorCode(`mutation($id: ID!) { exportCorpus(id: $id, format: JSONL) { id } }`, { id: '00000000-0000-4000-8000-000000000000' })).toBe('FORBIDDEN');
     expect(await alice.errorCode(`{ users { id } }`)).toBe('FORBIDDEN');
+  });
+
+  it('should remove a deleted corpus\'s upload and exports, and a rejected upload, from the disk', async () => {
+    const stored = (bytes: Uint8Array | Buffer) => {
+      const sha = crypto.createHash('sha256').update(bytes).digest('hex');
+      return fs.existsSync(path.join(server.env.DATA_DIR!, 'artifacts', sha.slice(0, 2), sha));
+    };
+    const upload = meddocanZip({ train: 3 }).bytes;
+    const imported = await importAndWait(alice, { name: 'to-delete', fileName: 'm.zip', contentBase64: base64(upload) });
+    const corpusId = imported.result.corpusId;
+    const { exportCorpus } = await alice.query(`mutation($id: ID!) { exportCorpus(id: $id, format: JSONL) { id } }`, { id: corpusId });
+    await alice.waitForJob(exportCorpus.id);
+    const exported = Buffer.from(await (await fetch(`${server.url}/exports/${exportCorpus.id}`, { headers: { authorization: `Bearer ${alice.token}` } })).arrayBuffer());
+    expect([stored(upload), stored(exported)]).toEqual([true, true]);
+    expect((await alice.query(`mutation($id: ID!) { deleteCorpus(id: $id) }`, { id: corpusId })).deleteCorpus).toBe(true);
+    expect([stored(upload), stored(exported)]).toEqual([false, false]);
+    expect(await alice.errorCode(`query($id: ID!) { job(id: $id) { id } }`, { id: exportCorpus.id })).toBe('NOT_FOUND');
+
+    const rejected = strToU8('{"id":"a","text":"Juan","spans":[{"start":0,"end":9,"label":"NOMBRE"}]}\n');
+    const failed = await importAndWait(alice, { name: 'rejected', fileName: 'r.jsonl', contentBase64: base64(rejected) });
+    expect(failed.status).toBe('FAILED');
+    expect(stored(rejected)).toBe(false);
   });
 
   it('should export BRAT and JSONL that re-import byte for byte', async () => {
