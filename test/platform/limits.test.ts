@@ -46,6 +46,13 @@ describe('request limits', () => {
     await ws.dispose();
   });
 
+  it('should answer schema introspection without a token, and nothing else', async () => {
+    const anonymous = new ApiClient(server.url, null);
+    expect((await anonymous.query(`{ __schema { queryType { name } } }`)).__schema.queryType.name).toBe('Query');
+    expect(await anonymous.errorCode(`{ corpora { totalCount } }`)).toBe('UNAUTHENTICATED');
+    expect(await anonymous.errorCode(`{ jobs { totalCount } }`)).toBe('UNAUTHENTICATED');
+  });
+
   it('should refuse an upload over MAX_UPLOAD_BYTES before starting a job', async () => {
     const big = Buffer.alloc(3000, 'a').toString('base64');
     const result = await admin.raw(`mutation($c: String!) { importCorpus(input: { name: "big", fileName: "a.txt", format: TEXT, contentBase64: $c }) { id } }`, { c: big });
