@@ -12,6 +12,8 @@ export interface NewCorpus {
   containsPhi: boolean;
   ownerId: string;
   sourceFormat: string | null;
+  /** The job making it (unique): how a job restarted after a crash finds what it already made. */
+  createdByJobId: string;
 }
 
 export interface CorpusDocument {
@@ -56,8 +58,8 @@ export class CorpusRepository {
     });
     await this.database.transaction(async (sql) => {
       await sql.query(
-        `INSERT INTO "Corpus" (id, name, description, kind, "containsPhi", "ownerId", "sourceFormat", labels) VALUES ($1, $2, $3, $4::"CorpusKind", $5, $6, $7, $8::text[])`,
-        [corpusId, corpus.name, corpus.description, corpus.kind, corpus.containsPhi, corpus.ownerId, corpus.sourceFormat, labels],
+        `INSERT INTO "Corpus" (id, name, description, kind, "containsPhi", "ownerId", "sourceFormat", labels, "createdByJobId") VALUES ($1, $2, $3, $4::"CorpusKind", $5, $6, $7, $8::text[], $9)`,
+        [corpusId, corpus.name, corpus.description, corpus.kind, corpus.containsPhi, corpus.ownerId, corpus.sourceFormat, labels, corpus.createdByJobId],
       );
       await sql.query(
         `INSERT INTO "Document" (id, "corpusId", "externalId", split, text, "charCount", ordinal)
@@ -121,6 +123,10 @@ export class CorpusRepository {
 
   unshare(corpusId: string, userId: string) {
     return this.prisma.corpusShare.deleteMany({ where: { corpusId, userId } });
+  }
+
+  findCreatedBy(jobId: string) {
+    return this.prisma.corpus.findUnique({ where: { createdByJobId: jobId } });
   }
 
   delete(corpusId: string) {

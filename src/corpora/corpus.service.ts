@@ -13,6 +13,7 @@ import type { JobService } from '../jobs/job.service.js';
 import type { JobContext } from '../jobs/job.runner.js';
 import { JobName } from '../jobs/types.js';
 import { CorpusImportError } from './errors.js';
+import { crashHereInTests } from '../common/fault.js';
 import { CORPUS_FORMATS, type CorpusFormat, type ParsedDocument } from './formats/types.js';
 import type { CpuPool } from '../jobs/cpu-pool.js';
 import { corpusStats } from './stats.js';
@@ -96,6 +97,13 @@ export class CorpusService {
   /** Job handler: parse and validate everything first, then write it in one transaction. */
   async runImport(ctx: JobContext<JobName.CorpusImport>) {
     const { payload } = ctx;
+    // A crash after the corpus committed and before the job was marked done: the corpus is the result.
+    const made = await this.repository.findCreatedBy(ctx.jobId);
+    if (made) {
+      const [documents, spans] = await Promise.all([this.prisma.document.count({ where: { corpusId: made.id } }), this.prisma.annotation.count({ where: { document: { corpusId: made.id } } })]);
+      await ctx.log('Found the corpus this job saved before the server stopped; not importing again.');
+      return { corpusId: made.id, documents, spans, format: made.sourceFormat, warnings: 0 };
+    }
     await ctx.progress(0.05, 'Unpacking the upload.');
     const started = performance.now();
     let parsed;
@@ -122,10 +130,11 @@ export class CorpusService {
     await ctx.log(`Parsed ${parsed.fileCount} files (${parsed.format}) into ${parsed.documents.length} documents and ${spans} spans in ${seconds(started, parsedAt)} s.`);
     await ctx.progress(0.5, `Saving ${parsed.documents.length} documents and ${spans} spans.`);
     const corpus = await this.repository.createWithDocuments(
-      { name: payload.name, description: payload.description, kind: 'REAL', containsPhi: payload.containsPhi, ownerId: ctx.ownerId, sourceFormat: parsed.format },
+      { name: payload.name, description: payload.description, kind: 'REAL', containsPhi: payload.containsPhi, ownerId: ctx.ownerId, sourceFormat: parsed.format, createdByJobId: ctx.jobId },
       parsed.documents,
       labels,
     );
+    crashHereInTests('after-import-commit');
     await ctx.log(`Saved in ${seconds(parsedAt, performance.now())} s.`);
     return { corpusId: corpus.id, documents: parsed.documents.length, spans, format: parsed.format, warnings: parsed.warnings.length };
   }

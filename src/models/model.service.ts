@@ -149,6 +149,8 @@ export class ModelService {
   }
 
   async runTraining(ctx: JobContext<JobName.TrainNer>) {
+    const made = await this.madeBy(ctx);
+    if (made) return made;
     const request = ctx.payload;
     const corpus = await this.prisma.corpus.findUniqueOrThrow({ where: { id: request.corpusId } });
     const documents = await this.corpora.trainingDocuments(request.corpusId, request.split, request.documentFraction, request.subsetSeed, request.annotationModelId);
@@ -215,6 +217,8 @@ export class ModelService {
 
   /** Plain causal-LM training on the corpus text; the adapted model (LoRA merged) becomes a GENERATOR. */
   async runAdaptation(ctx: JobContext<JobName.AdaptGenerator>) {
+    const made = await this.madeBy(ctx);
+    if (made) return made;
     const request = ctx.payload;
     const documents = await this.corpora.trainingDocuments(request.corpusId, request.split, request.documentFraction, request.subsetSeed);
     if (documents.length === 0) throw badInput('split', `corpus ${request.corpusId} has no documents in split "${request.split}".`);
@@ -259,6 +263,14 @@ export class ModelService {
     return { modelId: model.id, steps: result.steps, firstLoss: result.losses[0] ?? null, finalLoss: result.losses.at(-1) ?? null, tokens: result.tokens, seconds };
   }
 
+  /** The model this job registered before a crash stopped it from being marked done: then that is its result. */
+  private async madeBy(ctx: JobContext): Promise<{ modelId: string; recovered: true } | null> {
+    const model = await this.prisma.model.findUnique({ where: { createdByJobId: ctx.jobId } });
+    if (!model) return null;
+    await ctx.log('Found the model this job saved before the server stopped; not training again.');
+    return { modelId: model.id, recovered: true };
+  }
+
   /** Stores a trained model folder in the artifact store and records it, with the job's metrics. */
   private async registerTrained(
     ctx: JobContext,
@@ -281,6 +293,7 @@ export class ModelService {
       baseModelId: what.baseModelId,
       trainedOnCorpusId: what.trainedOnCorpusId,
       containsPhi: what.containsPhi,
+      createdByJobId: ctx.jobId,
       ownerId: ctx.ownerId,
     });
     await this.repository.linkJobMetrics(ctx.jobId, model.id);

@@ -42,6 +42,7 @@ export class Corpus {
   @Field(() => [String], { description: 'The PHI classes that occur, sorted.' }) labels!: string[];
   @Field(() => Date) createdAt!: Date;
   ownerId!: string;
+  createdByJobId!: string | null;
 }
 
 @ObjectType()

@@ -42,6 +42,7 @@ export class Model {
   @Field(() => Boolean, { description: 'Private (owner only) when anything it was made from holds PHI: training corpus, base model or its tokenizer, the annotations it learned from. Weights and vocabulary can memorize names.' }) containsPhi!: boolean;
   @Field(() => Date) createdAt!: Date;
   ownerId!: string;
+  createdByJobId!: string | null;
 }
 
 @ObjectType()

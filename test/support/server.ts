@@ -26,6 +26,8 @@ export interface TestServer {
   output: () => string;
   /** Kills the server process (SIGKILL = a crash) and waits for it to exit. */
   kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Resolves when the server process has exited on its own (a crash point, say). */
+  exited(): Promise<void>;
   /** Starts the server again on the same data directory and database. */
   restart(): Promise<void>;
   stop(): Promise<void>;
@@ -86,6 +88,10 @@ export async function startTestServer(database: DatabaseChoice, extraEnv: Record
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill(signal);
       await exited;
+    },
+    async exited() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      await new Promise((resolve) => child.once('exit', resolve));
     },
     async restart() {
       await server.kill('SIGTERM');

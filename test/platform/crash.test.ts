@@ -1,0 +1,33 @@
+/**
+ * A crash in the window after a job committed what it made and before it was marked done: the
+ * restarted job finds its result and makes nothing twice. DEID_CRASH_AT (src/common/fault.ts) kills
+ * the server at exactly that point.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiClient } from '../support/client.js';
+import { DATABASES, startTestServer, type TestServer } from '../support/server.js';
+import { base64, meddocanZip } from '../support/meddocan.js';
+
+describe.each(DATABASES)('crash recovery (%s database)', (database) => {
+  let server: TestServer;
+
+  beforeAll(async () => {
+    server = await startTestServer(database, { DEID_CRASH_AT: 'after-import-commit' });
+  });
+  afterAll(async () => server?.stop());
+
+  it('should not import twice when the server dies after the corpus commits', async () => {
+    let api = new ApiClient(server.url, server.adminToken);
+    const upload = base64(meddocanZip({ train: 20 }).bytes);
+    const { importCorpus } = await api.query(`mutation($input: ImportCorpusInput!) { importCorpus(input: $input) { id } }`, { input: { name: 'once', fileName: 'm.zip', contentBase64: upload } });
+    await server.exited();
+    delete server.env.DEID_CRASH_AT;
+    await server.restart();
+    api = new ApiClient(server.url, server.adminToken);
+    const job = await api.waitForJob(importCorpus.id, 60_000);
+    expect(job).toMatchObject({ status: 'SUCCEEDED', attempts: 2, result: { documents: 20 } });
+    const { corpora } = await api.query(`{ corpora(nameContains: "once") { totalCount edges { node { id stats { documents } } } } }`);
+    expect(corpora.totalCount).toBe(1);
+    expect(corpora.edges[0].node).toEqual({ id: job.result.corpusId, stats: { documents: 20 } });
+  });
+});
