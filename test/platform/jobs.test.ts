@@ -105,9 +105,11 @@ describe.runIf(DATABASES.includes('postgres'))('workers and API instances sharin
     const viaSecond = new ApiClient(second.url, server.adminToken);
     const { importCorpus } = await admin.query(IMPORT, { input: { name: 'distributed', ...upload({ train: 100 }) } });
     const [wsA, wsB] = [admin.ws(), viaSecond.ws()];
-    const streams = Promise.all([admin.collect(wsA, EVENTS, { id: importCorpus.id }), viaSecond.collect(wsB, EVENTS, { id: importCorpus.id })]);
-    // Nothing runs the job until a worker starts: both subscribers see it from QUEUED to the end.
-    await new Promise((r) => setTimeout(r, 1000));
+    // Nothing runs the job until a worker starts: once both subscribers got the QUEUED state, they see it to the end.
+    const registered: Promise<void>[] = [];
+    const [streamA, streamB] = [admin.collect(wsA, EVENTS, { id: importCorpus.id }, undefined, signal(registered)), viaSecond.collect(wsB, EVENTS, { id: importCorpus.id }, undefined, signal(registered))];
+    const streams = Promise.all([streamA, streamB]);
+    await Promise.all(registered);
     const workers = await Promise.all([startSibling(server, 'worker'), startSibling(server, 'worker')]);
     const [a, b] = await streams;
     await Promise.all([wsA.dispose(), wsB.dispose(), second.kill(), ...workers.map((w) => w.kill())]);
@@ -118,3 +120,10 @@ describe.runIf(DATABASES.includes('postgres'))('workers and API instances sharin
     expect(job.result.documents).toBe(100);
   });
 });
+
+/** A callback that resolves a promise pushed onto `into` (for collect's onFirst). */
+function signal(into: Promise<void>[]): () => void {
+  let resolve!: () => void;
+  into.push(new Promise<void>((r) => (resolve = r)));
+  return () => resolve();
+}

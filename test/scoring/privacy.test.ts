@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { indexRealCorpus, privacyMetricRows, privacyReport, shuffledSentenceCorpus, type PlainDocument, type ScoringDocument } from '../../src/scoring/index.js';
 import { loadSplit } from './helpers.js';
 
@@ -100,12 +100,14 @@ describe('privacyReport on MEDDOCAN (dev sentences shuffled, against train)', ()
   const synthetic = [...copies, ...shuffledSentenceCorpus(dev, { documents: 1998, charsPerDocument: Math.round((4 * trainChars) / 2000), seed: 11 })];
 
   let report: ReturnType<typeof privacyReport>;
-  it('should score 2,000 synthetic documents (4× train) in well under 10 s', () => {
-    const t0 = performance.now();
+  // One report for the checks below (its speed is measured by `npm run bench:privacy`, not asserted here).
+  beforeAll(() => {
     report = privacyReport(synthetic, indexRealCorpus(train, { n: 5 }));
-    const seconds = (performance.now() - t0) / 1000;
+  });
+
+  it('should score a synthetic corpus four times the size of train', () => {
     expect(synthetic.reduce((a, d) => a + d.text.length, 0)).toBeGreaterThan(3.9 * trainChars);
-    expect(seconds).toBeLessThan(10);
+    expect(report.syntheticDocuments).toBe(2000);
   });
 
   it('should see a verbatim copy of a training document as fully copied', () => {

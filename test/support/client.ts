@@ -47,14 +47,19 @@ export class ApiClient {
     });
   }
 
-  /** Collects subscription results until the stream completes (or `until` returns true). */
-  async collect<T = any>(client: Client, query: string, variables: Record<string, unknown>, until?: (item: T) => boolean): Promise<T[]> {
+  /**
+   * Collects subscription results until the stream completes (or `until` returns true). `onFirst`
+   * runs at the first result: for jobEvents (which opens with the job's current state) the moment
+   * the subscription is registered, so a test can start the work only then.
+   */
+  async collect<T = any>(client: Client, query: string, variables: Record<string, unknown>, until?: (item: T) => boolean, onFirst?: () => void): Promise<T[]> {
     const items: T[] = [];
     const iterator = client.iterate<T>({ query, variables });
     try {
       for await (const result of iterator) {
         if (result.errors?.length) throw new GraphQLRequestError(result.errors as never);
         items.push(result.data as T);
+        if (items.length === 1) onFirst?.();
         if (until?.(result.data as T)) {
           await iterator.return?.();
           break;
