@@ -74,6 +74,7 @@ export class CorpusService {
   async startImport(user: AuthUser, request: ImportRequest) {
     this.requireWriter(user);
     if (!request.name.trim()) throw badInput('name', 'must not be empty.');
+    if (!request.fileName.trim()) throw badInput('fileName', 'must name the uploaded file, e.g. "meddocan.zip": its extension tells the archive type and format.');
     if (request.format && !CORPUS_FORMATS.includes(request.format as CorpusFormat)) {
       throw badInput('format', `"${request.format}" is not one of ${CORPUS_FORMATS.join(', ')}.`);
     }

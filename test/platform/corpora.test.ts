@@ -128,6 +128,15 @@ describe.each(DATABASES)('corpora (%s database)', (database) => {
     expect(stored(rejected)).toBe(false);
   });
 
+  it('should give the documented codes for negative or fractional offsets, an empty archive and an empty file name', async () => {
+    const brat = (ann: string) => base64(zipSync({ 'train/a.txt': strToU8('Paciente de Madrid.'), 'train/a.ann': strToU8(ann) }));
+    const codeOf = async (input: Record<string, unknown>) => (await importAndWait(alice, { name: 'codes', ...input })).result?.importError?.code;
+    expect(await codeOf({ fileName: 'n.zip', contentBase64: brat('T1\tTERRITORIO -3 18\tMadrid\n') })).toBe('SPAN_OUT_OF_RANGE');
+    expect(await codeOf({ fileName: 'f.zip', contentBase64: brat('T1\tTERRITORIO 12.5 18\tMadrid\n') })).toBe('INVALID_SPAN');
+    expect(await codeOf({ fileName: 'e.zip', contentBase64: base64(zipSync({})) })).toBe('EMPTY_CORPUS');
+    expect(await alice.errorCode(IMPORT, { input: { name: 'codes', fileName: ' ', contentBase64: brat('') } })).toBe('BAD_USER_INPUT');
+  });
+
   it('should export BRAT and JSONL that re-import byte for byte', async () => {
     const upload = meddocanZip({ train: 40 });
     const job = await importAndWait(alice, { name: 'roundtrip', fileName: 'r.zip', contentBase64: base64(upload.bytes) });

@@ -79,7 +79,7 @@ function parseAnn(path: string, content: string, issues: IssueCollector): { span
     const fields = line.split('\t');
     const id = fields[0]!;
     const body = fields[1];
-    const m = body === undefined ? null : /^(\S+) (\d+ \d+(?:;\d+ \d+)*)$/.exec(body);
+    const m = body === undefined ? null : /^(\S+) (-?\d+(?:\.\d+)? -?\d+(?:\.\d+)?(?:;-?\d+(?:\.\d+)? -?\d+(?:\.\d+)?)*)$/.exec(body);
     if (m === null) {
       issues.add('MALFORMED_ANN', `${id}: expected 'T<n><TAB><LABEL> <start> <end><TAB><text>'`, path, lineNo);
       continue;

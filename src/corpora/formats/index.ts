@@ -55,6 +55,8 @@ export function detectFormat(files: InputFile[]): CorpusFormat | null {
 
 /** Parses and validates a whole upload; throws CorpusImportError listing every problem. */
 export function parseCorpus(files: InputFile[], options: CorpusImportOptions = {}): ParsedCorpus {
+  // Nothing to import says so, whatever the format (an empty archive, say).
+  if (files.length === 0) throw CorpusImportError.single('EMPTY_CORPUS', 'the upload holds no files; check that the archive is not empty');
   const format = options.format ?? detectFormat(files);
   if (format === null || !(CORPUS_FORMATS as readonly string[]).includes(format)) {
     const exts = [...new Set(files.map((f) => extensionOf(f.path) || '(none)'))].sort().slice(0, 10).join(', ');
