@@ -88,6 +88,7 @@ export async function startServer(services: Services): Promise<RunningServer> {
         },
       },
       costLimitPlugin(schema, config.maxQueryComplexity),
+      requestErrorStatusPlugin(),
     ],
   });
   await apollo.start();
@@ -130,7 +131,7 @@ export async function startServer(services: Services): Promise<RunningServer> {
       } else next(error);
     },
     expressMiddleware(apollo, {
-      context: async ({ req }) => ({ user: await services.auth.authenticate(req.headers.authorization), services }),
+      context: async ({ req }) => ({ user: await authenticateHttp(services, req.headers.authorization), services }),
     }),
   );
 
@@ -158,6 +159,10 @@ function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLF
   }
   if (original instanceof GraphQLError && original.extensions?.code && original.extensions.code !== 'INTERNAL_SERVER_ERROR') {
     return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { code: original.extensions.code } };
+  }
+  // Variable coercion errors (a missing $id, first: "abc", an unknown enum value) reach us without a code.
+  if (formatted.path === undefined && /^Variable "\$/.test(formatted.message)) {
+    return { message: formatted.message, locations: formatted.locations, extensions: { code: 'BAD_USER_INPUT' } };
   }
   if (formatted.extensions?.code && formatted.extensions.code !== 'INTERNAL_SERVER_ERROR') {
     return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { code: formatted.extensions.code } };
@@ -188,4 +193,33 @@ function costError(schema: GraphQLSchema, document: DocumentNode, variables: Rec
   return new GraphQLError(`The query costs ${cost}; the limit is ${maxCost} (MAX_QUERY_COMPLEXITY). Ask for smaller pages (first) or fewer fields.`, {
     extensions: { code: 'QUERY_TOO_COMPLEX' },
   });
+}
+
+/** A bad or revoked token is HTTP 401 with a Bearer challenge (RFC 6750); no token at all is left to @Authorized. */
+async function authenticateHttp(services: Services, header: string | undefined): Promise<AuthUser | null> {
+  try {
+    return await services.auth.authenticate(header);
+  } catch (error) {
+    if (!(error instanceof AppError) || error.code !== 'UNAUTHENTICATED') throw error;
+    throw new GraphQLError(error.message, {
+      extensions: { code: 'UNAUTHENTICATED', http: { status: 401, headers: new Map([['www-authenticate', 'Bearer realm="deid-synth", error="invalid_token"']]) } },
+    });
+  }
+}
+
+/** Codes of requests refused before they ran: GraphQL over HTTP answers them with 400, not 200 or 500. */
+const REQUEST_ERROR_CODES = new Set(['BAD_USER_INPUT', 'GRAPHQL_VALIDATION_FAILED', 'GRAPHQL_PARSE_FAILED', 'QUERY_TOO_COMPLEX']);
+
+function requestErrorStatusPlugin(): ApolloServerPlugin<GraphQLContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ response }) {
+          if (response.body.kind !== 'single') return;
+          const { data, errors } = response.body.singleResult;
+          if (data == null && errors?.length && errors.every((e) => REQUEST_ERROR_CODES.has(String(e.extensions?.code)))) response.http.status = 400;
+        },
+      };
+    },
+  };
 }

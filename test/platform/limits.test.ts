@@ -46,6 +46,24 @@ describe('request limits', () => {
     await ws.dispose();
   });
 
+  it('should answer requests refused before they run with the GraphQL-over-HTTP status and a code', async () => {
+    const missing = await admin.raw(`query($id: ID!) { corpus(id: $id) { id } }`);
+    expect([missing.status, missing.errors?.[0]?.extensions?.code]).toEqual([400, 'BAD_USER_INPUT']);
+    expect(missing.errors?.[0]?.message).toMatch(/\$id/);
+    const wrongType = await admin.raw(`query($f: Int) { corpora(first: $f) { totalCount } }`, { f: 'abc' });
+    expect([wrongType.status, wrongType.errors?.[0]?.extensions?.code]).toEqual([400, 'BAD_USER_INPUT']);
+    const noFileName = await admin.raw(`mutation($i: ImportCorpusInput!) { importCorpus(input: $i) { id } }`, { i: { name: 'x', contentBase64: 'eA==' } });
+    expect([noFileName.status, noFileName.errors?.[0]?.extensions?.code]).toEqual([400, 'BAD_USER_INPUT']);
+    expect(noFileName.errors?.[0]?.message).toMatch(/fileName/);
+    const costly = await admin.raw(`{ corpora(first: 200) { edges { node { id name labels } } } }`);
+    expect([costly.status, costly.errors?.[0]?.extensions?.code]).toEqual([400, 'QUERY_TOO_COMPLEX']);
+    const response = await fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer dsk_revoked-or-unknown' }, body: JSON.stringify({ query: '{ corpora { totalCount } }' }) });
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toMatch(/^Bearer /);
+    expect((await response.json()).errors[0].extensions.code).toBe('UNAUTHENTICATED');
+    expect(server.output()).not.toMatch(/internal_error/);
+  });
+
   it('should answer schema introspection without a token, and nothing else', async () => {
     const anonymous = new ApiClient(server.url, null);
     expect((await anonymous.query(`{ __schema { queryType { name } } }`)).__schema.queryType.name).toBe('Query');
