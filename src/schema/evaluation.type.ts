@@ -129,7 +129,7 @@ export class Evaluation {
   @Field(() => Int) bootstrapResamples!: number;
   @Field(() => Float, { nullable: true }) confidenceLevel!: number | null;
   @Field(() => Int, { nullable: true }) seed!: number | null;
-  @Field(() => Float, { description: 'MEDDOCAN leak score: typed false negatives per sentence.' }) leak!: number;
+  @Field(() => Float, { description: 'MEDDOCAN leak score: typed false negatives per sentence. Sentences are counted by a rule that reproduces the official FreeLing counts on its 15 sample documents (a run of . ? ! before whitespace or the end ends one; not after initials, dotted acronyms or titles such as Dr.); see docs/scoring.md.' }) leak!: number;
   @Field(() => [ScorerTable]) scorers!: ScorerTable[];
   @Field(() => Date) createdAt!: Date;
 }
