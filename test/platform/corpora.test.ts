@@ -111,7 +111,7 @@ describe.each(DATABASES)('corpora (%s database)', (database) => {
       const sha = crypto.createHash('sha256').update(bytes).digest('hex');
       return fs.existsSync(path.join(server.env.DATA_DIR!, 'artifacts', sha.slice(0, 2), sha));
     };
-    const upload = meddocanZip({ train: 3 }).bytes;
+    const upload = meddocanZip({ dev: 2 }).bytes; // bytes no other test uploads: a shared upload stays while another job names it
     const imported = await importAndWait(alice, { name: 'to-delete', fileName: 'm.zip', contentBase64: base64(upload) });
     const corpusId = imported.result.corpusId;
     const { exportCorpus } = await alice.query(`mutation($id: ID!) { exportCorpus(id: $id, format: JSONL) { id } }`, { id: corpusId });

@@ -115,12 +115,12 @@ describe.each(DATABASES)('models (%s database)', (database) => {
     expect(await admin.errorCode(TRAIN, { input: { name: 'x', corpusId, epochs: 0 } })).toBe('BAD_USER_INPUT');
   });
 
-  it('should fail a job whose device is not available with a clear error, never falling back to the CPU', async () => {
-    // This machine has no GPU: onnxruntime's WebGPU provider finds no adapter.
+  it('should run a webgpu job on WebGPU or fail it naming WebGPU, never falling back to the CPU', async () => {
     const { trainNerModel } = await admin.query(TRAIN, { input: { name: 'gpu', corpusId, scratch: TINY, maxSteps: 2, device: 'webgpu' } });
     const job = await admin.waitForJob(trainNerModel.id);
-    expect(job.status).toBe('FAILED');
-    expect(job.error).toMatch(/webgpu/i);
+    // Holds on either kind of machine: with a WebGPU adapter the job trains there; without one it fails naming WebGPU.
+    if (job.status === 'SUCCEEDED') expect(job.result.modelId).toEqual(expect.any(String));
+    else expect([job.status, job.error]).toEqual(['FAILED', expect.stringMatching(/webgpu/i)]);
     expect((await admin.query(`query($id: ID!) { job(id: $id) { device } }`, { id: trainNerModel.id })).job.device).toBe('webgpu');
   });
 

@@ -5,4 +5,3 @@ export { NonFiniteLossError, collate, trainStep, trainTokenClassification } from
 export type { TokenClassificationExample, TrainConfig, TrainProgress, TrainResult } from './token-classification.js';
 export { runTrainJob } from './job.js';
 export type { TrainJob, TrainJobResult } from './job.js';
-export { TrainJobError, trainInWorker } from './worker.js';

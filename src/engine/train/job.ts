@@ -1,6 +1,5 @@
-// A training job as plain data (file paths, configs, examples), so it can cross a
-// worker-thread boundary: `runTrainJob` does the work; `trainInWorker` runs it off the
-// caller's event loop and relays progress.
+// A training job as plain data (file paths, configs, examples): `runTrainJob` does the work.
+// The platform runs engine work off the event loop through src/engine/tasks (runEngineTask).
 import { EncoderModel } from '../models/bert/model.js';
 import { parseEncoderConfig } from '../models/bert/config.js';
 import type { Device } from '../runtime/session.js';
