@@ -55,7 +55,8 @@ function validateSpans(spans: unknown, side: 'gold' | 'predicted', docId: string
     const s = raw as Partial<Span> | null;
     const where = `${side} document "${docId}", span #${i}`;
     if (s === null || typeof s !== 'object' || !Number.isInteger(s.start) || !Number.isInteger(s.end) || typeof s.label !== 'string' || s.label === '') {
-      throw new ScoringInputError(C.INVALID_SPAN, `${where}: expected {start: integer, end: integer, label: non-empty string}, got ${JSON.stringify(raw)}.`, { docId, side, index: i, span: raw });
+      // Never echo the span: it may carry its text (PHI).
+      throw new ScoringInputError(C.INVALID_SPAN, `${where}: expected {start: integer, end: integer, label: non-empty string}.`, { docId, side, index: i });
     }
     const span: Span = { start: s.start!, end: s.end!, label: s.label };
     if (span.start < 0 || span.end > text.length) {
