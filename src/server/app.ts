@@ -51,12 +51,18 @@ export async function startServer(services: Services): Promise<RunningServer> {
       onConnect: async (ctx) => {
         // Every subscription needs a token: connection_init's payload carries it as "Authorization".
         const header = (ctx.connectionParams?.Authorization ?? ctx.connectionParams?.authorization) as string | undefined;
+        // 4401 with the reason, like HTTP's 401 (graphql-ws's own refusal is a bare 4403 "Forbidden").
+        const refuse = (reason: string) => {
+          ctx.extra.socket.close(4401, reason);
+          return false;
+        };
         try {
           const user = await services.auth.authenticate(header);
-          if (!user) return false;
+          if (!user) return refuse('Send your API token as connectionParams {"Authorization": "Bearer dsk_..."}.');
           ctx.extra.user = user;
           return true;
-        } catch {
+        } catch (error) {
+          if (error instanceof AppError && error.code === 'UNAUTHENTICATED') return refuse(error.message);
           return false;
         }
       },

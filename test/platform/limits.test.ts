@@ -64,6 +64,18 @@ describe('request limits', () => {
     expect(server.output()).not.toMatch(/internal_error/);
   });
 
+  it('should close a WebSocket with a bad or missing token with 4401 and the reason', async () => {
+    for (const token of ['dsk_revoked-or-unknown', null]) {
+      const ws = new ApiClient(server.url, token).ws();
+      const closed = await new Promise<{ code: number; reason: string }>((resolve) => {
+        ws.subscribe({ query: '{ me { id } }' }, { next: () => {}, error: (event) => resolve(event as { code: number; reason: string }), complete: () => resolve({ code: 0, reason: 'completed' }) });
+      });
+      await ws.dispose();
+      expect(closed.code).toBe(4401);
+      expect(closed.reason).toMatch(token ? /unknown or revoked/ : /API token/);
+    }
+  });
+
   it('should answer schema introspection without a token, and nothing else', async () => {
     const anonymous = new ApiClient(server.url, null);
     expect((await anonymous.query(`{ __schema { queryType { name } } }`)).__schema.queryType.name).toBe('Query');
