@@ -10,7 +10,7 @@ import { corpusVisibleWhere, modelVisibleWhere } from '../auth/visibility.js';
 import { EventBus, Topic, type JobEventPayload } from '../subscriptions/pubsub.js';
 import type { JobQueue } from './queue.js';
 import { paginate, type PageArgs, type SortDirection } from '../schema/pagination.js';
-import { FINISHED_STATES, JobStatus, type JobName, type JobPayloads } from './types.js';
+import { FINISHED_STATES, JOB_CORPUS_KEYS, JobStatus, type JobName, type JobPayloads } from './types.js';
 
 /**
  * A job as one user sees it. `redacted`: the user (an admin, say) may not read everything the job
@@ -19,8 +19,7 @@ import { FINISHED_STATES, JobStatus, type JobName, type JobPayloads } from './ty
  */
 export type JobView = Job & { redacted: boolean };
 
-/** Payload and result keys that name the corpora and models a job reads or makes. */
-const CORPUS_KEYS = ['corpusId', 'promptCorpusId', 'goldCorpusId', 'predictedCorpusId', 'syntheticCorpusId', 'realCorpusId'];
+/** Payload and result keys that name the models a job reads or makes (corpora: JOB_CORPUS_KEYS). */
 const MODEL_KEYS = ['modelId', 'baseModelId', 'annotationModelId', 'generatorModelId'];
 
 export interface JobFilter {
@@ -193,8 +192,8 @@ function view(job: Job, redacted: boolean): JobView {
 /** The corpora and models a job reads or made, from its payload and result. */
 function touchedBy(job: Job): { corpusIds: string[]; modelIds: string[]; privateUpload: boolean } {
   const fields = { ...(job.payload as Record<string, unknown>), ...(job.result as Record<string, unknown> | null) };
-  const ids = (keys: string[]) => keys.map((key) => fields[key]).filter((value): value is string => typeof value === 'string');
-  const corpusIds = ids(CORPUS_KEYS);
+  const ids = (keys: readonly string[]) => keys.map((key) => fields[key]).filter((value): value is string => typeof value === 'string');
+  const corpusIds = ids(JOB_CORPUS_KEYS);
   // An import of PHI names no corpus until it has made one; until then it is its owner's alone.
   const privateUpload = fields.containsPhi === true && corpusIds.length === 0;
   return { corpusIds, modelIds: ids(MODEL_KEYS), privateUpload };

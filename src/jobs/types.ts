@@ -116,6 +116,9 @@ export interface TrainNerPayload {
 }
 
 
+/** Payload keys that name the corpora a job reads (and `corpusId` of a result, the corpus it made). */
+export const JOB_CORPUS_KEYS = ['corpusId', 'promptCorpusId', 'goldCorpusId', 'predictedCorpusId', 'syntheticCorpusId', 'realCorpusId'] as const;
+
 /** Mirrors the Prisma enum RunStatus. */
 export const JobStatus = Object.freeze({
   queued: 'QUEUED',
