@@ -112,9 +112,37 @@ export class CorpusRepository {
   async reassignSplits(corpusId: string, assignment: Map<string, string>) {
     const bySplit = new Map<string, string[]>();
     for (const [docId, split] of assignment) bySplit.set(split, [...(bySplit.get(split) ?? []), docId]);
-    await this.prisma.$transaction(
-      [...bySplit].map(([split, ids]) => this.prisma.document.updateMany({ where: { corpusId, id: { in: ids } }, data: { split } })),
-    );
+    await this.prisma.$transaction([
+      ...[...bySplit].map(([split, ids]) => this.prisma.document.updateMany({ where: { corpusId, id: { in: ids } }, data: { split } })),
+      // The splits are part of the content address.
+      this.prisma.corpus.update({ where: { id: corpusId }, data: { contentHash: null } }),
+    ]);
+  }
+
+  /**
+   * sha256 over every document's split, name, text and gold spans, in import order: equal for two
+   * imports of the same data. Computed once and kept on the corpus (documents and gold spans do not
+   * change after import; a split reassignment clears it).
+   */
+  async contentHash(corpusId: string): Promise<string> {
+    const corpus = await this.prisma.corpus.findUniqueOrThrow({ where: { id: corpusId }, select: { contentHash: true } });
+    if (corpus.contentHash) return corpus.contentHash;
+    const hash = crypto.createHash('sha256');
+    const PAGE = 500;
+    for (let skip = 0; ; skip += PAGE) {
+      const rows = await this.prisma.document.findMany({
+        where: { corpusId },
+        orderBy: { ordinal: 'asc' },
+        skip,
+        take: PAGE,
+        select: { split: true, externalId: true, text: true, annotations: { where: { source: 'GOLD' }, orderBy: [{ start: 'asc' }, { end: 'asc' }, { label: 'asc' }], select: { start: true, end: true, label: true } } },
+      });
+      for (const row of rows) hash.update(JSON.stringify([row.split, row.externalId, row.text, row.annotations.map((a) => [a.start, a.end, a.label])])).update('\n');
+      if (rows.length < PAGE) break;
+    }
+    const contentHash = hash.digest('hex');
+    await this.prisma.corpus.update({ where: { id: corpusId }, data: { contentHash } });
+    return contentHash;
   }
 
   share(corpusId: string, userId: string) {
@@ -123,6 +151,10 @@ export class CorpusRepository {
 
   unshare(corpusId: string, userId: string) {
     return this.prisma.corpusShare.deleteMany({ where: { corpusId, userId } });
+  }
+
+  countDocuments(corpusId: string) {
+    return this.prisma.document.count({ where: { corpusId } });
   }
 
   findCreatedBy(jobId: string) {

@@ -224,7 +224,7 @@ export class CorpusService {
     };
   }
 
-  tagsOf(corpus: Corpus) {
+  tagsOf(corpus: Pick<Corpus, 'labels'>) {
     return bioTags(corpus.labels);
   }
 

@@ -9,6 +9,7 @@ import { AppError, badInput, notFound } from '../common/errors.js';
 import type { AuthUser } from '../auth/auth.types.js';
 import type { ArtifactStore } from '../storage/artifact.store.js';
 import type { JobService } from '../jobs/job.service.js';
+import type { StepRunner } from '../steps/step.runner.js';
 import type { JobContext } from '../jobs/job.runner.js';
 import type { CpuPool } from '../jobs/cpu-pool.js';
 import { JobName, JobStatus, type JobPayloads } from '../jobs/types.js';
@@ -43,6 +44,8 @@ export interface MetricFilter {
   modelId?: string | null;
   corpusId?: string | null;
   jobId?: string | null;
+  experimentId?: string | null;
+  stepId?: string | null;
   name?: string | null;
   split?: string | null;
   scorer?: string | null;
@@ -80,6 +83,7 @@ export class EvaluationService {
     private readonly models: Pick<ModelService, 'requireReadable' | 'visibleWhere'>,
     private readonly artifacts: ArtifactStore,
     private readonly jobs: JobService,
+    private readonly steps: StepRunner,
     private readonly cpu: CpuPool,
     private readonly limits: { maxUploadBytes: number },
   ) {
@@ -117,7 +121,7 @@ export class EvaluationService {
       }
       upload = await this.artifacts.put(bytes, 'predictions');
     }
-    return this.jobs.create(user, JobName.Evaluate, {
+    return this.steps.submit(user, JobName.Evaluate, {
       goldCorpusId: request.goldCorpusId,
       split: request.split,
       predictedCorpusId: request.predictedCorpusId,
@@ -360,7 +364,7 @@ export class EvaluationService {
     const where: Prisma.MetricWhereInput = {
       AND: [
         { OR: [{ corpus: this.corpora.visibleWhere(user) }, ...own] },
-        ...(['modelId', 'corpusId', 'jobId', 'name', 'split', 'scorer', 'label'] as const).filter((k) => filter[k] != null).map((k) => ({ [k]: filter[k] })),
+        ...(['modelId', 'corpusId', 'jobId', 'experimentId', 'stepId', 'name', 'split', 'scorer', 'label'] as const).filter((k) => filter[k] != null).map((k) => ({ [k]: filter[k] })),
       ],
     };
     return this.repository.metricsPage(where, page);
@@ -377,7 +381,7 @@ export class EvaluationService {
     if ((await this.repository.countDocuments(request.realCorpusId, request.realSplit)) === 0) {
       throw badInput('realSplit', `corpus ${request.realCorpusId} has no documents${request.realSplit !== null ? ` in split "${request.realSplit}"` : ''}.`);
     }
-    return this.jobs.create(user, JobName.PrivacyReport, request);
+    return this.steps.submit(user, JobName.PrivacyReport, request);
   }
 
   async runPrivacyReport(ctx: JobContext<JobName.PrivacyReport>) {

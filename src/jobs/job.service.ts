@@ -10,7 +10,7 @@ import { corpusVisibleWhere, modelVisibleWhere } from '../auth/visibility.js';
 import { EventBus, Topic, type JobEventPayload } from '../subscriptions/pubsub.js';
 import type { JobQueue } from './queue.js';
 import { paginate, type PageArgs, type SortDirection } from '../schema/pagination.js';
-import { FINISHED_STATES, JOB_CORPUS_KEYS, JobStatus, type JobName, type JobPayloads } from './types.js';
+import { FINISHED_STATES, JOB_CORPUS_KEYS, JOB_MODEL_KEYS, JobStatus, type JobName, type JobPayloads } from './types.js';
 
 /**
  * A job as one user sees it. `redacted`: the user (an admin, say) may not read everything the job
@@ -19,25 +19,27 @@ import { FINISHED_STATES, JOB_CORPUS_KEYS, JobStatus, type JobName, type JobPayl
  */
 export type JobView = Job & { redacted: boolean };
 
-/** Payload and result keys that name the models a job reads or makes (corpora: JOB_CORPUS_KEYS). */
-const MODEL_KEYS = ['modelId', 'baseModelId', 'annotationModelId', 'generatorModelId'];
-
 export interface JobFilter {
   status?: string | null;
   type?: string | null;
 }
 
 export class JobService {
+  private readonly finishedListeners: ((job: Job) => void)[] = [];
+
   constructor(
     private readonly prisma: PrismaClient,
     private readonly queue: JobQueue,
     private readonly bus: EventBus,
   ) {}
 
-  /** `device`: where the job's numeric work runs (cpu unless the job asks for an accelerator). */
-  async create<N extends JobName>(user: AuthUser, type: N, payload: JobPayloads[N], device = 'cpu'): Promise<JobView> {
+  /**
+   * `device`: where the job's numeric work runs (cpu unless the job asks for an accelerator).
+   * `inputHash`: the step's content address (src/steps), so later identical work can reuse this job.
+   */
+  async create<N extends JobName>(user: AuthUser, type: N, payload: JobPayloads[N], device = 'cpu', inputHash: string | null = null): Promise<JobView> {
     const job = await this.prisma.job.create({
-      data: { type, ownerId: user.id, payload: payload as unknown as Prisma.InputJsonValue, device },
+      data: { type, ownerId: user.id, payload: payload as unknown as Prisma.InputJsonValue, device, inputHash },
     });
     await this.queue.send(job.id);
     await this.event(job.id, 'STATUS', { status: JobStatus.queued });
@@ -74,6 +76,20 @@ export class JobService {
       const redacted = t !== undefined && (t.privateUpload || ![...t.corpusIds, ...t.modelIds].every((id) => readable.has(id)));
       return view(job, redacted);
     });
+  }
+
+  /**
+   * A job with this input hash whose work the user may take as theirs: a finished one whose inputs and
+   * outputs they may read, or one of their own still queued or running. Finished ones first, oldest first.
+   */
+  async reusable(user: AuthUser, inputHash: string): Promise<JobView | null> {
+    const candidates = await this.prisma.job.findMany({
+      where: { inputHash, OR: [{ status: JobStatus.succeeded }, { status: { in: [JobStatus.queued, JobStatus.running] }, ownerId: user.id, cancelRequested: false }] },
+      orderBy: { createdAt: 'asc' },
+      take: 20,
+    });
+    candidates.sort((a, b) => Number(b.status === JobStatus.succeeded) - Number(a.status === JobStatus.succeeded));
+    return (await this.redact(user, candidates)).find((job) => !job.redacted) ?? null;
   }
 
   list(user: AuthUser, filter: JobFilter, page: PageArgs, order: { field: string; direction: SortDirection }) {
@@ -130,6 +146,11 @@ export class JobService {
     return this.prisma.jobLog.findMany({ where: { jobId, seq: { gt: afterSeq } }, orderBy: { seq: 'asc' }, take });
   }
 
+  /** Called in this process after any job ends (succeeded, failed or cancelled), e.g. to advance its experiments. */
+  onFinished(listener: (job: Job) => void) {
+    this.finishedListeners.push(listener);
+  }
+
   /** Persists the job's new state and publishes it as the job's next numbered event. */
   async event(
     jobId: string,
@@ -165,6 +186,7 @@ export class JobService {
       metricValue: fields.metric?.value ?? null,
       metricStep: fields.metric?.step ?? null,
     });
+    if (kind === 'STATUS' && FINISHED_STATES.includes(job.status)) for (const listener of this.finishedListeners) listener(job);
     return job;
   }
 }
@@ -196,5 +218,5 @@ function touchedBy(job: Job): { corpusIds: string[]; modelIds: string[]; private
   const corpusIds = ids(JOB_CORPUS_KEYS);
   // An import of PHI names no corpus until it has made one; until then it is its owner's alone.
   const privateUpload = fields.containsPhi === true && corpusIds.length === 0;
-  return { corpusIds, modelIds: ids(MODEL_KEYS), privateUpload };
+  return { corpusIds, modelIds: ids(JOB_MODEL_KEYS), privateUpload };
 }

@@ -11,6 +11,29 @@ export enum JobName {
   Annotate = 'ANNOTATE',
   Generate = 'GENERATE',
   AdaptGenerator = 'ADAPT_GENERATOR',
+  PrivacyGuard = 'PRIVACY_GUARD',
+}
+
+/**
+ * Between generation and annotation: drops (or only flags) synthetic notes that copy too much of the
+ * generator's training text or reproduce real PHI strings verbatim.
+ */
+export interface PrivacyGuardPayload {
+  name: string;
+  syntheticCorpusId: string;
+  /** The generator's training text: this split of the real corpus, at this seeded fraction. */
+  realCorpusId: string;
+  realSplit: string;
+  realFraction: number;
+  realSubsetSeed: number;
+  action: 'DROP' | 'FLAG';
+  n: number;
+  /** A note is removed when its share of n-grams found in the training text is above this. */
+  maxNgramOverlap: number;
+  /** … or when it copies a passage of more than this many words … */
+  maxCopiedWords: number;
+  /** … or reproduces more than this many real PHI strings (occurrences). */
+  maxPhiStrings: number;
 }
 
 export interface GeneratePayload {
@@ -88,6 +111,7 @@ export interface JobPayloads {
     contextChars: number;
   };
   [JobName.PrivacyReport]: { syntheticCorpusId: string; realCorpusId: string; realSplit: string | null; n: number };
+  [JobName.PrivacyGuard]: PrivacyGuardPayload;
 }
 
 export interface TrainNerPayload {
@@ -118,6 +142,8 @@ export interface TrainNerPayload {
 
 /** Payload keys that name the corpora a job reads (and `corpusId` of a result, the corpus it made). */
 export const JOB_CORPUS_KEYS = ['corpusId', 'promptCorpusId', 'goldCorpusId', 'predictedCorpusId', 'syntheticCorpusId', 'realCorpusId'] as const;
+/** Payload keys that name the models a job reads (and `modelId` of a result, the model it made). */
+export const JOB_MODEL_KEYS = ['modelId', 'baseModelId', 'annotationModelId', 'generatorModelId'] as const;
 
 /** Mirrors the Prisma enum RunStatus. */
 export const JobStatus = Object.freeze({

@@ -1,11 +1,23 @@
 /** The only place that reads and writes models and machine annotations in the database. */
+import crypto from 'node:crypto';
 import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
+import { canonicalJson } from '../steps/input-hash.js';
 
 export class ModelRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
   findById(id: string) {
     return this.prisma.model.findUnique({ where: { id } });
+  }
+
+  /** sha256 of the weights, the tokenizer and both configs: equal for two imports of one checkpoint. */
+  async contentHash(id: string): Promise<string> {
+    const model = await this.prisma.model.findUniqueOrThrow({ where: { id }, include: { weights: true, tokenizer: true } });
+    const tokenizerConfig = (model.trainingConfig as { tokenizerConfig?: unknown }).tokenizerConfig ?? {};
+    return crypto
+      .createHash('sha256')
+      .update(canonicalJson({ weights: model.weights?.sha256 ?? null, tokenizer: model.tokenizer?.sha256 ?? null, config: model.config, tokenizerConfig }))
+      .digest('hex');
   }
 
   create(data: Prisma.ModelUncheckedCreateInput) {

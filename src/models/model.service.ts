@@ -12,11 +12,12 @@ import type { AuthUser } from '../auth/auth.types.js';
 import { canWrite } from '../auth/auth.types.js';
 import { modelVisibleWhere } from '../auth/visibility.js';
 import type { ArtifactStore } from '../storage/artifact.store.js';
-import type { JobService } from '../jobs/job.service.js';
+import type { StepRunner } from '../steps/step.runner.js';
 import { untilDoneOrCancelled, type JobContext } from '../jobs/job.runner.js';
 import { JobName, type AdaptGeneratorPayload, type TrainNerPayload } from '../jobs/types.js';
 import type { CorpusService } from '../corpora/corpus.service.js';
 import { zipFiles } from '../corpora/archive.js';
+import { crashHereInTests } from '../common/fault.js';
 import { parseConfig } from '../engine/io/config.js';
 import { registryEntry } from '../engine/models/registry.js';
 import type { NerTrainSpec } from '../engine/ner/index.js';
@@ -37,7 +38,7 @@ export class ModelService {
   constructor(
     private readonly prisma: PrismaClient,
     private readonly artifacts: ArtifactStore,
-    private readonly jobs: JobService,
+    private readonly steps: StepRunner,
     private readonly corpora: CorpusService,
     private readonly dataDir: string,
     private readonly engineThreads: number,
@@ -145,7 +146,7 @@ export class ModelService {
     for (const [field, value] of Object.entries({ epochs: request.epochs, batchSize: request.batchSize, chunkWords: request.chunkWords })) {
       if (!Number.isInteger(value) || value < 1) throw badInput(field, 'must be a positive integer.');
     }
-    return this.jobs.create(user, JobName.TrainNer, { ...request, ownerId: user.id }, request.device);
+    return this.steps.submit(user, JobName.TrainNer, { ...request, ownerId: user.id }, request.device);
   }
 
   async runTraining(ctx: JobContext<JobName.TrainNer>) {
@@ -176,6 +177,7 @@ export class ModelService {
         batchSize: request.batchSize,
         lr: request.learningRate ?? (base ? 5e-5 : 1e-3),
         schedule: 'linear',
+        warmupRatio: request.warmupRatio,
         seed: request.seed,
         checkpointDir,
         checkpointEverySteps: 20,
@@ -184,6 +186,7 @@ export class ModelService {
     };
     const started = Date.now();
     const task = runEngineTask('trainNer', spec, (p) => {
+      crashHereInTests(`training-step-${p.step}`);
       void ctx.progress(p.percent / 100, `step ${p.step}/${p.totalSteps}, loss ${p.loss.toFixed(4)}`);
       if (p.step % LOSS_METRIC_EVERY_STEPS === 0 || p.step === p.totalSteps) void ctx.metric('train_loss', p.loss, p.step);
     });
@@ -212,7 +215,7 @@ export class ModelService {
     for (const [field, value] of Object.entries({ seqLen: request.seqLen, batchSize: request.batchSize, epochs: request.epochs, ...(request.lora ? { loraR: request.lora.r } : {}) })) {
       if (!Number.isInteger(value) || value < 1) throw badInput(field, 'must be a positive integer.');
     }
-    return this.jobs.create(user, JobName.AdaptGenerator, request, request.device);
+    return this.steps.submit(user, JobName.AdaptGenerator, request, request.device);
   }
 
   /** Plain causal-LM training on the corpus text; the adapted model (LoRA merged) becomes a GENERATOR. */
@@ -307,7 +310,7 @@ export class ModelService {
     const model = await this.requireReadable(user, modelId);
     if (registryEntry(model.architecture).kind !== 'encoder') throw badInput('modelId', `model ${modelId} is not a tagger (${model.architecture}).`);
     await this.corpora.requireOwned(user, corpusId);
-    return this.jobs.create(user, JobName.Annotate, { modelId, corpusId, split, device }, device);
+    return this.steps.submit(user, JobName.Annotate, { modelId, corpusId, split, device }, device);
   }
 
   async runAnnotation(ctx: JobContext<JobName.Annotate>) {

@@ -1,14 +1,22 @@
-import { Arg, Args, Authorized, FieldResolver, ID, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, Authorized, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import type { AuthUser } from '../auth/auth.types.js';
-import { CurrentUser } from '../server/context.js';
+import { CurrentUser, requireUser, type GraphQLContext } from '../server/context.js';
 import type { Services } from '../server/services.js';
-import { JobStatusEnum } from '../schema/job.type.js';
+import type { ExperimentSpec, TaggerSpec } from '../experiments/spec.js';
+import type { ExperimentEventPayload } from '../subscriptions/pubsub.js';
+import { Job, JobStatusEnum } from '../schema/job.type.js';
+import { SCRATCH_DEFAULTS } from '../schema/model.type.js';
 import {
   Ablation,
   AblationConnection,
   CreatedOrderField,
+  CreateExperimentInput,
   Experiment,
   ExperimentConnection,
+  ExperimentEvent,
+  ExperimentPlan,
+  ExperimentResults,
+  ExperimentTaggerInput,
   Step,
   SyntheticDataset,
   SyntheticDatasetConnection,
@@ -41,10 +49,136 @@ export class ExperimentResolver {
     return this.services.experiments.experiments(user, { ablationId, status }, page, orderBy ?? newestFirst);
   }
 
+  @Authorized('ADMIN', 'RESEARCHER')
+  @Mutation(() => ExperimentPlan, { description: 'Validates the spec, stores it and starts its steps (reusing identical finished ones). With dryRun: the plan only, nothing stored or started.' })
+  async createExperiment(
+    @CurrentUser() user: AuthUser,
+    @Arg('input', () => CreateExperimentInput) input: CreateExperimentInput,
+    @Arg('dryRun', () => Boolean, { defaultValue: false }) dryRun: boolean,
+  ) {
+    const { experiment, plan } = await this.services.experiments.create(user, input.name, specFromInput(input), dryRun);
+    return { experiment, steps: plan, stepsToRun: plan.filter((s) => s.action === 'RUN').length, stepsReused: plan.filter((s) => s.action === 'REUSE').length };
+  }
+
+  @Authorized('ADMIN', 'RESEARCHER')
+  @Mutation(() => Experiment, { description: 'Stops it; its running jobs are cancelled unless another experiment waits on them. Finished steps stay reusable.' })
+  cancelExperiment(@CurrentUser() user: AuthUser, @Arg('id', () => ID) id: string) {
+    return this.services.experiments.cancel(user, id);
+  }
+
+  @Authorized('ADMIN', 'RESEARCHER')
+  @Mutation(() => ID, { description: 'Deletes it with its steps and the synthetic corpora only it made; steps other experiments reuse stay. Returns its id.' })
+  deleteExperiment(@CurrentUser() user: AuthUser, @Arg('id', () => ID) id: string) {
+    return this.services.experiments.delete(user, id);
+  }
+
+  @Authorized()
+  @Subscription(() => ExperimentEvent, {
+    subscribe: ({ args, context }) => (context as GraphQLContext).services.experiments.subscribe(requireUser(context as GraphQLContext), args.id as string, Boolean(args.tokens)),
+    description: 'The experiment\'s state (one EXPERIMENT event, one STEP event per step), then step transitions, its running jobs\' progress, log lines and metrics, and with tokens: true the generated text, until it ends.',
+  })
+  experimentEvents(@Root() event: ExperimentEventPayload, @Arg('id', () => ID) _id: string, @Arg('tokens', () => Boolean, { defaultValue: false }) _tokens: boolean) {
+    return event;
+  }
+
   @FieldResolver(() => [Step])
   steps(@Root() experiment: Experiment) {
-    return this.services.experiments.steps(experiment.id);
+    return this.services.experiments.stepsOf(experiment.id);
   }
+
+  @FieldResolver(() => ExperimentResults)
+  async results(@CurrentUser() user: AuthUser, @Root() experiment: Experiment): Promise<ExperimentResults> {
+    const done = await this.services.experiments.finishedJobs(experiment.id);
+    const { evaluation } = this.services;
+    const spec = experiment.config as ExperimentSpec;
+    // Each part is read with the caller's rights: a part they may not read is null.
+    const orNull = <T>(promise: Promise<T>) => promise.catch(() => null);
+    const gold = done.evaluate_gold ? await orNull(evaluation.evaluation(user, done.evaluate_gold.jobId)) : null;
+    const synthetic = done.evaluate_synthetic ? await orNull(evaluation.evaluation(user, done.evaluate_synthetic.jobId)) : null;
+    const bootstrap = { resamples: spec.evaluation.bootstrapResamples, level: spec.evaluation.confidenceLevel, seed: spec.evaluation.seed };
+    const comparison = gold && synthetic ? await orNull(evaluation.compare(user, gold.jobId, synthetic.jobId, bootstrap)) : null;
+    const guardJob = done.guard ? await orNull(this.services.jobs.getReadable(user, done.guard.jobId)) : null;
+    const g = guardJob?.result as { action: 'DROP' | 'FLAG'; checked: number; flagged: number; removed: number; kept: number; reasons: { ngramOverlap: number; copiedPassage: number; phiStrings: number } } | undefined;
+    const keptCorpus = done.annotation?.result.corpusId as string | undefined;
+    return {
+      annotatorModelId: (done.annotator?.result.modelId as string) ?? null,
+      syntheticTaggerModelId: (done.synthetic_tagger?.result.modelId as string) ?? null,
+      gold,
+      synthetic,
+      comparison,
+      generatedDocuments: (done.generation?.result.documents as number) ?? null,
+      syntheticDocuments: (done.annotation?.result.documents as number) ?? null,
+      syntheticCorpusId: keptCorpus ?? null,
+      guard: g ? { jobId: guardJob!.id, action: g.action as never, checked: g.checked, flagged: g.flagged, removed: g.removed, kept: g.kept, ...g.reasons } : null,
+      privacy: done.privacy_report ? await orNull(evaluation.privacyReport(user, done.privacy_report.jobId)) : null,
+    } as ExperimentResults;
+  }
+}
+
+@Resolver(() => Step)
+export class StepResolver {
+  constructor(private readonly services: Services) {}
+
+  @FieldResolver(() => Job, { nullable: true, description: 'Its job: progress, ETA, device, timings (contents redacted for those who may not read them).' })
+  job(@CurrentUser() user: AuthUser, @Root() step: Step) {
+    return step.jobId ? this.services.jobs.get(user, step.jobId).catch(() => null) : null;
+  }
+}
+
+/** The GraphQL input as a spec, every default filled in (seeds default to the experiment's). */
+function specFromInput(input: CreateExperimentInput): ExperimentSpec {
+  const seed = input.seed;
+  const tagger = (t: ExperimentTaggerInput | undefined): TaggerSpec => ({
+    baseModelId: t?.baseModelId ?? null,
+    scratch: { ...SCRATCH_DEFAULTS, ...t?.scratch },
+    epochs: t?.epochs ?? 6,
+    batchSize: t?.batchSize ?? 16,
+    learningRate: t?.learningRate ?? null,
+    warmupRatio: t?.warmupRatio ?? 0,
+    chunkWords: t?.chunkWords ?? 128,
+    maxSteps: t?.maxSteps ?? null,
+    seed: t?.seed ?? seed,
+  });
+  const a = input.generator.adaptation;
+  const g = input.generation;
+  const guard = input.guard;
+  return {
+    corpusId: input.corpusId,
+    splits: { train: input.trainSplit, prompt: input.promptSplit, test: input.testSplit },
+    annotator: { ...tagger(input.annotator), fraction: input.annotator?.fraction ?? 1, subsetSeed: input.annotator?.subsetSeed ?? seed },
+    generator: {
+      baseModelId: input.generator.baseModelId,
+      adaptation: a
+        ? {
+            fraction: a.fraction,
+            subsetSeed: a.subsetSeed ?? seed,
+            lora: a.lora ? { r: a.lora.r, alpha: a.lora.alpha, targetModules: a.lora.targetModules ?? null } : null,
+            seqLen: a.seqLen,
+            batchSize: a.batchSize,
+            epochs: a.epochs,
+            maxSteps: a.maxSteps ?? null,
+            learningRate: a.learningRate ?? null,
+            warmupSteps: a.warmupSteps,
+            seed: a.seed ?? seed,
+          }
+        : null,
+    },
+    generation: {
+      promptWords: g?.promptWords ?? 3,
+      maxPrompts: g?.maxPrompts ?? null,
+      samplesPerPrompt: g?.samplesPerPrompt ?? 1,
+      sizeMultiple: g?.sizeMultiple ?? null,
+      maxNewTokens: g?.maxNewTokens ?? 256,
+      temperature: g?.temperature ?? 1,
+      topP: g?.topP ?? 0.95,
+      topK: g?.topK ?? null,
+      seed: g?.seed ?? seed,
+    },
+    syntheticTagger: tagger(input.syntheticTagger ?? input.annotator),
+    guard: { action: guard?.action ?? 'DROP', n: guard?.n ?? 5, maxNgramOverlap: guard?.maxNgramOverlap ?? 0.5, maxCopiedWords: guard?.maxCopiedWords ?? 20, maxPhiStrings: guard?.maxPhiStrings ?? 0 },
+    evaluation: { bootstrapResamples: input.evaluation?.bootstrapResamples ?? 1000, confidenceLevel: input.evaluation?.confidenceLevel ?? 0.95, seed: input.evaluation?.seed ?? seed },
+    device: input.device,
+  };
 }
 
 @Resolver(() => Ablation)

@@ -3,14 +3,13 @@ import type { AuthUser } from '../auth/auth.types.js';
 import { CurrentUser } from '../server/context.js';
 import type { Services } from '../server/services.js';
 import { Job } from '../schema/job.type.js';
-import { AdaptGeneratorInput, DeviceEnum, ImportModelInput, MetricPoint, Model, ModelConnection, ModelKindEnum, ModelOrderField, TrainNerModelInput } from '../schema/model.type.js';
+import { SCRATCH_DEFAULTS, AdaptGeneratorInput, DeviceEnum, ImportModelInput, MetricPoint, Model, ModelConnection, ModelKindEnum, ModelOrderField, TrainNerModelInput } from '../schema/model.type.js';
 import { OrderByInput, PageArgs, SortDirection } from '../schema/pagination.js';
 import { lineChart } from '../plots/svg.js';
 
 const ModelOrderBy = OrderByInput(ModelOrderField, 'Model', ModelOrderField.createdAt);
 type ModelOrderBy = InstanceType<typeof ModelOrderBy>;
 
-const SCRATCH_DEFAULTS = { hiddenSize: 128, numLayers: 2, numHeads: 2, intermediateSize: 512, maxPositions: 512, vocabSize: 8000 };
 
 @Resolver(() => Model)
 export class ModelResolver {

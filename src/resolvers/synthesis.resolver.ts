@@ -4,7 +4,7 @@ import { CurrentUser, requireUser, type GraphQLContext } from '../server/context
 import type { Services } from '../server/services.js';
 import type { GeneratedTokenPayload } from '../subscriptions/pubsub.js';
 import { Job } from '../schema/job.type.js';
-import { GenerateSyntheticCorpusInput, GeneratedToken } from '../schema/synthesis.type.js';
+import { GenerateSyntheticCorpusInput, GeneratedToken, RunPrivacyGuardInput } from '../schema/synthesis.type.js';
 
 @Resolver()
 export class SynthesisResolver {
@@ -19,6 +19,12 @@ export class SynthesisResolver {
       maxPrompts: input.maxPrompts ?? null,
       topK: input.topK ?? null,
     });
+  }
+
+  @Authorized('ADMIN', 'RESEARCHER')
+  @Mutation(() => Job, { description: 'Runs the privacy guard on a synthetic corpus (a job; experiments run it between generation and annotation).' })
+  runPrivacyGuard(@CurrentUser() user: AuthUser, @Arg('input', () => RunPrivacyGuardInput) input: RunPrivacyGuardInput) {
+    return this.services.synthesis.startGuard(user, { ...input, action: input.action as never });
   }
 
   @Authorized()

@@ -67,6 +67,8 @@ export class MetricFilter {
   @Field(() => ID, { nullable: true }) modelId?: string;
   @Field(() => ID, { nullable: true }) corpusId?: string;
   @Field(() => ID, { nullable: true }) jobId?: string;
+  @Field(() => ID, { nullable: true, description: 'Rows of the steps this experiment ran (a reused step\'s rows stay with the experiment that ran it).' }) experimentId?: string;
+  @Field(() => ID, { nullable: true }) stepId?: string;
   @Field(() => String, { nullable: true, description: 'e.g. entity_f1, span_merged_recall, token_binary_f1, leak, ngram5_overlap.' }) name?: string;
   @Field(() => String, { nullable: true }) split?: string;
   @Field(() => String, { nullable: true, description: 'e.g. meddocan-ner, meddocan-span-strict, token-typed, privacy-phi-verbatim.' }) scorer?: string;

@@ -1,7 +1,9 @@
-import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, Float, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { JSONScalar } from './scalars.js';
 import { ConnectionType } from './pagination.js';
 import { JobStatusEnum } from './job.type.js';
+import { DeviceEnum, LoraInput, ScratchEncoderInput } from './model.type.js';
+import { Evaluation, EvaluationComparison, PrivacyReport } from './evaluation.type.js';
 
 export enum CreatedOrderField {
   createdAt = 'createdAt',
@@ -9,26 +11,31 @@ export enum CreatedOrderField {
 }
 registerEnumType(CreatedOrderField, { name: 'CreatedOrderField' });
 
-@ObjectType({ description: 'One step of an experiment (annotator training, generation, …) and the job that runs it.' })
+@ObjectType({ description: 'One step of an experiment (annotator training, generation, …) and the job that computes it; `job` gives its progress, device and timings.' })
 export class Step {
   @Field(() => ID) id!: string;
-  @Field(() => String) name!: string;
-  @Field(() => String) kind!: string;
-  @Field(() => String, { description: 'Hash of inputs, config and code version: identical steps are computed once.' }) inputHash!: string;
-  @Field(() => JSONScalar) params!: unknown;
+  @Field(() => String, { description: 'annotator, generator, generation, guard, annotation, synthetic_tagger, annotate_test_gold, evaluate_gold, annotate_test_synthetic, evaluate_synthetic, privacy_report.' }) name!: string;
+  @Field(() => String, { description: 'The job type that computes it.' }) kind!: string;
+  @Field(() => String, { description: 'sha256 of kind, config, input content and code version (empty until its inputs exist): identical steps are computed once.' }) inputHash!: string;
+  @Field(() => JSONScalar, { description: 'The job payload.' }) params!: unknown;
   @Field(() => JobStatusEnum) status!: JobStatusEnum;
+  @Field(() => Boolean, { description: 'Answered by a job that another experiment or request started (same input hash), not run again.' }) reused!: boolean;
   @Field(() => ID, { nullable: true }) jobId!: string | null;
   @Field(() => Date) createdAt!: Date;
+  @Field(() => Date, { nullable: true }) finishedAt!: Date | null;
 }
 
-@ObjectType({ description: 'One cell of the synthesis pipeline: its configuration and steps.' })
+@ObjectType({ description: 'The method run once on a real corpus: its spec, its steps and their results.' })
 export class Experiment {
   @Field(() => ID) id!: string;
   @Field(() => String) name!: string;
   @Field(() => ID, { nullable: true }) ablationId!: string | null;
-  @Field(() => JSONScalar) config!: unknown;
+  @Field(() => JSONScalar, { description: 'The validated spec with every default filled in.' }) config!: unknown;
   @Field(() => JobStatusEnum) status!: JobStatusEnum;
+  @Field(() => String, { nullable: true, description: 'Why it failed: the failed step and its message.' }) error!: string | null;
   @Field(() => Date) createdAt!: Date;
+  @Field(() => Date, { nullable: true }) finishedAt!: Date | null;
+  ownerId!: string;
 }
 
 @ObjectType({ description: 'A grid of experiments over fractions of the real data, with seeds.' })
@@ -51,6 +58,171 @@ export class SyntheticDataset {
   @Field(() => JSONScalar) prompts!: unknown;
   @Field(() => JSONScalar, { description: 'Sampling settings: top-p, temperature, samples per prompt, max tokens.' }) sampling!: unknown;
   @Field(() => Date) createdAt!: Date;
+}
+
+// ---- experiments: the spec (src/experiments/spec.ts) as input ----
+
+export enum GuardActionEnum {
+  DROP = 'DROP',
+  FLAG = 'FLAG',
+  OFF = 'OFF',
+}
+registerEnumType(GuardActionEnum, { name: 'GuardAction', description: 'DROP: remove notes over a threshold before annotation; FLAG: only record them; OFF: no guard step.' });
+
+export enum PlannedActionEnum {
+  RUN = 'RUN',
+  REUSE = 'REUSE',
+}
+registerEnumType(PlannedActionEnum, { name: 'PlannedAction', description: 'RUN: the step is computed; REUSE: an identical job (same input hash) you may read answers it.' });
+
+@InputType({ description: 'How a tagger is trained: fine-tuned from baseModelId, or from scratch (a BERT-style encoder with its own WordPiece tokenizer).' })
+export class ExperimentTaggerInput {
+  @Field(() => ID, { nullable: true, description: 'An encoder to fine-tune; omitted: from scratch.' }) baseModelId?: string;
+  @Field(() => ScratchEncoderInput, { nullable: true }) scratch?: ScratchEncoderInput;
+  @Field(() => Int, { defaultValue: 6 }) epochs!: number;
+  @Field(() => Int, { defaultValue: 16 }) batchSize!: number;
+  @Field(() => Float, { nullable: true, description: 'Default 1e-3 from scratch, 5e-5 when fine-tuning.' }) learningRate?: number;
+  @Field(() => Float, { defaultValue: 0, description: 'Share of the steps spent warming the learning rate up from 0.' }) warmupRatio!: number;
+  @Field(() => Int, { defaultValue: 128 }) chunkWords!: number;
+  @Field(() => Int, { nullable: true, description: 'Stop after this many optimizer steps.' }) maxSteps?: number;
+  @Field(() => Int, { nullable: true, description: "Default: the experiment's seed." }) seed?: number;
+}
+
+@InputType({ description: 'The annotator: a tagger trained on a seeded fraction of the real training split.' })
+export class ExperimentAnnotatorInput extends ExperimentTaggerInput {
+  @Field(() => Float, { defaultValue: 1, description: 'Share of the training split, in (0, 1] (a nested subset: 25% holds the 5%).' }) fraction!: number;
+  @Field(() => Int, { nullable: true, description: "Which subset; default: the experiment's seed." }) subsetSeed?: number;
+}
+
+@InputType({ description: 'Domain adaptation of the generator on a seeded fraction of the real training split.' })
+export class ExperimentAdaptationInput {
+  @Field(() => Float, { defaultValue: 1 }) fraction!: number;
+  @Field(() => Int, { nullable: true, description: "Default: the experiment's seed." }) subsetSeed?: number;
+  @Field(() => LoraInput, { nullable: true, description: 'Train a LoRA adapter (merged); omitted: every weight.' }) lora?: LoraInput;
+  @Field(() => Int, { defaultValue: 128 }) seqLen!: number;
+  @Field(() => Int, { defaultValue: 8 }) batchSize!: number;
+  @Field(() => Int, { defaultValue: 1 }) epochs!: number;
+  @Field(() => Int, { nullable: true }) maxSteps?: number;
+  @Field(() => Float, { nullable: true, description: 'Default 2e-4 with LoRA, 5e-5 for all weights.' }) learningRate?: number;
+  @Field(() => Int, { defaultValue: 0 }) warmupSteps!: number;
+  @Field(() => Int, { nullable: true, description: "Default: the experiment's seed." }) seed?: number;
+}
+
+@InputType()
+export class ExperimentGeneratorInput {
+  @Field(() => ID, { description: 'A causal LM (gpt2, llama) to adapt, or to sample from as it is.' }) baseModelId!: string;
+  @Field(() => ExperimentAdaptationInput, { nullable: true, description: 'Omitted: no adaptation (the paper\'s 0% generator fraction).' }) adaptation?: ExperimentAdaptationInput;
+}
+
+@InputType({ description: 'Sampling: prompts are the first words of each prompt-split document (the method: 3 words, top-p 0.95, temperature 1).' })
+export class ExperimentGenerationInput {
+  @Field(() => Int, { defaultValue: 3 }) promptWords!: number;
+  @Field(() => Int, { nullable: true, description: 'Use only the first N prompt documents.' }) maxPrompts?: number;
+  @Field(() => Int, { nullable: true, description: 'Continuations per prompt (the paper: 80). Give this or sizeMultiple; neither: 1.' }) samplesPerPrompt?: number;
+  @Field(() => Float, { nullable: true, description: 'Synthetic notes as a multiple of the training split (the paper: about 4); samples per prompt are rounded up to reach it.' }) sizeMultiple?: number;
+  @Field(() => Int, { defaultValue: 256 }) maxNewTokens!: number;
+  @Field(() => Float, { defaultValue: 1 }) temperature!: number;
+  @Field(() => Float, { defaultValue: 0.95 }) topP!: number;
+  @Field(() => Int, { nullable: true }) topK?: number;
+  @Field(() => Int, { nullable: true, description: "Default: the experiment's seed." }) seed?: number;
+}
+
+@InputType({ description: "Between generation and annotation: notes over any threshold, measured against the generator's training text, are dropped (or flagged)." })
+export class PrivacyGuardInput {
+  @Field(() => GuardActionEnum, { defaultValue: GuardActionEnum.DROP }) action!: GuardActionEnum;
+  @Field(() => Int, { defaultValue: 5, description: 'Words per n-gram.' }) n!: number;
+  @Field(() => Float, { defaultValue: 0.5, description: "Largest share of a note's n-grams that may occur in the training text." }) maxNgramOverlap!: number;
+  @Field(() => Int, { defaultValue: 20, description: 'Longest passage, in words, a note may copy from one training document.' }) maxCopiedWords!: number;
+  @Field(() => Int, { defaultValue: 0, description: 'Verbatim occurrences of real (gold) PHI strings a note may contain.' }) maxPhiStrings!: number;
+}
+
+@InputType()
+export class ExperimentEvaluationInput {
+  @Field(() => Int, { defaultValue: 1000 }) bootstrapResamples!: number;
+  @Field(() => Float, { defaultValue: 0.95 }) confidenceLevel!: number;
+  @Field(() => Int, { nullable: true, description: "Default: the experiment's seed." }) seed?: number;
+}
+
+@InputType({ description: 'The method on one real corpus: annotator, generator, generation, privacy guard, machine annotation, synthetic tagger, evaluation of both taggers on the test split, privacy report.' })
+export class CreateExperimentInput {
+  @Field(() => String) name!: string;
+  @Field(() => ID, { description: 'The real, annotated corpus.' }) corpusId!: string;
+  @Field(() => String, { defaultValue: 'train', description: 'Trains the annotator and adapts the generator.' }) trainSplit!: string;
+  @Field(() => String, { defaultValue: 'dev', description: 'Prompts the generator (the paper: the validation documents).' }) promptSplit!: string;
+  @Field(() => String, { defaultValue: 'test', description: 'Scores both taggers; must differ from the other two.' }) testSplit!: string;
+  @Field(() => Int, { defaultValue: 0, description: 'Default for every seed the spec does not set.' }) seed!: number;
+  @Field(() => DeviceEnum, { defaultValue: DeviceEnum.cpu }) device!: DeviceEnum;
+  @Field(() => ExperimentAnnotatorInput, { nullable: true }) annotator?: ExperimentAnnotatorInput;
+  @Field(() => ExperimentGeneratorInput) generator!: ExperimentGeneratorInput;
+  @Field(() => ExperimentGenerationInput, { nullable: true }) generation?: ExperimentGenerationInput;
+  @Field(() => ExperimentTaggerInput, { nullable: true, description: 'Default: the annotator\'s settings.' }) syntheticTagger?: ExperimentTaggerInput;
+  @Field(() => PrivacyGuardInput, { nullable: true }) guard?: PrivacyGuardInput;
+  @Field(() => ExperimentEvaluationInput, { nullable: true }) evaluation?: ExperimentEvaluationInput;
+}
+
+@ObjectType()
+export class PlannedStep {
+  @Field(() => String) name!: string;
+  @Field(() => String) kind!: string;
+  @Field(() => PlannedActionEnum) action!: PlannedActionEnum;
+  @Field(() => String, { nullable: true, description: 'Null when an input is still to be computed.' }) inputHash!: string | null;
+  @Field(() => ID, { nullable: true, description: 'The job that answers it (reused), or that computes it.' }) jobId!: string | null;
+}
+
+@ObjectType()
+export class ExperimentPlan {
+  @Field(() => Experiment, { nullable: true, description: 'Null for a dry run.' }) experiment!: Experiment | null;
+  @Field(() => [PlannedStep]) steps!: PlannedStep[];
+  @Field(() => Int) stepsToRun!: number;
+  @Field(() => Int) stepsReused!: number;
+}
+
+@ObjectType({ description: 'What the privacy guard found: counts per reason (a note may have several).' })
+export class PrivacyGuardSummary {
+  @Field(() => ID) jobId!: string;
+  @Field(() => GuardActionEnum) action!: GuardActionEnum;
+  @Field(() => Int) checked!: number;
+  @Field(() => Int) flagged!: number;
+  @Field(() => Int) removed!: number;
+  @Field(() => Int) kept!: number;
+  @Field(() => Int) ngramOverlap!: number;
+  @Field(() => Int) copiedPassage!: number;
+  @Field(() => Int) phiStrings!: number;
+}
+
+@ObjectType({ description: 'An experiment event: its status (EXPERIMENT), a step transition (STEP), or a running step job\'s PROGRESS, LOG, METRIC or generated text (TOKEN).' })
+export class ExperimentEvent {
+  @Field(() => ID) experimentId!: string;
+  @Field(() => String) kind!: string;
+  @Field(() => String, { nullable: true }) status!: string | null;
+  @Field(() => String, { nullable: true }) step!: string | null;
+  @Field(() => String, { nullable: true }) stepKind!: string | null;
+  @Field(() => ID, { nullable: true }) jobId!: string | null;
+  @Field(() => Boolean, { nullable: true }) reused!: boolean | null;
+  @Field(() => Float, { nullable: true }) progress!: number | null;
+  @Field(() => Float, { nullable: true }) etaSeconds!: number | null;
+  @Field(() => String, { nullable: true }) message!: string | null;
+  @Field(() => String, { nullable: true }) metricName!: string | null;
+  @Field(() => Float, { nullable: true }) metricValue!: number | null;
+  @Field(() => Int, { nullable: true }) metricStep!: number | null;
+  @Field(() => Int, { nullable: true }) sequenceIndex!: number | null;
+  @Field(() => String, { nullable: true }) text!: string | null;
+  @Field(() => Boolean, { nullable: true }) done!: boolean | null;
+  @Field(() => String) at!: string;
+}
+
+@ObjectType({ description: 'The result table: both taggers on the test split, their paired test, the guard and the privacy report. A part is null until its step has finished.' })
+export class ExperimentResults {
+  @Field(() => ID, { nullable: true, description: 'The annotator: the tagger trained on the real (gold) notes.' }) annotatorModelId!: string | null;
+  @Field(() => ID, { nullable: true, description: 'The tagger trained on the machine-annotated synthetic notes alone.' }) syntheticTaggerModelId!: string | null;
+  @Field(() => Evaluation, { nullable: true, description: "The gold-trained tagger (the annotator) on the test split: the annotator's own F1." }) gold!: Evaluation | null;
+  @Field(() => Evaluation, { nullable: true, description: 'The synthetic-trained tagger on the test split.' }) synthetic!: Evaluation | null;
+  @Field(() => EvaluationComparison, { nullable: true, description: 'Paired document bootstrap: gold (A) minus synthetic (B), every scorer and label.' }) comparison!: EvaluationComparison | null;
+  @Field(() => Int, { nullable: true, description: 'Notes generated.' }) generatedDocuments!: number | null;
+  @Field(() => Int, { nullable: true, description: 'Notes the synthetic tagger learned from (after the guard).' }) syntheticDocuments!: number | null;
+  @Field(() => ID, { nullable: true, description: 'The corpus of those notes.' }) syntheticCorpusId!: string | null;
+  @Field(() => PrivacyGuardSummary, { nullable: true }) guard!: PrivacyGuardSummary | null;
+  @Field(() => PrivacyReport, { nullable: true, description: 'The kept notes against the real training split.' }) privacy!: PrivacyReport | null;
 }
 
 export const ExperimentConnection = ConnectionType(Experiment, 'Experiment');

@@ -58,6 +58,9 @@ export class MetricPoint {
   @Field(() => Date) createdAt!: Date;
 }
 
+/** ScratchEncoderInput's defaults, for inputs that omit it. */
+export const SCRATCH_DEFAULTS = { hiddenSize: 128, numLayers: 2, numHeads: 2, intermediateSize: 512, maxPositions: 512, vocabSize: 8000 };
+
 @InputType({ description: 'A fresh BERT-style encoder, with a WordPiece tokenizer trained on the training texts.' })
 export class ScratchEncoderInput {
   @Field(() => Int, { defaultValue: 128 }) hiddenSize!: number;

@@ -1,5 +1,6 @@
 import { Field, Float, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { DeviceEnum } from './model.type.js';
+import { PrivacyGuardInput } from './experiment.type.js';
 
 @InputType({ description: 'Sampling settings default to the method: 3-word prompts, nucleus sampling with top-p 0.95 at temperature 1.' })
 export class GenerateSyntheticCorpusInput {
@@ -24,4 +25,14 @@ export class GeneratedToken {
   @Field(() => Int) sequenceIndex!: number;
   @Field(() => String) text!: string;
   @Field(() => Boolean, { description: 'The last piece of this sequence.' }) done!: boolean;
+}
+
+@InputType({ description: "The privacy guard on any synthetic corpus: notes over a threshold against the real training text are dropped into a new corpus (DROP) or only listed (FLAG). result.corpusId names the kept notes; result.notes lists each flagged note's name, numbers and reasons, never its text." })
+export class RunPrivacyGuardInput extends PrivacyGuardInput {
+  @Field(() => String) name!: string;
+  @Field(() => ID) syntheticCorpusId!: string;
+  @Field(() => ID, { description: "The real corpus the generator was trained on." }) realCorpusId!: string;
+  @Field(() => String, { defaultValue: 'train' }) realSplit!: string;
+  @Field(() => Float, { defaultValue: 1, description: 'The seeded fraction of the split the generator was adapted on.' }) realFraction!: number;
+  @Field(() => Int, { defaultValue: 0 }) realSubsetSeed!: number;
 }

@@ -244,6 +244,8 @@ export interface SyntheticDocumentPrivacy {
   /** Real document with the highest Jaccard similarity of distinct word n-gram sets, and that similarity. */
   nearestRealDocId: string | null;
   nearestJaccard: number;
+  /** Verbatim occurrences of real PHI strings in this document (same matching as phiReproduction). */
+  phiOccurrences: number;
 }
 
 export interface PhiLabelReproduction {
@@ -371,17 +373,24 @@ export function privacyReport(synthetic: readonly PlainDocument[], real: RealCor
     touched.length = 0;
 
     // verbatim PHI: candidate starts come from the first word of each real PHI string
+    let phiInDocument = 0;
     for (let t = 0; t < ids.length; t++) {
       const cands = index.phiByFirstWord.get(doc.text.slice(w.starts[t]!, w.ends[t]!));
       if (!cands) continue;
       for (const p of cands) {
         const phi = index.phi[p]!;
-        if (wholeWordAt(doc.text, phi.text, w.starts[t]! - phi.prefix)) phiOccurrences[p]!++;
+        if (wholeWordAt(doc.text, phi.text, w.starts[t]! - phi.prefix)) {
+          phiOccurrences[p]!++;
+          phiInDocument++;
+        }
       }
     }
     for (const p of index.phiWithoutWord) {
       const phi = index.phi[p]!.text;
-      for (let s = doc.text.indexOf(phi); s >= 0; s = doc.text.indexOf(phi, s + 1)) phiOccurrences[p]!++;
+      for (let s = doc.text.indexOf(phi); s >= 0; s = doc.text.indexOf(phi, s + 1)) {
+        phiOccurrences[p]!++;
+        phiInDocument++;
+      }
     }
 
     totalNgrams += count;
@@ -395,6 +404,7 @@ export function privacyReport(synthetic: readonly PlainDocument[], real: RealCor
       longestCopiedFrom: bestReal >= 0 ? index.docIds[bestReal]! : null,
       nearestRealDocId: nearest >= 0 ? index.docIds[nearest]! : null,
       nearestJaccard,
+      phiOccurrences: phiInDocument,
     });
     if (bestLen > 0 && (longest === null || bestLen > longest.words)) {
       longest = {

@@ -8,13 +8,13 @@ import { EvaluationResolver, ScorerTableResolver } from '../resolvers/evaluation
 import { JobResolver } from '../resolvers/job.resolver.js';
 import { ModelResolver } from '../resolvers/model.resolver.js';
 import { SynthesisResolver } from '../resolvers/synthesis.resolver.js';
-import { AblationResolver, ExperimentResolver, SyntheticDatasetResolver } from '../resolvers/experiment.resolver.js';
+import { AblationResolver, ExperimentResolver, StepResolver, SyntheticDatasetResolver } from '../resolvers/experiment.resolver.js';
 import { UserResolver } from '../resolvers/user.resolver.js';
 import { authChecker } from './context.js';
 import type { Services } from './services.js';
 import { EventBus } from '../subscriptions/pubsub.js';
 
-export const RESOLVERS = [UserResolver, CorpusResolver, DocumentResolver, JobResolver, ModelResolver, SynthesisResolver, ExperimentResolver, AblationResolver, SyntheticDatasetResolver, EvaluationResolver, ScorerTableResolver] as const;
+export const RESOLVERS = [UserResolver, CorpusResolver, DocumentResolver, JobResolver, ModelResolver, SynthesisResolver, ExperimentResolver, StepResolver, AblationResolver, SyntheticDatasetResolver, EvaluationResolver, ScorerTableResolver] as const;
 
 /** Resolvers are built with the process's services; without services (printing the SDL) none are instantiated. */
 export function buildAppSchema(services: Services | null): Promise<GraphQLSchema> {

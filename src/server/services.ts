@@ -15,6 +15,8 @@ import { CpuPool } from '../jobs/cpu-pool.js';
 import { JobService } from '../jobs/job.service.js';
 import { JobRunner, type JobHandlers } from '../jobs/job.runner.js';
 import { JobName } from '../jobs/types.js';
+import { StepRunner } from '../steps/step.runner.js';
+import { ModelRepository } from '../models/model.repository.js';
 import { ArtifactStore } from '../storage/artifact.store.js';
 import { EventBus } from '../subscriptions/pubsub.js';
 
@@ -46,11 +48,12 @@ export async function createServices(config: AppConfig, options: { runJobs: bool
   const jobs = new JobService(prisma, queue, bus);
   const cpu = new CpuPool();
   const corpora = new CorpusService(prisma, database, artifacts, jobs, cpu, { maxUploadBytes: config.maxUploadBytes });
+  const steps = new StepRunner(jobs, corpora.repository, new ModelRepository(prisma));
 
-  const models = new ModelService(prisma, artifacts, jobs, corpora, config.dataDir, config.engineThreads);
-  const evaluation = new EvaluationService(prisma, corpora, models, artifacts, jobs, cpu, { maxUploadBytes: config.maxUploadBytes });
+  const models = new ModelService(prisma, artifacts, steps, corpora, config.dataDir, config.engineThreads);
+  const evaluation = new EvaluationService(prisma, corpora, models, artifacts, jobs, steps, cpu, { maxUploadBytes: config.maxUploadBytes });
 
-  const synthesis = new SynthesisService(prisma, jobs, corpora, models, bus, config.engineThreads);
+  const synthesis = new SynthesisService(prisma, jobs, steps, corpora, models, bus, cpu, artifacts, config.engineThreads);
 
   const handlers: JobHandlers = {
     [JobName.Generate]: (ctx) => synthesis.runGeneration(ctx),
@@ -61,9 +64,16 @@ export async function createServices(config: AppConfig, options: { runJobs: bool
     [JobName.CorpusExport]: (ctx) => corpora.runExport(ctx),
     [JobName.Evaluate]: (ctx) => evaluation.runEvaluate(ctx),
     [JobName.PrivacyReport]: (ctx) => evaluation.runPrivacyReport(ctx),
+    [JobName.PrivacyGuard]: (ctx) => synthesis.runGuard(ctx),
   };
+  const experiments = new ExperimentService(prisma, corpora, models, jobs, steps, bus);
+  jobs.onFinished((job) => void experiments.onJobFinished(job.id));
   const runner = new JobRunner(prisma, queue, jobs, handlers);
-  if (options.runJobs) await runner.start(config.jobConcurrency);
+  if (options.runJobs) {
+    await runner.start(config.jobConcurrency);
+    // Experiments whose last job ended while no process was there to take the next step.
+    await experiments.resumeAll();
+  }
 
   return {
     config,
@@ -76,7 +86,7 @@ export async function createServices(config: AppConfig, options: { runJobs: bool
     jobs,
     corpora,
     models,
-    experiments: new ExperimentService(prisma, corpora),
+    experiments,
     synthesis,
     evaluation,
     runner,

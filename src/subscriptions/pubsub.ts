@@ -15,6 +15,8 @@ export enum Topic {
   JobEvent = 'JOB_EVENT',
   /** Tokens of generated notes as they are sampled; topicId = job id. */
   GeneratedToken = 'GENERATED_TOKEN',
+  /** Step transitions and status of one experiment; topicId = experiment id. */
+  ExperimentEvent = 'EXPERIMENT_EVENT',
 }
 
 export interface JobEventPayload {
@@ -40,9 +42,35 @@ export interface GeneratedTokenPayload {
   done: boolean;
 }
 
+/**
+ * What experimentEvents streams: the experiment's own transitions (EXPERIMENT, STEP) as published on
+ * Topic.ExperimentEvent, and its step jobs' events (PROGRESS, LOG, METRIC, TOKEN) forwarded with the step's name.
+ */
+export interface ExperimentEventPayload {
+  experimentId: string;
+  kind: 'EXPERIMENT' | 'STEP' | 'PROGRESS' | 'LOG' | 'METRIC' | 'TOKEN';
+  /** The experiment's status (EXPERIMENT) or the step's (every other kind). */
+  status: string | null;
+  step: string | null;
+  stepKind: string | null;
+  jobId: string | null;
+  reused: boolean | null;
+  progress: number | null;
+  etaSeconds: number | null;
+  message: string | null;
+  metricName: string | null;
+  metricValue: number | null;
+  metricStep: number | null;
+  sequenceIndex: number | null;
+  text: string | null;
+  done: boolean | null;
+  at: string;
+}
+
 export interface TopicPayloads {
   [Topic.JobEvent]: JobEventPayload;
   [Topic.GeneratedToken]: GeneratedTokenPayload;
+  [Topic.ExperimentEvent]: ExperimentEventPayload;
 }
 
 /** Moves a (channel, JSON payload) pair to every process's subscribers. */

@@ -3,7 +3,7 @@
  * with a LoRA adapter), several samples per prompt, batched with a KV cache, each row's text
  * streamed as it is sampled. Seeded: the same spec gives the same texts.
  */
-import { BatchTextStreamer, Rng, generate, loadGenerationConfig } from '../generation/index.js';
+import { BatchTextStreamer, Rng, generate, loadGenerationConfig, type RngState } from '../generation/index.js';
 import { loadModel } from '../models/registry.js';
 import type { Device } from '../runtime/session.js';
 import { loadTokenizer } from '../tokenizers/index.js';
@@ -21,17 +21,21 @@ export interface GenerateTextsSpec {
   seed: number;
   device?: Device;
   intraOpThreads?: number;
+  /** Continue after the first `done` sequences (a multiple of batchSize) with the generator state saved then. */
+  resume?: { done: number; rngState: RngState; newTokens: number };
 }
 
 export type GenerateTextsProgress =
   /** A piece of sequence `index`'s new text (whole words); `final` on its last piece. */
   | { kind: 'text'; index: number; text: string; final: boolean }
-  | { kind: 'progress'; done: number; total: number; newTokens: number };
+  | { kind: 'progress'; done: number; total: number; newTokens: number }
+  /** A finished batch: sequences start.. with their full texts, and what resuming after them needs. */
+  | { kind: 'batch'; start: number; texts: string[]; resume: { done: number; rngState: RngState; newTokens: number } };
 
 export interface GenerateTextsResult {
   /**
    * Sequence i = prompt ⌊i / samplesPerPrompt⌋ (verbatim) followed by exactly the text streamed
-   * for it; sample i mod samplesPerPrompt.
+   * for it; sample i mod samplesPerPrompt. When resumed, only the sequences generated in this run.
    */
   texts: string[];
   newTokens: number;
@@ -50,12 +54,14 @@ export async function generateTexts(spec: GenerateTextsSpec, onProgress?: (p: Ge
       topP: spec.topP,
       ...(spec.topK ? { topK: spec.topK } : {}),
     });
-    // One generator across batches, so the whole corpus follows from one seed.
-    const rng = Rng.fromSeed(spec.seed);
+    // One generator across batches, so the whole corpus follows from one seed (and a resumed run
+    // continues it from its saved state: same batches, same draws).
+    if (spec.resume && spec.resume.done % spec.batchSize !== 0) throw new Error(`resume.done ${spec.resume.done} is not a multiple of the batch size ${spec.batchSize}`);
+    const rng = spec.resume ? Rng.fromState(spec.resume.rngState) : Rng.fromSeed(spec.seed);
     const jobs = spec.prompts.flatMap((prompt) => Array.from({ length: spec.samplesPerPrompt }, () => prompt));
     const texts: string[] = [];
-    let newTokens = 0;
-    for (let at = 0; at < jobs.length; at += spec.batchSize) {
+    let newTokens = spec.resume?.newTokens ?? 0;
+    for (let at = spec.resume?.done ?? 0; at < jobs.length; at += spec.batchSize) {
       if (signal?.aborted) throw new Error('generation cancelled');
       const prompts = jobs.slice(at, at + spec.batchSize);
       const continuations = prompts.map(() => '');
@@ -65,9 +71,12 @@ export async function generateTexts(spec: GenerateTextsSpec, onProgress?: (p: Ge
       });
       const out = await generate(model, prompts.map((p) => tokenizer.encode(p).ids), config, { streamer, rng, ...(signal ? { signal } : {}) });
       // The prompt as written (decoding its tokens could tidy its spacing), then the new text.
-      prompts.forEach((prompt, row) => texts.push(prompt + continuations[row]));
+      const batch = prompts.map((prompt, row) => prompt + continuations[row]);
+      texts.push(...batch);
       newTokens += out.newTokens.reduce((n, row) => n + row.length, 0);
-      onProgress?.({ kind: 'progress', done: texts.length, total: jobs.length, newTokens });
+      const done = at + prompts.length;
+      onProgress?.({ kind: 'batch', start: at, texts: batch, resume: { done, rngState: rng.state, newTokens } });
+      onProgress?.({ kind: 'progress', done, total: jobs.length, newTokens });
     }
     return { texts, newTokens };
   } finally {

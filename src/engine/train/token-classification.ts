@@ -33,6 +33,8 @@ export interface TrainConfig {
   maxGradNorm?: number;
   schedule?: ScheduleKind;
   warmupSteps?: number;
+  /** Warm-up as a share of all steps; used when warmupSteps is not given. */
+  warmupRatio?: number;
   /** Seeds the data order (default 0). */
   seed?: number;
   /** Where checkpoints go; without it none are written. */
@@ -158,7 +160,7 @@ export async function trainTokenClassification(
   }
 
   const acc = new GradAccumulator();
-  const schedule = { kind: c.schedule, warmupSteps: c.warmupSteps, totalSteps };
+  const schedule = { kind: c.schedule, warmupSteps: config.warmupSteps ?? Math.round((config.warmupRatio ?? 0) * totalSteps), totalSteps };
   while (state.step < totalSteps) {
     hooks.signal?.throwIfAborted();
     acc.reset();

@@ -1,0 +1,116 @@
+/**
+ * An experiment's spec: the method's settings with every default filled in, as stored in
+ * Experiment.config. The GraphQL input (src/schema/experiment.type.ts) maps onto it one to one;
+ * ExperimentService.validate checks it against the database before any job starts.
+ */
+import { badInput } from '../common/errors.js';
+import { checkGuardThresholds } from '../synthesis/guard.js';
+
+export type Device = 'cpu' | 'webgpu' | 'cuda';
+
+export interface ScratchEncoder {
+  hiddenSize: number;
+  numLayers: number;
+  numHeads: number;
+  intermediateSize: number;
+  maxPositions: number;
+  vocabSize: number;
+}
+
+/** How a tagger is trained: fine-tuned from `baseModelId`, or from scratch with `scratch`. */
+export interface TaggerSpec {
+  baseModelId: string | null;
+  scratch: ScratchEncoder;
+  epochs: number;
+  batchSize: number;
+  learningRate: number | null;
+  warmupRatio: number;
+  chunkWords: number;
+  maxSteps: number | null;
+  seed: number;
+}
+
+export interface ExperimentSpec {
+  corpusId: string;
+  /** Train (annotator and generator), prompts (the paper: validation documents), test (scoring). */
+  splits: { train: string; prompt: string; test: string };
+  annotator: TaggerSpec & { fraction: number; subsetSeed: number };
+  generator: {
+    /** A causal LM (gpt2, llama) to adapt or to sample from as it is. */
+    baseModelId: string;
+    /** null samples from the base model unadapted (the paper's 0% generator fraction). */
+    adaptation: {
+      fraction: number;
+      subsetSeed: number;
+      lora: { r: number; alpha: number; targetModules: string[] | null } | null;
+      seqLen: number;
+      batchSize: number;
+      epochs: number;
+      maxSteps: number | null;
+      learningRate: number | null;
+      warmupSteps: number;
+      seed: number;
+    } | null;
+  };
+  generation: {
+    promptWords: number;
+    maxPrompts: number | null;
+    /** Resolved at creation from `sizeMultiple` when that was given. */
+    samplesPerPrompt: number;
+    /** The synthetic corpus's size as a multiple of the real training split (the paper: about 4), when asked for so. */
+    sizeMultiple: number | null;
+    maxNewTokens: number;
+    temperature: number;
+    topP: number;
+    topK: number | null;
+    seed: number;
+  };
+  syntheticTagger: TaggerSpec;
+  guard: {
+    /** DROP removes notes over a threshold before annotation; FLAG only records them; OFF skips the step. */
+    action: 'DROP' | 'FLAG' | 'OFF';
+    n: number;
+    maxNgramOverlap: number;
+    maxCopiedWords: number;
+    maxPhiStrings: number;
+  };
+  evaluation: { bootstrapResamples: number; confidenceLevel: number; seed: number };
+  device: Device;
+}
+
+/** Checks the numbers of a spec (the database checks are ExperimentService's); throws BAD_USER_INPUT naming the field. */
+export function checkSpecNumbers(spec: ExperimentSpec): void {
+  const positiveInt = (field: string, value: number | null) => {
+    if (value !== null && (!Number.isInteger(value) || value < 1)) throw badInput(field, `must be a positive integer; got ${value}.`);
+  };
+  const fraction = (field: string, value: number) => {
+    if (!(value > 0 && value <= 1)) throw badInput(field, `must be in (0, 1]; got ${value}.`);
+  };
+  const tagger = (prefix: string, t: TaggerSpec) => {
+    for (const key of ['epochs', 'batchSize', 'chunkWords', 'maxSteps'] as const) positiveInt(`${prefix}.${key}`, t[key]);
+    for (const [key, value] of Object.entries(t.scratch)) positiveInt(`${prefix}.scratch.${key}`, value);
+    if (t.learningRate !== null && !(t.learningRate > 0)) throw badInput(`${prefix}.learningRate`, `must be above 0; got ${t.learningRate}.`);
+    if (!(t.warmupRatio >= 0 && t.warmupRatio < 1)) throw badInput(`${prefix}.warmupRatio`, `must be in [0, 1); got ${t.warmupRatio}.`);
+  };
+  for (const [key, value] of Object.entries(spec.splits)) if (!value.trim()) throw badInput(`splits.${key}`, 'must name a split.');
+  if (spec.splits.test === spec.splits.train) throw badInput('splits.test', `the test split "${spec.splits.test}" is also the training split; test on held-out documents.`);
+  if (spec.splits.test === spec.splits.prompt) throw badInput('splits.test', `the test split "${spec.splits.test}" is also the prompt split; prompts would leak test text into the synthetic notes.`);
+  tagger('annotator', spec.annotator);
+  fraction('annotator.fraction', spec.annotator.fraction);
+  tagger('syntheticTagger', spec.syntheticTagger);
+  const a = spec.generator.adaptation;
+  if (a) {
+    fraction('generator.adaptation.fraction', a.fraction);
+    for (const key of ['seqLen', 'batchSize', 'epochs', 'maxSteps'] as const) positiveInt(`generator.adaptation.${key}`, a[key]);
+    if (a.lora) positiveInt('generator.adaptation.lora.r', a.lora.r);
+    if (!Number.isInteger(a.warmupSteps) || a.warmupSteps < 0) throw badInput('generator.adaptation.warmupSteps', `must be a non-negative integer; got ${a.warmupSteps}.`);
+  }
+  const g = spec.generation;
+  for (const key of ['promptWords', 'maxPrompts', 'samplesPerPrompt', 'maxNewTokens', 'topK'] as const) positiveInt(`generation.${key}`, g[key]);
+  if (g.sizeMultiple !== null && !(g.sizeMultiple > 0)) throw badInput('generation.sizeMultiple', `must be above 0; got ${g.sizeMultiple}.`);
+  if (!(g.topP > 0 && g.topP <= 1)) throw badInput('generation.topP', `must be in (0, 1]; got ${g.topP}.`);
+  if (!(g.temperature > 0)) throw badInput('generation.temperature', `must be above 0; got ${g.temperature}.`);
+  checkGuardThresholds(spec.guard, 'guard.');
+  positiveInt('evaluation.bootstrapResamples', spec.evaluation.bootstrapResamples);
+  if (!(spec.evaluation.confidenceLevel > 0 && spec.evaluation.confidenceLevel < 1)) throw badInput('evaluation.confidenceLevel', `must be in (0, 1); got ${spec.evaluation.confidenceLevel}.`);
+}
