@@ -136,6 +136,7 @@ const ALL_STEPS: StepDeclaration[] = [
       maxNgramOverlap: spec.guard.maxNgramOverlap,
       maxCopiedWords: spec.guard.maxCopiedWords,
       maxPhiStrings: spec.guard.maxPhiStrings,
+      phiMinLength: spec.guard.phiMinLength,
     }),
   }),
   declare({

@@ -73,6 +73,7 @@ export interface ExperimentSpec {
     maxNgramOverlap: number;
     maxCopiedWords: number;
     maxPhiStrings: number;
+    phiMinLength: number;
   };
   evaluation: { bootstrapResamples: number; confidenceLevel: number; seed: number };
   device: Device;

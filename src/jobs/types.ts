@@ -34,6 +34,8 @@ export interface PrivacyGuardPayload {
   maxCopiedWords: number;
   /** … or reproduces more than this many real PHI strings (occurrences). */
   maxPhiStrings: number;
+  /** Real PHI strings shorter than this (code points) are not counted. */
+  phiMinLength: number;
 }
 
 export interface GeneratePayload {

@@ -175,7 +175,7 @@ function specFromInput(input: CreateExperimentInput): ExperimentSpec {
       seed: g?.seed ?? seed,
     },
     syntheticTagger: tagger(input.syntheticTagger ?? input.annotator),
-    guard: { action: guard?.action ?? 'DROP', n: guard?.n ?? 5, maxNgramOverlap: guard?.maxNgramOverlap ?? 0.5, maxCopiedWords: guard?.maxCopiedWords ?? 20, maxPhiStrings: guard?.maxPhiStrings ?? 0 },
+    guard: { action: guard?.action ?? 'DROP', n: guard?.n ?? 5, maxNgramOverlap: guard?.maxNgramOverlap ?? 0.5, maxCopiedWords: guard?.maxCopiedWords ?? 20, maxPhiStrings: guard?.maxPhiStrings ?? 0, phiMinLength: guard?.phiMinLength ?? 8 },
     evaluation: { bootstrapResamples: input.evaluation?.bootstrapResamples ?? 1000, confidenceLevel: input.evaluation?.confidenceLevel ?? 0.95, seed: input.evaluation?.seed ?? seed },
     device: input.device,
   };

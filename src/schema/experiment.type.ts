@@ -134,6 +134,7 @@ export class PrivacyGuardInput {
   @Field(() => Float, { defaultValue: 0.5, description: "Largest share of a note's n-grams that may occur in the training text." }) maxNgramOverlap!: number;
   @Field(() => Int, { defaultValue: 20, description: 'Longest passage, in words, a note may copy from one training document.' }) maxCopiedWords!: number;
   @Field(() => Int, { defaultValue: 0, description: 'Verbatim occurrences of real (gold) PHI strings a note may contain.' }) maxPhiStrings!: number;
+  @Field(() => Int, { defaultValue: 8, description: 'Real PHI strings shorter than this many characters are not counted: sex, ages and countries ("Mujer", "45 años", "España") are short, common and in nearly every note.' }) phiMinLength!: number;
 }
 
 @InputType()

@@ -10,14 +10,17 @@ export interface GuardThresholds {
   maxNgramOverlap: number;
   /** Longest passage, in words, a note may copy from one training document. */
   maxCopiedWords: number;
-  /** Verbatim occurrences of real PHI strings a note may hold. */
+  /** Verbatim occurrences of real PHI strings a note may hold … */
   maxPhiStrings: number;
+  /** … counting real PHI strings of at least this many code points. */
+  phiMinLength: number;
 }
 
 /** Throws BAD_USER_INPUT naming the field (`prefix` as the caller's input nests it). */
 export function checkGuardThresholds(guard: GuardThresholds, prefix = ''): void {
   if (!Number.isInteger(guard.n) || guard.n < 1) throw badInput(`${prefix}n`, `must be a positive integer; got ${guard.n}.`);
   if (!(guard.maxNgramOverlap >= 0 && guard.maxNgramOverlap <= 1)) throw badInput(`${prefix}maxNgramOverlap`, `must be in [0, 1]; got ${guard.maxNgramOverlap}.`);
+  if (!Number.isInteger(guard.phiMinLength) || guard.phiMinLength < 1) throw badInput(`${prefix}phiMinLength`, `must be a positive integer; got ${guard.phiMinLength}.`);
   for (const key of ['maxCopiedWords', 'maxPhiStrings'] as const) {
     if (!Number.isInteger(guard[key]) || guard[key] < 0) throw badInput(`${prefix}${key}`, `must be a non-negative integer; got ${guard[key]}.`);
   }

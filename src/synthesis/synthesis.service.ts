@@ -180,7 +180,7 @@ export class SynthesisService {
     const report = await this.cpu.run('privacyReport', {
       synthetic: synthetic.map((d) => ({ id: d.id, text: d.text })),
       real: real.map((d) => ({ id: d.id, text: d.text, spans: d.spans })),
-      options: { n: p.n, maxPhiExamples: 0 },
+      options: { n: p.n, maxPhiExamples: 0, phiMinLength: p.phiMinLength },
     });
     ctx.throwIfCancelled();
     const flagged = flagNotes(report.perDocument, p).map(({ index, ...note }) => ({ id: synthetic[index]!.externalId, ...note }));

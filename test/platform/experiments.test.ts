@@ -180,6 +180,69 @@ describe('experiments (embedded database)', () => {
     expect(again).toMatchObject({ stepsToRun: 0, stepsReused: 11 });
   });
 
+  it('should drop planted notes that copy the training text or its PHI, and say why with numbers only', async () => {
+    const train = Object.entries(meddocanZip({ train: 16 }).files).filter(([name]) => name.endsWith('.txt')).map(([, bytes]) => Buffer.from(bytes).toString('utf8').replace(/^\uFEFF/, ''));
+    const { corpus: real } = await api.query(`query($id: ID!) { corpus(id: $id) { documents(first: 1, split: "train") { edges { node { text annotations { start end label } } } } } }`, { id: corpusId });
+    const doc = real.documents.edges[0].node;
+    // The longest PHI string of a training note (a name or an address; short ones like "Mujer" are not counted).
+    const span = doc.annotations.reduce((a: { start: number; end: number }, b: { start: number; end: number }) => (b.end - b.start > a.end - a.start ? b : a));
+    const name = Array.from(doc.text as string).slice(span.start, span.end).join('');
+    expect(name.length).toBeGreaterThanOrEqual(8);
+    const notes = [
+      { id: 'copied-1', text: train[0]! },
+      { id: 'copied-2', text: train[1]!.slice(0, 600) },
+      { id: 'phi-only', text: `Paciente ingresado por dolor abdominal. Consta en el informe: ${name}. Viene acompañado.` },
+      { id: 'fresh-1', text: 'Varón de edad media con fiebre de tres días, tos seca y astenia. Se pauta paracetamol y reposo.' },
+      { id: 'fresh-2', text: 'Mujer joven con cefalea pulsátil de predominio matutino, sin focalidad neurológica en la exploración.' },
+    ];
+    const jsonl = notes.map((n) => JSON.stringify({ ...n, spans: [] })).join('\n');
+    const { importCorpus } = await api.query(`mutation($input: ImportCorpusInput!) { importCorpus(input: $input) { id } }`, { input: { name: 'planted', fileName: 'planted.jsonl', contentBase64: base64(Buffer.from(jsonl)) } });
+    const syntheticCorpusId = (await api.waitForJob(importCorpus.id)).result.corpusId;
+
+    const { runPrivacyGuard } = await api.query(`mutation($input: RunPrivacyGuardInput!) { runPrivacyGuard(input: $input) { id } }`, {
+      input: { name: 'guarded', syntheticCorpusId, realCorpusId: corpusId, realSplit: 'train', action: 'DROP' },
+    });
+    const job = await api.waitForJob(runPrivacyGuard.id);
+    expect(job.status).toBe('SUCCEEDED');
+    expect(job.result).toMatchObject({ action: 'DROP', checked: 5, flagged: 3, removed: 3, kept: 2, reasons: { ngramOverlap: 2, copiedPassage: 2 } });
+    expect(job.result.reasons.phiStrings).toBeGreaterThanOrEqual(1);
+    const byId = Object.fromEntries(job.result.notes.map((n: { id: string }) => [n.id, n]));
+    expect(Object.keys(byId).sort()).toEqual(['copied-1', 'copied-2', 'phi-only']);
+    expect(byId['copied-1']).toMatchObject({ ngramOverlap: 1, reasons: expect.arrayContaining(['NGRAM_OVERLAP', 'COPIED_PASSAGE']) });
+    expect(byId['phi-only'].reasons).toContain('PHI_STRINGS');
+    // The result names notes and numbers, never their text.
+    expect(JSON.stringify(job.result)).not.toContain(name);
+    const kept = await api.query(`query($id: ID!) { corpus(id: $id) { kind documents(first: 10) { edges { node { externalId } } } } }`, { id: job.result.corpusId });
+    expect(kept.corpus.kind).toBe('SYNTHETIC');
+    expect(kept.corpus.documents.edges.map((e: { node: { externalId: string } }) => e.node.externalId)).toEqual(['fresh-1', 'fresh-2']);
+    expect(await api.errorCode(`mutation($input: RunPrivacyGuardInput!) { runPrivacyGuard(input: $input) { id } }`, { input: { name: 'x', syntheticCorpusId, realCorpusId: corpusId, maxNgramOverlap: 2 } })).toBe('BAD_USER_INPUT');
+  });
+
+  it('should cancel a running experiment and delete one without touching what another reuses', async () => {
+    const { createExperiment } = await api.query(CREATE, { input: spec({ name: 'to cancel', seed: 11 }) });
+    const { cancelExperiment } = await api.query(`mutation($id: ID!) { cancelExperiment(id: $id) { status error } }`, { id: createExperiment.experiment.id });
+    expect(cancelExperiment).toEqual({ status: 'CANCELLED', error: 'Cancelled by request.' });
+    for (const step of createExperiment.steps) {
+      const job = await api.waitForJob(step.jobId);
+      expect(['CANCELLED', 'SUCCEEDED']).toContain(job.status);
+    }
+    expect(await api.errorCode(`mutation($id: ID!) { cancelExperiment(id: $id) { id } }`, { id: createExperiment.experiment.id })).toBe('INVALID_STATE');
+
+    // 'other seed' reused the first experiment's annotator and made its own synthetic notes.
+    const { experiments } = await api.query(`{ experiments(first: 10) { edges { node { id name results { syntheticCorpusId annotatorModelId } steps { name jobId } } } } }`);
+    const node = (n: string) => experiments.edges.find((e: { node: { name: string } }) => e.node.name === n).node;
+    const [first, other] = [node('toy'), node('other seed')];
+    expect(await api.query(`mutation($id: ID!) { deleteExperiment(id: $id) }`, { id: other.id })).toEqual({ deleteExperiment: other.id });
+    expect(await api.errorCode(`query($id: ID!) { experiment(id: $id) { id } }`, { id: other.id })).toBe('NOT_FOUND');
+    expect(await api.errorCode(`query($id: ID!) { corpus(id: $id) { id } }`, { id: other.results.syntheticCorpusId })).toBe('NOT_FOUND');
+    // What the first experiment ran, and the other reused, is intact.
+    const { experiment } = await api.query(EXPERIMENT, { id: first.id });
+    expect(experiment.status).toBe('SUCCEEDED');
+    expect(experiment.results.gold.documents).toBe(4);
+    const { corpus } = await api.query(`query($id: ID!) { corpus(id: $id) { id } }`, { id: first.results.syntheticCorpusId });
+    expect(corpus.id).toBe(first.results.syntheticCorpusId);
+  });
+
   it('should refuse an outsider on every experiment query, mutation and subscription', async () => {
     const { experiments } = await api.query(`{ experiments(first: 1) { edges { node { id } } } }`);
     const id = experiments.edges[0].node.id;
