@@ -20,7 +20,7 @@ import { corpusStats } from './stats.js';
 import { bioTags } from './labels.js';
 import { nestedSubsets, seededSplit } from './splits.js';
 import { CorpusRepository, type CorpusDocument } from './corpus.repository.js';
-import { paginate, SortDirection, type PageArgs } from '../schema/pagination.js';
+import { paginate, SortDirection, type PageArgs } from '../common/pagination.js';
 
 export interface ImportRequest {
   name: string;
@@ -222,6 +222,11 @@ export class CorpusService {
       labels: labels(stats.mentionsPerLabel),
       splits: stats.splits.map((split) => ({ ...split, split: split.split ?? '', labels: labels(split.mentionsPerLabel) })),
     };
+  }
+
+  /** Each split with its number of documents. */
+  splitsOf(corpusId: string) {
+    return this.repository.splitsOf(corpusId);
   }
 
   tagsOf(corpus: Pick<Corpus, 'labels'>) {

@@ -18,8 +18,9 @@ import type { ModelService } from '../models/model.service.js';
 import { CorpusImportError } from '../corpora/errors.js';
 import { CORPUS_FORMATS, type CorpusFormat } from '../corpora/formats/types.js';
 import { privacyMetricRows, ScoringInputError, SCORER_VERSION, type ErrorExample, type PerDocumentCounts, type PrivacyReport } from '../scoring/index.js';
-import { MAX_PAGE_SIZE, type PageArgs } from '../schema/pagination.js';
-import { EvaluationRepository, type NewMetric } from './evaluation.repository.js';
+import { MAX_PAGE_SIZE, type PageArgs } from '../common/pagination.js';
+import { EvaluationRepository } from './evaluation.repository.js';
+import type { MetricRepository, NewMetric } from '../metrics/metric.repository.js';
 import { evaluationRows, matchPredictions, parseMetricName, privacyScorerOf, scoringId, SCORERS, type MetricFamily, type PredictionSource } from './predictions.js';
 
 type EvaluatePayload = JobPayloads[JobName.Evaluate];
@@ -84,6 +85,7 @@ export class EvaluationService {
     private readonly artifacts: ArtifactStore,
     private readonly jobs: JobService,
     private readonly steps: StepRunner,
+    private readonly metricRows: MetricRepository,
     private readonly cpu: CpuPool,
     private readonly limits: { maxUploadBytes: number },
   ) {
@@ -189,7 +191,7 @@ export class EvaluationService {
     await ctx.progress(0.85, 'Saving metrics.');
     const base = { split: p.split, scorerVersion: result.scorerVersion, modelId: p.modelId, corpusId: p.goldCorpusId, jobId: ctx.jobId };
     const rows: NewMetric[] = evaluationRows(result).map((row) => ({ ...base, ...row }));
-    await this.repository.replaceJobMetrics(ctx.jobId, rows);
+    await this.metricRows.replaceJobMetrics(ctx.jobId, rows);
     const documents: EvaluationDetails['documents'] = {};
     for (const d of gold) documents[scoringId(d.split, d.externalId, p.split)] = { documentId: d.id, externalId: d.externalId, split: d.split };
     const details: EvaluationDetails = { version: 1, documents, falsePositives: result.errors?.falsePositives ?? [], falseNegatives: result.errors?.falseNegatives ?? [], counts };
@@ -258,7 +260,7 @@ export class EvaluationService {
 
   async evaluation(user: AuthUser, jobId: string) {
     const { job, result } = await this.requireEvaluation(user, jobId);
-    const rows = await this.repository.metricsOfJob(jobId);
+    const rows = await this.metricRows.ofJob(jobId);
     const tables = new Map<MetricFamily, Map<string, Record<string, number | string | null>>>();
     let leak = 0;
     for (const row of rows) {
@@ -367,7 +369,7 @@ export class EvaluationService {
         ...(['modelId', 'corpusId', 'jobId', 'experimentId', 'stepId', 'name', 'split', 'scorer', 'label'] as const).filter((k) => filter[k] != null).map((k) => ({ [k]: filter[k] })),
       ],
     };
-    return this.repository.metricsPage(where, page);
+    return this.metricRows.page(where, page);
   }
 
   // ---- privacy report (a job) ----
@@ -415,7 +417,7 @@ export class EvaluationService {
       corpusId: row.name === 'phi_reproduced_strings' ? p.realCorpusId : p.syntheticCorpusId,
       jobId: ctx.jobId,
     }));
-    await this.repository.replaceJobMetrics(ctx.jobId, rows);
+    await this.metricRows.replaceJobMetrics(ctx.jobId, rows);
     const names = (docs: typeof real) => Object.fromEntries(docs.map((d) => [d.id, { externalId: d.externalId, split: d.split }]));
     const details: PrivacyDetails = { version: 1, synthetic: names(synthetic), real: names(real), report };
     const artifact = await this.artifacts.put(Buffer.from(JSON.stringify(details)), 'privacy-report');

@@ -60,9 +60,4 @@ export class ExperimentRepository {
     const rows = await this.prisma.step.findMany({ where: { jobId: { in: jobIds }, ...(except ? { experimentId: { not: except } } : {}) }, select: { experimentId: true, jobId: true } });
     return rows;
   }
-
-  /** Metric rows of a job that ran for this step are filed under it and its experiment. */
-  linkJobMetrics(jobId: string, experimentId: string, stepId: string) {
-    return this.prisma.metric.updateMany({ where: { jobId }, data: { experimentId, stepId } });
-  }
 }

@@ -16,9 +16,10 @@ import type { ModelService } from '../models/model.service.js';
 import type { JobService } from '../jobs/job.service.js';
 import { FINISHED_STATES, JobName, JobStatus } from '../jobs/types.js';
 import type { StepRunner } from '../steps/step.runner.js';
+import type { MetricRepository } from '../metrics/metric.repository.js';
 import { registryEntry } from '../engine/models/registry.js';
 import { Topic, type EventBus, type ExperimentEventPayload, type GeneratedTokenPayload, type JobEventPayload } from '../subscriptions/pubsub.js';
-import { paginate, type PageArgs, type SortDirection } from '../schema/pagination.js';
+import { paginate, type PageArgs, type SortDirection } from '../common/pagination.js';
 import { ExperimentRepository, type StepWithJob } from './experiment.repository.js';
 import { planSteps, type StepName, type StepOutputs } from './plan.js';
 import { checkSpecNumbers, type ExperimentSpec } from './spec.js';
@@ -46,6 +47,7 @@ export class ExperimentService {
     private readonly models: Pick<ModelService, 'requireReadable'>,
     private readonly jobs: JobService,
     private readonly steps: StepRunner,
+    private readonly metricRows: MetricRepository,
     private readonly bus: EventBus,
   ) {
     this.repository = new ExperimentRepository(prisma);
@@ -70,7 +72,7 @@ export class ExperimentService {
   private async validate(user: AuthUser, spec: ExperimentSpec): Promise<ExperimentSpec> {
     checkSpecNumbers(spec);
     await this.corpora.requireReadable(user, spec.corpusId);
-    const counts = new Map((await this.corpora.repository.splitsOf(spec.corpusId)).map((s) => [s.split, s.documents]));
+    const counts = new Map((await this.corpora.splitsOf(spec.corpusId)).map((s) => [s.split, s.documents]));
     const known = [...counts.keys()].map((s) => `"${s}"`).join(', ') || 'none';
     for (const [role, split] of Object.entries(spec.splits)) {
       if (!counts.get(split)) throw badInput(`splits.${role}`, `corpus ${spec.corpusId} has no documents in split "${split}"; its splits are ${known}.`);
@@ -161,7 +163,7 @@ export class ExperimentService {
       for (const row of rows.values()) {
         if (!row.job || !FINISHED_STATES.includes(row.job.status) || row.status === row.job.status) continue;
         await this.repository.updateStep(row.id, { status: row.job.status as never, finishedAt: new Date() });
-        if (row.job.status === JobStatus.succeeded && !row.reused) await this.repository.linkJobMetrics(row.jobId!, experimentId, row.id);
+        if (row.job.status === JobStatus.succeeded && !row.reused) await this.metricRows.fileJobMetrics(row.jobId!, { experimentId, stepId: row.id });
         row.status = row.job.status as never;
         this.publishStep(experimentId, row);
         changed = true;

@@ -9,6 +9,7 @@ import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
 import { AppError } from '../common/errors.js';
 import { log } from '../common/log.js';
 import type { JobService } from './job.service.js';
+import type { MetricRepository } from '../metrics/metric.repository.js';
 import type { JobQueue, QueuedJob } from './queue.js';
 import { JobStatus, type JobName, type JobPayloads } from './types.js';
 
@@ -46,6 +47,7 @@ export class JobRunner {
     private readonly queue: JobQueue,
     private readonly jobs: JobService,
     private readonly handlers: JobHandlers,
+    private readonly metricRows: MetricRepository,
     private readonly onError: (error: Error, jobId: string) => void = () => {},
   ) {}
 
@@ -122,7 +124,7 @@ export class JobRunner {
       log: (message) => serial(() => this.jobs.event(jobId, 'LOG', { message })).then(() => {}),
       metric: (name, value, step = null) =>
         serial(async () => {
-          await this.prisma.metric.create({ data: { name, value, step, jobId } });
+          await this.metricRows.recordPoint(jobId, { name, value, step });
           await this.jobs.event(jobId, 'METRIC', { metric: { name, value, step } });
         }),
       saveCheckpoint: (state) => serial(() => this.prisma.job.update({ where: { id: jobId }, data: { checkpoint: state as Prisma.InputJsonValue } })).then(() => {}),

@@ -9,7 +9,7 @@ import type { AuthUser } from '../auth/auth.types.js';
 import { corpusVisibleWhere, modelVisibleWhere } from '../auth/visibility.js';
 import { EventBus, Topic, type JobEventPayload } from '../subscriptions/pubsub.js';
 import type { JobQueue } from './queue.js';
-import { paginate, type PageArgs, type SortDirection } from '../schema/pagination.js';
+import { paginate, type PageArgs, type SortDirection } from '../common/pagination.js';
 import { FINISHED_STATES, JOB_CORPUS_KEYS, JOB_MODEL_KEYS, JobStatus, type JobName, type JobPayloads } from './types.js';
 
 /**

@@ -24,15 +24,6 @@ export class ModelRepository {
     return this.prisma.model.create({ data });
   }
 
-  /** Training metrics were recorded against the job; link them to the model it produced. */
-  linkJobMetrics(jobId: string, modelId: string) {
-    return this.prisma.metric.updateMany({ where: { jobId }, data: { modelId } });
-  }
-
-  metrics(modelId: string, name: string | null) {
-    return this.prisma.metric.findMany({ where: { modelId, ...(name ? { name } : {}) }, orderBy: [{ name: 'asc' }, { step: 'asc' }, { createdAt: 'asc' }] });
-  }
-
   /** Replaces the model's machine annotations on these documents, in one transaction. */
   async replaceMachineAnnotations(modelId: string, rows: { documentId: string; spans: { start: number; end: number; label: string }[] }[]) {
     const documentIds = rows.map((row) => row.documentId);

@@ -13,6 +13,7 @@ import { canWrite } from '../auth/auth.types.js';
 import { modelVisibleWhere } from '../auth/visibility.js';
 import type { ArtifactStore } from '../storage/artifact.store.js';
 import type { StepRunner } from '../steps/step.runner.js';
+import type { MetricRepository } from '../metrics/metric.repository.js';
 import { untilDoneOrCancelled, type JobContext } from '../jobs/job.runner.js';
 import { JobName, type AdaptGeneratorPayload, type TrainNerPayload } from '../jobs/types.js';
 import type { CorpusService } from '../corpora/corpus.service.js';
@@ -22,7 +23,7 @@ import { parseConfig } from '../engine/io/config.js';
 import { registryEntry } from '../engine/models/registry.js';
 import type { NerTrainSpec } from '../engine/ner/index.js';
 import { runEngineTask } from '../engine/tasks/index.js';
-import { paginate, type PageArgs, type SortDirection } from '../schema/pagination.js';
+import { paginate, type PageArgs, type SortDirection } from '../common/pagination.js';
 import { ModelRepository } from './model.repository.js';
 
 /** What a user asks for; the job payload adds the owner. */
@@ -39,6 +40,7 @@ export class ModelService {
     private readonly prisma: PrismaClient,
     private readonly artifacts: ArtifactStore,
     private readonly steps: StepRunner,
+    private readonly metricRows: MetricRepository,
     private readonly corpora: CorpusService,
     private readonly dataDir: string,
     private readonly engineThreads: number,
@@ -63,7 +65,7 @@ export class ModelService {
   }
 
   metrics(modelId: string, name: string | null) {
-    return this.repository.metrics(modelId, name);
+    return this.metricRows.ofModel(modelId, name);
   }
 
   // ---- import a Hugging Face folder ----
@@ -299,7 +301,7 @@ export class ModelService {
       createdByJobId: ctx.jobId,
       ownerId: ctx.ownerId,
     });
-    await this.repository.linkJobMetrics(ctx.jobId, model.id);
+    await this.metricRows.fileJobMetrics(ctx.jobId, { modelId: model.id });
     return model;
   }
 

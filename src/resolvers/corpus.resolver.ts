@@ -122,7 +122,7 @@ export class CorpusResolver {
 
   @FieldResolver(() => [CorpusSplit])
   splits(@Root() corpus: Corpus) {
-    return this.services.corpora.repository.splitsOf(corpus.id);
+    return this.services.corpora.splitsOf(corpus.id);
   }
 
   @FieldResolver(() => CorpusStats)

@@ -17,6 +17,7 @@ import { JobRunner, type JobHandlers } from '../jobs/job.runner.js';
 import { JobName } from '../jobs/types.js';
 import { StepRunner } from '../steps/step.runner.js';
 import { ModelRepository } from '../models/model.repository.js';
+import { MetricRepository } from '../metrics/metric.repository.js';
 import { ArtifactStore } from '../storage/artifact.store.js';
 import { EventBus } from '../subscriptions/pubsub.js';
 
@@ -49,9 +50,10 @@ export async function createServices(config: AppConfig, options: { runJobs: bool
   const cpu = new CpuPool();
   const corpora = new CorpusService(prisma, database, artifacts, jobs, cpu, { maxUploadBytes: config.maxUploadBytes });
   const steps = new StepRunner(jobs, corpora.repository, new ModelRepository(prisma));
+  const metricRows = new MetricRepository(prisma);
 
-  const models = new ModelService(prisma, artifacts, steps, corpora, config.dataDir, config.engineThreads);
-  const evaluation = new EvaluationService(prisma, corpora, models, artifacts, jobs, steps, cpu, { maxUploadBytes: config.maxUploadBytes });
+  const models = new ModelService(prisma, artifacts, steps, metricRows, corpora, config.dataDir, config.engineThreads);
+  const evaluation = new EvaluationService(prisma, corpora, models, artifacts, jobs, steps, metricRows, cpu, { maxUploadBytes: config.maxUploadBytes });
 
   const synthesis = new SynthesisService(prisma, jobs, steps, corpora, models, bus, cpu, artifacts, config.engineThreads);
 
@@ -66,9 +68,9 @@ export async function createServices(config: AppConfig, options: { runJobs: bool
     [JobName.PrivacyReport]: (ctx) => evaluation.runPrivacyReport(ctx),
     [JobName.PrivacyGuard]: (ctx) => synthesis.runGuard(ctx),
   };
-  const experiments = new ExperimentService(prisma, corpora, models, jobs, steps, bus);
+  const experiments = new ExperimentService(prisma, corpora, models, jobs, steps, metricRows, bus);
   jobs.onFinished((job) => void experiments.onJobFinished(job.id));
-  const runner = new JobRunner(prisma, queue, jobs, handlers);
+  const runner = new JobRunner(prisma, queue, jobs, handlers, metricRows);
   if (options.runJobs) {
     await runner.start(config.jobConcurrency);
     // Experiments whose last job ended while no process was there to take the next step.
