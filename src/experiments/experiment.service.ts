@@ -22,7 +22,7 @@ import { Topic, type EventBus, type ExperimentEventPayload, type GeneratedTokenP
 import { paginate, type PageArgs, type SortDirection } from '../common/pagination.js';
 import { ExperimentRepository, type StepWithJob } from './experiment.repository.js';
 import { planSteps, type StepName, type StepOutputs } from './plan.js';
-import { checkSpecNumbers, type ExperimentSpec } from './spec.js';
+import { checkSpecNumbers, seedOf, type ExperimentSpec } from './spec.js';
 
 type Order = { field: string; direction: SortDirection };
 
@@ -88,8 +88,8 @@ export class ExperimentService {
     if (registryEntry(generator.architecture).kind !== 'decoder') {
       throw badInput('generator.baseModelId', `model ${generator.id} is a ${generator.architecture} encoder; the generator must be a causal LM (gpt2, llama).`);
     }
-    const subsets: [string, number, number][] = [['annotator.fraction', spec.annotator.fraction, spec.annotator.subsetSeed]];
-    if (spec.generator.adaptation) subsets.push(['generator.adaptation.fraction', spec.generator.adaptation.fraction, spec.generator.adaptation.subsetSeed]);
+    const subsets: [string, number, number][] = [['annotator.fraction', spec.annotator.fraction, seedOf(spec, spec.annotator.subsetSeed)]];
+    if (spec.generator.adaptation) subsets.push(['generator.adaptation.fraction', spec.generator.adaptation.fraction, seedOf(spec, spec.generator.adaptation.subsetSeed)]);
     for (const [field, fraction, seed] of subsets) {
       if ((await this.corpora.trainingDocuments(spec.corpusId, spec.splits.train, fraction, seed)).length === 0) {
         throw badInput(field, `a fraction of ${fraction} of split "${spec.splits.train}" holds no document; use a larger fraction.`);

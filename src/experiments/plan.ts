@@ -4,7 +4,7 @@
  * service walks this list; the step runner hashes each payload and reuses or queues it.
  */
 import { JobName, type JobPayloads } from '../jobs/types.js';
-import type { ExperimentSpec, TaggerSpec } from './spec.js';
+import { seedOf, type ExperimentSpec, type TaggerSpec } from './spec.js';
 
 export type StepName =
   | 'annotator'
@@ -50,7 +50,7 @@ function trainNer(spec: ExperimentSpec, t: TaggerSpec, name: string, ownerId: st
     learningRate: t.learningRate,
     warmupRatio: t.warmupRatio,
     chunkWords: t.chunkWords,
-    seed: t.seed,
+    seed: seedOf(spec, t.seed),
     maxSteps: t.maxSteps,
     device: spec.device,
   };
@@ -69,7 +69,7 @@ const ALL_STEPS: StepDeclaration[] = [
         corpusId: spec.corpusId,
         split: spec.splits.train,
         documentFraction: spec.annotator.fraction,
-        subsetSeed: spec.annotator.subsetSeed,
+        subsetSeed: seedOf(spec, spec.annotator.subsetSeed),
         annotationModelId: null,
         kind: 'NER_ANNOTATOR',
       }),
@@ -86,7 +86,7 @@ const ALL_STEPS: StepDeclaration[] = [
         corpusId: spec.corpusId,
         split: spec.splits.train,
         documentFraction: a.fraction,
-        subsetSeed: a.subsetSeed,
+        subsetSeed: seedOf(spec, a.subsetSeed),
         lora: a.lora,
         seqLen: a.seqLen,
         batchSize: a.batchSize,
@@ -94,7 +94,7 @@ const ALL_STEPS: StepDeclaration[] = [
         maxSteps: a.maxSteps,
         learningRate: a.learningRate,
         warmupSteps: a.warmupSteps,
-        seed: a.seed,
+        seed: seedOf(spec, a.seed),
         device: spec.device,
       };
     },
@@ -115,7 +115,7 @@ const ALL_STEPS: StepDeclaration[] = [
       temperature: spec.generation.temperature,
       topP: spec.generation.topP,
       topK: spec.generation.topK,
-      seed: spec.generation.seed,
+      seed: seedOf(spec, spec.generation.seed),
       device: spec.device,
     }),
   }),
@@ -130,7 +130,7 @@ const ALL_STEPS: StepDeclaration[] = [
       realCorpusId: spec.corpusId,
       realSplit: spec.splits.train,
       realFraction: spec.generator.adaptation?.fraction ?? 1,
-      realSubsetSeed: spec.generator.adaptation?.subsetSeed ?? 0,
+      realSubsetSeed: spec.generator.adaptation ? seedOf(spec, spec.generator.adaptation.subsetSeed) : 0,
       action: spec.guard.action as 'DROP' | 'FLAG',
       n: spec.guard.n,
       maxNgramOverlap: spec.guard.maxNgramOverlap,
@@ -188,7 +188,7 @@ const ALL_STEPS: StepDeclaration[] = [
           unknownDocument: 'error',
           bootstrapResamples: spec.evaluation.bootstrapResamples,
           confidenceLevel: spec.evaluation.confidenceLevel,
-          seed: spec.evaluation.seed,
+          seed: seedOf(spec, spec.evaluation.seed),
           contextChars: 40,
         }),
       }),

@@ -27,21 +27,24 @@ export interface TaggerSpec {
   warmupRatio: number;
   chunkWords: number;
   maxSteps: number | null;
-  seed: number;
+  /** null: the experiment's seed (so an ablation's seeds vary it). */
+  seed: number | null;
 }
 
 export interface ExperimentSpec {
+  /** The default of every seed below left null (each component's seed, subset seeds). */
+  seed: number;
   corpusId: string;
   /** Train (annotator and generator), prompts (the paper: validation documents), test (scoring). */
   splits: { train: string; prompt: string; test: string };
-  annotator: TaggerSpec & { fraction: number; subsetSeed: number };
+  annotator: TaggerSpec & { fraction: number; subsetSeed: number | null };
   generator: {
     /** A causal LM (gpt2, llama) to adapt or to sample from as it is. */
     baseModelId: string;
     /** null samples from the base model unadapted (the paper's 0% generator fraction). */
     adaptation: {
       fraction: number;
-      subsetSeed: number;
+      subsetSeed: number | null;
       lora: { r: number; alpha: number; targetModules: string[] | null } | null;
       seqLen: number;
       batchSize: number;
@@ -49,7 +52,7 @@ export interface ExperimentSpec {
       maxSteps: number | null;
       learningRate: number | null;
       warmupSteps: number;
-      seed: number;
+      seed: number | null;
     } | null;
   };
   generation: {
@@ -63,7 +66,7 @@ export interface ExperimentSpec {
     temperature: number;
     topP: number;
     topK: number | null;
-    seed: number;
+    seed: number | null;
   };
   syntheticTagger: TaggerSpec;
   guard: {
@@ -75,9 +78,12 @@ export interface ExperimentSpec {
     maxPhiStrings: number;
     phiMinLength: number;
   };
-  evaluation: { bootstrapResamples: number; confidenceLevel: number; seed: number };
+  evaluation: { bootstrapResamples: number; confidenceLevel: number; seed: number | null };
   device: Device;
 }
+
+/** A component's seed, or the experiment's. */
+export const seedOf = (spec: ExperimentSpec, seed: number | null) => seed ?? spec.seed;
 
 /** Checks the numbers of a spec (the database checks are ExperimentService's); throws BAD_USER_INPUT naming the field. */
 export function checkSpecNumbers(spec: ExperimentSpec): void {

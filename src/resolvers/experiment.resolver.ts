@@ -2,7 +2,7 @@ import { Arg, Args, Authorized, FieldResolver, ID, Mutation, Query, Resolver, Ro
 import type { AuthUser } from '../auth/auth.types.js';
 import { CurrentUser, requireUser, type GraphQLContext } from '../server/context.js';
 import type { Services } from '../server/services.js';
-import type { ExperimentSpec, TaggerSpec } from '../experiments/spec.js';
+import { seedOf, type ExperimentSpec, type TaggerSpec } from '../experiments/spec.js';
 import type { ExperimentEventPayload } from '../subscriptions/pubsub.js';
 import { Job, JobStatusEnum } from '../schema/job.type.js';
 import { SCRATCH_DEFAULTS } from '../schema/model.type.js';
@@ -95,7 +95,7 @@ export class ExperimentResolver {
     const orNull = <T>(promise: Promise<T>) => promise.catch(() => null);
     const gold = done.evaluate_gold ? await orNull(evaluation.evaluation(user, done.evaluate_gold.jobId)) : null;
     const synthetic = done.evaluate_synthetic ? await orNull(evaluation.evaluation(user, done.evaluate_synthetic.jobId)) : null;
-    const bootstrap = { resamples: spec.evaluation.bootstrapResamples, level: spec.evaluation.confidenceLevel, seed: spec.evaluation.seed };
+    const bootstrap = { resamples: spec.evaluation.bootstrapResamples, level: spec.evaluation.confidenceLevel, seed: seedOf(spec, spec.evaluation.seed) };
     const comparison = gold && synthetic ? await orNull(evaluation.compare(user, gold.jobId, synthetic.jobId, bootstrap)) : null;
     const guardJob = done.guard ? await orNull(this.services.jobs.getReadable(user, done.guard.jobId)) : null;
     const g = guardJob?.result as { action: 'DROP' | 'FLAG'; checked: number; flagged: number; removed: number; kept: number; reasons: { ngramOverlap: number; copiedPassage: number; phiStrings: number } } | undefined;
@@ -125,9 +125,8 @@ export class StepResolver {
   }
 }
 
-/** The GraphQL input as a spec, every default filled in (seeds default to the experiment's). */
-function specFromInput(input: CreateExperimentInput): ExperimentSpec {
-  const seed = input.seed;
+/** The GraphQL input as a spec, every default filled in (a seed left out stays null: the experiment's). */
+export function specFromInput(input: CreateExperimentInput): ExperimentSpec {
   const tagger = (t: ExperimentTaggerInput | undefined): TaggerSpec => ({
     baseModelId: t?.baseModelId ?? null,
     scratch: { ...SCRATCH_DEFAULTS, ...t?.scratch },
@@ -137,21 +136,22 @@ function specFromInput(input: CreateExperimentInput): ExperimentSpec {
     warmupRatio: t?.warmupRatio ?? 0,
     chunkWords: t?.chunkWords ?? 128,
     maxSteps: t?.maxSteps ?? null,
-    seed: t?.seed ?? seed,
+    seed: t?.seed ?? null,
   });
   const a = input.generator.adaptation;
   const g = input.generation;
   const guard = input.guard;
   return {
+    seed: input.seed,
     corpusId: input.corpusId,
     splits: { train: input.trainSplit, prompt: input.promptSplit, test: input.testSplit },
-    annotator: { ...tagger(input.annotator), fraction: input.annotator?.fraction ?? 1, subsetSeed: input.annotator?.subsetSeed ?? seed },
+    annotator: { ...tagger(input.annotator), fraction: input.annotator?.fraction ?? 1, subsetSeed: input.annotator?.subsetSeed ?? null },
     generator: {
       baseModelId: input.generator.baseModelId,
       adaptation: a
         ? {
             fraction: a.fraction,
-            subsetSeed: a.subsetSeed ?? seed,
+            subsetSeed: a.subsetSeed ?? null,
             lora: a.lora ? { r: a.lora.r, alpha: a.lora.alpha, targetModules: a.lora.targetModules ?? null } : null,
             seqLen: a.seqLen,
             batchSize: a.batchSize,
@@ -159,7 +159,7 @@ function specFromInput(input: CreateExperimentInput): ExperimentSpec {
             maxSteps: a.maxSteps ?? null,
             learningRate: a.learningRate ?? null,
             warmupSteps: a.warmupSteps,
-            seed: a.seed ?? seed,
+            seed: a.seed ?? null,
           }
         : null,
     },
@@ -172,11 +172,11 @@ function specFromInput(input: CreateExperimentInput): ExperimentSpec {
       temperature: g?.temperature ?? 1,
       topP: g?.topP ?? 0.95,
       topK: g?.topK ?? null,
-      seed: g?.seed ?? seed,
+      seed: g?.seed ?? null,
     },
     syntheticTagger: tagger(input.syntheticTagger ?? input.annotator),
     guard: { action: guard?.action ?? 'DROP', n: guard?.n ?? 5, maxNgramOverlap: guard?.maxNgramOverlap ?? 0.5, maxCopiedWords: guard?.maxCopiedWords ?? 20, maxPhiStrings: guard?.maxPhiStrings ?? 0, phiMinLength: guard?.phiMinLength ?? 8 },
-    evaluation: { bootstrapResamples: input.evaluation?.bootstrapResamples ?? 1000, confidenceLevel: input.evaluation?.confidenceLevel ?? 0.95, seed: input.evaluation?.seed ?? seed },
+    evaluation: { bootstrapResamples: input.evaluation?.bootstrapResamples ?? 1000, confidenceLevel: input.evaluation?.confidenceLevel ?? 0.95, seed: input.evaluation?.seed ?? null },
     device: input.device,
   };
 }
