@@ -8,7 +8,7 @@ export type StepWithJob = Step & { job: Prisma.JobGetPayload<{ select: typeof JO
 export class ExperimentRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
-  create(data: { name: string; ownerId: string; config: Prisma.InputJsonValue; ablationId?: string | null }) {
+  create(data: { name: string; ownerId: string; config: Prisma.InputJsonValue; ablationId?: string | null; cell?: Prisma.InputJsonValue; seed?: number }) {
     return this.prisma.experiment.create({ data });
   }
 
@@ -53,6 +53,15 @@ export class ExperimentRepository {
 
   updateStep(id: string, data: Prisma.StepUncheckedUpdateInput) {
     return this.prisma.step.update({ where: { id }, data });
+  }
+
+  deleteUnfinishedSteps(experimentId: string) {
+    return this.prisma.step.deleteMany({ where: { experimentId, status: { not: 'SUCCEEDED' } } });
+  }
+
+  async ablationPaused(ablationId: string): Promise<boolean> {
+    const ablation = await this.prisma.ablation.findUnique({ where: { id: ablationId }, select: { paused: true } });
+    return ablation?.paused ?? false;
   }
 
   /** Experiments (other than this one) with a step computed by one of these jobs. */

@@ -15,7 +15,7 @@ import type { CorpusService } from '../corpora/corpus.service.js';
 import type { ModelService } from '../models/model.service.js';
 import type { JobService } from '../jobs/job.service.js';
 import { FINISHED_STATES, JobName, JobStatus } from '../jobs/types.js';
-import type { StepRunner } from '../steps/step.runner.js';
+import { plannedOutput, type StepRunner } from '../steps/step.runner.js';
 import type { MetricRepository } from '../metrics/metric.repository.js';
 import { registryEntry } from '../engine/models/registry.js';
 import { Topic, type EventBus, type ExperimentEventPayload, type GeneratedTokenPayload, type JobEventPayload } from '../subscriptions/pubsub.js';
@@ -40,6 +40,7 @@ export class ExperimentService {
   readonly repository: ExperimentRepository;
   /** advance() of one experiment runs one call at a time in this process. */
   private readonly advancing = new Map<string, Promise<void>>();
+  private readonly finishedListeners: ((experiment: Experiment) => Promise<void>)[] = [];
 
   constructor(
     private readonly prisma: PrismaClient,
@@ -61,15 +62,33 @@ export class ExperimentService {
     if (!name.trim()) throw badInput('name', 'must not be empty.');
     const spec = await this.validate(user, requested);
     if (dryRun) return { experiment: null, plan: await this.preview(user, name, spec) };
-    const experiment = await this.repository.create({ name, ownerId: user.id, config: spec as unknown as Prisma.InputJsonValue });
-    log('info', 'experiment.created', { experimentId: experiment.id, ownerId: user.id });
-    await this.advance(experiment.id);
+    const experiment = await this.start(user, name, spec, null);
     const plan = (await this.repository.steps(experiment.id)).map((step) => ({ name: step.name, kind: step.kind, action: step.reused ? ('REUSE' as const) : ('RUN' as const), inputHash: step.inputHash || null, jobId: step.jobId }));
     return { experiment: (await this.repository.findById(experiment.id))!, plan };
   }
 
+  /** Stores a validated spec as an experiment (an ablation's cell when `cell` is given) and starts it. */
+  async start(user: AuthUser, name: string, spec: ExperimentSpec, cell: { ablationId: string; values: Record<string, unknown>; seed: number } | null): Promise<Experiment> {
+    const experiment = await this.repository.create({
+      name,
+      ownerId: user.id,
+      config: spec as unknown as Prisma.InputJsonValue,
+      ...(cell ? { ablationId: cell.ablationId, cell: cell.values as Prisma.InputJsonValue, seed: cell.seed } : {}),
+    });
+    log('info', 'experiment.created', { experimentId: experiment.id, ownerId: user.id });
+    await this.advance(experiment.id);
+    return experiment;
+  }
+
+  /** Opens a failed or cancelled experiment again: its unfinished steps are planned anew (finished ones stay). */
+  async reopen(id: string) {
+    await this.repository.deleteUnfinishedSteps(id);
+    await this.repository.update(id, { status: JobStatus.queued, error: null, finishedAt: null });
+    await this.advance(id);
+  }
+
   /** Checks every id, split and number before anything runs; resolves the synthetic size to samples per prompt. */
-  private async validate(user: AuthUser, spec: ExperimentSpec): Promise<ExperimentSpec> {
+  async validate(user: AuthUser, spec: ExperimentSpec): Promise<ExperimentSpec> {
     checkSpecNumbers(spec);
     await this.corpora.requireReadable(user, spec.corpusId);
     const counts = new Map((await this.corpora.splitsOf(spec.corpusId)).map((s) => [s.split, s.documents]));
@@ -102,24 +121,26 @@ export class ExperimentService {
     return { ...spec, generation: { ...g, samplesPerPrompt: Math.max(1, Math.ceil(target / prompts)) } };
   }
 
-  /** The plan of a spec without storing it: which steps an identical finished job would answer. */
-  private async preview(user: AuthUser, name: string, spec: ExperimentSpec): Promise<PlannedStep[]> {
+  /**
+   * The plan of a spec without storing it: which steps an identical job would answer. A step after
+   * one that would run is hashed over that step's planned output, so equal plans have equal `key`s
+   * (an ablation counts shared steps once); its real inputHash is known only once its inputs exist.
+   */
+  async preview(user: AuthUser, name: string, spec: ExperimentSpec): Promise<(PlannedStep & { key: string })[]> {
     const outputs: StepOutputs = {};
-    const plan: PlannedStep[] = [];
-    const reusable = new Set<StepName>();
+    const plan: (PlannedStep & { key: string })[] = [];
+    const planned = new Set<StepName>();
     for (const step of planSteps(spec)) {
-      if (!step.after.every((dep) => reusable.has(dep))) {
-        plan.push({ name: step.name, kind: step.kind, action: 'RUN', inputHash: null, jobId: null });
-        continue;
-      }
       const payload = step.payload(spec, outputs, { experimentName: name, ownerId: user.id });
-      const inputHash = await this.steps.hash(step.kind, payload);
-      const job = await this.jobs.reusable(user, inputHash);
-      if (job?.status === JobStatus.succeeded) {
-        reusable.add(step.name);
-        outputs[step.name] = job.result as Record<string, unknown>;
+      const key = await this.steps.hash(step.kind, payload);
+      const known = !step.after.some((dep) => planned.has(dep));
+      const job = known ? await this.jobs.reusable(user, key) : null;
+      if (job?.status === JobStatus.succeeded) outputs[step.name] = job.result as Record<string, unknown>;
+      else {
+        outputs[step.name] = plannedOutput(key);
+        planned.add(step.name);
       }
-      plan.push({ name: step.name, kind: step.kind, action: job ? 'REUSE' : 'RUN', inputHash, jobId: job?.id ?? null });
+      plan.push({ name: step.name, kind: step.kind, action: job ? 'REUSE' : 'RUN', inputHash: known ? key : null, jobId: job?.id ?? null, key });
     }
     return plan;
   }
@@ -156,6 +177,8 @@ export class ExperimentService {
     const spec = experiment.config as unknown as ExperimentSpec;
     const owner = await this.repository.owner(experiment.ownerId);
     const declared = planSteps(spec);
+    // A paused ablation's cells record what finishes but start nothing new.
+    const paused = experiment.ablationId !== null && (await this.repository.ablationPaused(experiment.ablationId));
     for (let changed = true; changed; ) {
       changed = false;
       const rows = new Map((await this.repository.steps(experimentId)).map((row) => [row.name as StepName, row]));
@@ -178,6 +201,7 @@ export class ExperimentService {
         await this.finish(experimentId, JobStatus.succeeded, null);
         return;
       }
+      if (paused) return;
       // 2. steps whose inputs are ready
       const outputs: StepOutputs = {};
       for (const row of rows.values()) if (row.status === JobStatus.succeeded) outputs[row.name as StepName] = row.job?.result as Record<string, unknown>;
@@ -205,7 +229,13 @@ export class ExperimentService {
     const experiment = await this.repository.update(experimentId, { status: status as never, error, finishedAt: new Date() });
     log('info', 'experiment.finished', { experimentId, status });
     this.publishExperiment(experiment);
+    for (const listener of this.finishedListeners) await listener(experiment);
     return experiment;
+  }
+
+  /** Called after an experiment ends (e.g. to finish its ablation). */
+  onFinished(listener: (experiment: Experiment) => Promise<void>) {
+    this.finishedListeners.push(listener);
   }
 
   /** Stops the experiment; its running jobs are cancelled unless another experiment's step waits on them. */

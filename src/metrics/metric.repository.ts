@@ -49,6 +49,11 @@ export class MetricRepository {
     return this.prisma.metric.findMany({ where: { jobId }, orderBy: [{ scorer: 'asc' }, { label: 'asc' }, { name: 'asc' }] });
   }
 
+  /** Micro-averaged rows (label null) of these names from these jobs. */
+  micro(jobIds: string[], names: string[]) {
+    return this.prisma.metric.findMany({ where: { jobId: { in: jobIds }, name: { in: names }, label: null }, select: { jobId: true, name: true, value: true, ciLow: true, ciHigh: true } });
+  }
+
   ofModel(modelId: string, name: string | null) {
     return this.prisma.metric.findMany({ where: { modelId, ...(name ? { name } : {}) }, orderBy: [{ name: 'asc' }, { step: 'asc' }, { createdAt: 'asc' }] });
   }

@@ -10,6 +10,12 @@ import type { JobService, JobView } from '../jobs/job.service.js';
 import type { JobName, JobPayloads } from '../jobs/types.js';
 import { inputHash, type ContentHashes } from './input-hash.js';
 
+/** Prefix of the id of an output a dry run plans but nobody has computed (see plannedOutput). */
+const PLANNED = 'planned:';
+
+/** Stand-ins for the ids a planned step will make, so the steps after it can be hashed in a dry run. */
+export const plannedOutput = (inputHash: string) => ({ modelId: `${PLANNED}${inputHash}`, corpusId: `${PLANNED}${inputHash}` });
+
 export class StepRunner {
   private readonly hashes: ContentHashes;
 
@@ -18,7 +24,9 @@ export class StepRunner {
     corpora: Pick<CorpusRepository, 'contentHash'>,
     models: Pick<ModelRepository, 'contentHash'>,
   ) {
-    this.hashes = { corpus: (id) => corpora.contentHash(id), model: (id) => models.contentHash(id) };
+    // A planned output not computed yet ("planned:<hash of the step that will make it>") stands for its own content.
+    const orPlanned = (lookup: (id: string) => Promise<string>) => (id: string) => (id.startsWith(PLANNED) ? Promise.resolve(id) : lookup(id));
+    this.hashes = { corpus: orPlanned((id) => corpora.contentHash(id)), model: orPlanned((id) => models.contentHash(id)) };
   }
 
   hash<N extends JobName>(kind: N, payload: JobPayloads[N]): Promise<string> {

@@ -17,6 +17,21 @@ export enum Topic {
   GeneratedToken = 'GENERATED_TOKEN',
   /** Step transitions and status of one experiment; topicId = experiment id. */
   ExperimentEvent = 'EXPERIMENT_EVENT',
+  /** Cell transitions of one ablation, and its end; topicId = ablation id. */
+  AblationEvent = 'ABLATION_EVENT',
+}
+
+/** A cell (experiment) of an ablation ended (`experimentId` set), or the ablation did (null). */
+export interface AblationEventPayload {
+  ablationId: string;
+  experimentId: string | null;
+  /** The cell's axis values, by field. */
+  cell: Record<string, number | string | boolean | null> | null;
+  seed: number | null;
+  status: string;
+  cellsDone: number;
+  cells: number;
+  at: string;
 }
 
 export interface JobEventPayload {
@@ -71,6 +86,7 @@ export interface TopicPayloads {
   [Topic.JobEvent]: JobEventPayload;
   [Topic.GeneratedToken]: GeneratedTokenPayload;
   [Topic.ExperimentEvent]: ExperimentEventPayload;
+  [Topic.AblationEvent]: AblationEventPayload;
 }
 
 /** Moves a (channel, JSON payload) pair to every process's subscribers. */
