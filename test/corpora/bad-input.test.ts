@@ -111,6 +111,11 @@ describe(CorpusImportError.name, () => {
     expect(e.message).toContain('T1');
   });
 
+  it('should read runs of spaces in a T line as one separator, as the official script does', () => {
+    const ok = parseCorpus(brat('T1\tNOMBRE  10 19\tAna Pérez\nT2\t NOMBRE 10   19 \tAna Pérez\n', TEXT), { allowOverlaps: true });
+    expect(ok.documents[0]!.spans).toEqual([{ start: 10, end: 19, label: 'NOMBRE', text: 'Ana Pérez' }, { start: 10, end: 19, label: 'NOMBRE', text: 'Ana Pérez' }]);
+  });
+
   it('should reject malformed BRAT lines with MALFORMED_ANN and skip relations with a warning', () => {
     expectCode(() => parseCorpus(brat('T1 NOMBRE 10 19 Ana Pérez\n')), 'MALFORMED_ANN');
     const ok = parseCorpus(brat('T1\tNOMBRE 10 19\tAna Pérez\n#1\tAnnotatorNotes T1\tok\nR1\tRel Arg1:T1 Arg2:T1\nA1\tNeg T1\n'));

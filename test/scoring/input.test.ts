@@ -1,4 +1,9 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { CorpusImportError } from '../../src/corpora/errors.js';
+import { readBratDirectory } from '../../src/scoring/brat.js';
 import { MEDDOCAN_LABELS, ScoringErrorCode, ScoringInputError, evaluate, scoreEntities, type PredictedDocument, type ScoringDocument } from '../../src/scoring/index.js';
 
 const gold: ScoringDocument[] = [
@@ -88,5 +93,27 @@ describe('bad input', () => {
     const g: ScoringDocument[] = [{ id: 'x', text: '😀 Ana', spans: [{ start: 2, end: 5, label: 'N' }] }];
     expect(scoreEntities(g, [{ id: 'x', spans: [{ start: 2, end: 5, label: 'N' }] }]).micro.f1).toBe(1);
     expect(codeOf(() => scoreEntities(g, [{ id: 'x', spans: [{ start: 3, end: 6, label: 'N' }] }]))).toBe(ScoringErrorCode.OFFSET_OUT_OF_RANGE);
+  });
+});
+
+describe(readBratDirectory.name, () => {
+  function readFolder(files: Record<string, string>) {
+    const dir = mkdtempSync(path.join(tmpdir(), 'brat-'));
+    try {
+      for (const [name, content] of Object.entries(files)) writeFileSync(path.join(dir, name), content);
+      return readBratDirectory(dir);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('should read runs of spaces between label and offsets as the official script does (str.split())', () => {
+    const text = 'Paciente Ana Ruiz, de Madrid.';
+    const docs = readFolder({ 'a.txt': text, 'a.ann': 'T1\tNOMBRE 9 17\tAna Ruiz\nT2\tTERRITORIO  22 28\tMadrid\n' });
+    expect(docs).toEqual([{ id: 'a', text, spans: [{ start: 9, end: 17, label: 'NOMBRE' }, { start: 22, end: 28, label: 'TERRITORIO' }] }]);
+  });
+
+  it('should refuse what the import refuses, with the import\'s codes', () => {
+    expect(() => readFolder({ 'a.txt': 'Ana', 'a.ann': 'T1\tNOMBRE 0 1;2 3\tA a\n' })).toThrow(CorpusImportError);
   });
 });

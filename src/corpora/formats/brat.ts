@@ -16,6 +16,14 @@ export function detectBrat(files: InputFile[]): boolean {
 
 const IGNORED_LINE_STARTS = '#RAENM*';
 
+/**
+ * The second field of a T line: `LABEL START END`, fragments joined by ';'. Runs of whitespace
+ * separate the fields, as in the official MEDDOCAN script (`str.split()`), so `X  19 25` is [19, 25).
+ * Signed and fractional offsets are read here and refused by finishDocuments with a precise code.
+ */
+const NUM = String.raw`-?\d+(?:\.\d+)?`;
+const BODY = new RegExp(String.raw`^\s*(\S+)\s+(${NUM}\s+${NUM}(?:;${NUM}\s+${NUM})*)\s*$`);
+
 export function parseBrat(files: InputFile[], options: ParseOptions = {}): ParsedCorpus {
   const issues = new IssueCollector();
   const texts = new Map<string, InputFile>();
@@ -79,7 +87,7 @@ function parseAnn(path: string, content: string, issues: IssueCollector): { span
     const fields = line.split('\t');
     const id = fields[0]!;
     const body = fields[1];
-    const m = body === undefined ? null : /^(\S+) (-?\d+(?:\.\d+)? -?\d+(?:\.\d+)?(?:;-?\d+(?:\.\d+)? -?\d+(?:\.\d+)?)*)$/.exec(body);
+    const m = body === undefined ? null : BODY.exec(body);
     if (m === null) {
       issues.add('MALFORMED_ANN', `${id}: expected 'T<n><TAB><LABEL> <start> <end><TAB><text>'`, path, lineNo);
       continue;
@@ -100,7 +108,7 @@ function parseAnn(path: string, content: string, issues: IssueCollector): { span
       );
       continue;
     }
-    const [start, end] = offsets.split(' ').map(Number) as [number, number];
+    const [start, end] = offsets.split(/\s+/).map(Number) as [number, number];
     spans.push({
       start, end, label, ref: id, line: lineNo,
       ...(fields.length >= 3 && { claimedText: fields.slice(2).join('\t') }),
