@@ -231,7 +231,7 @@ export function finishDocuments(raw: RawDocument[], options: ParseOptions, issue
         );
         continue;
       }
-      spans.push({ start: s.start, end: s.end, label: s.label, text: slice, ref, line: s.line });
+      spans.push({ start: s.start, end: s.end, label: s.label, text: slice, ref, line: s.line, sourceId: s.sourceId, sourceOrder: s.sourceOrder });
     }
     spans.sort(compareSpans);
     if (!options.allowOverlaps) {
@@ -252,7 +252,7 @@ export function finishDocuments(raw: RawDocument[], options: ParseOptions, issue
       id: doc.id,
       split: doc.split,
       text: doc.text,
-      spans: spans.map(({ start, end, label, text }) => ({ start, end, label, text })),
+      spans: spans.map(({ start, end, label, text, sourceId, sourceOrder }) => ({ start, end, label, text, ...(options.keepSourceIds && sourceId !== undefined && { sourceId, sourceOrder }) })),
     });
   }
   if (documents.length === 0 && issues.count === 0) {

@@ -14,6 +14,9 @@ export interface ParsedSpan {
   label: string;
   /** The document text between start and end (always taken from the document, never from the annotation file). */
   text: string;
+  /** With keepSourceIds, BRAT only: the annotation's T id and its place among its file's T lines (0-based). */
+  sourceId?: string;
+  sourceOrder?: number;
 }
 
 export interface ParsedDocument {
@@ -46,6 +49,8 @@ export interface ParseOptions {
   allowOverlaps?: boolean;
   /** Ignore unknown JSONL fields instead of failing with UNKNOWN_FIELD (default false). */
   allowUnknownFields?: boolean;
+  /** Keep BRAT's T ids and T-line order on the spans (sourceId, sourceOrder) for a later BRAT export (default false). */
+  keepSourceIds?: boolean;
 }
 
 /** A span as a parser read it, before validation against its document. */
@@ -58,6 +63,9 @@ export interface RawSpan {
   /** Where the annotation was read: annotation id (T1, P0) and 1-based line. */
   ref?: string;
   line?: number;
+  /** What ParsedSpan keeps of the source (BRAT's T id and T-line order). */
+  sourceId?: string;
+  sourceOrder?: number;
 }
 
 export interface RawDocument {
