@@ -128,6 +128,13 @@ describe(CorpusImportError.name, () => {
     expectCode(() => parseCorpus([file('c.jsonl', '{"id":"a","text":"hola","spans":[{"start":1,"end":1,"label":"X"}]}')]), 'INVALID_SPAN');
   });
 
+  it('should keep empty, reversed and out-of-range spans without text with allowInvalidSpans (predictions to score)', () => {
+    const ann = 'T1\tNOMBRE 5 5\t\nT2\tNOMBRE 19 10\t\nT3\tNOMBRE 25 90\tx\n';
+    expectCode(() => parseCorpus(brat(ann), { allowOverlaps: true }), 'INVALID_SPAN');
+    const spans = parseCorpus(brat(ann), { allowOverlaps: true, allowInvalidSpans: true }).documents[0]!.spans;
+    expect(spans.map((s) => [s.start, s.end, s.text])).toEqual([[5, 5, ''], [19, 10, ''], [25, 90, '']]);
+  });
+
   it('should refuse uploads whose format cannot be told with UNSUPPORTED_FORMAT', () => {
     expectCode(() => parseCorpus([file('a.docx', 'x')]), 'UNSUPPORTED_FORMAT');
     expectCode(() => parseCorpus([...brat(''), file('b.jsonl', '')]), 'UNSUPPORTED_FORMAT');

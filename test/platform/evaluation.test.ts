@@ -362,6 +362,27 @@ describe.each(DATABASES)('evaluation and privacy (%s database)', (database) => {
     expect(job.result).toMatchObject({ predictedSpans: 2, entity: { precision: 1, recall: 1, f1: 1 } });
   });
 
+  it('should refuse an empty prediction span by default, and score it as the official script does with invalidSpans: SCORE', async () => {
+    // The gold spans plus the empty `NOMBRE 5 5` of docs/scoring.md.
+    const ann = 'T1\tNOMBRE 9 17\tAna Ruiz\nT2\tTERRITORIO 22 28\tMadrid\nT3\tNOMBRE 5 5\t\n';
+    const refused = await evaluateTiny(ann);
+    expect(refused).toMatchObject({ status: 'FAILED', errorCode: 'BAD_USER_INPUT' });
+    expect(refused.result.importError.code).toBe('INVALID_SPAN');
+    const scored = await evaluateTiny(ann, { invalidSpans: 'SCORE' });
+    expect(scored.status, scored.error).toBe('SUCCEEDED');
+    // tp 2, fp 1, fn 0: P = 2/3, R = 1, F1 = 2PR / (P + R) = 0.8, for entities and both span modes.
+    expect(scored.result.predictedSpans).toBe(3);
+    for (const family of ['entity', 'spanStrict', 'spanMerged']) {
+      expect(scored.result[family].precision, family).toBeCloseTo(2 / 3, 12);
+      expect(scored.result[family].recall, family).toBe(1);
+      expect(scored.result[family].f1, family).toBeCloseTo(0.8, 12);
+    }
+    // Reversed and out-of-range spans are scored the same way: two more false positives.
+    const more = await evaluateTiny(`${ann}T4\tNOMBRE 20 10\t\nT5\tNOMBRE 25 400\t\n`, { invalidSpans: 'SCORE' });
+    expect(more.status, more.error).toBe('SUCCEEDED');
+    expect(more.result.entity.precision).toBeCloseTo(2 / 5, 12);
+  });
+
   it('should report n-gram overlap, reproduced PHI and the longest copied passage of a synthetic corpus, naming real documents only to their readers', async () => {
     // Synthetic notes: shuffled dev sentences, plus one that copies a train note verbatim.
     const { shuffledSentenceCorpus } = await import('../../src/scoring/synthetic.js');

@@ -208,6 +208,10 @@ export function finishDocuments(raw: RawDocument[], options: ParseOptions, issue
         issues.add('INVALID_SPAN', `${s.ref ?? 'span'} at ${s.start}-${s.end}: the label must be a non-empty word without spaces`, annFile, s.line);
         continue;
       }
+      if ((s.start >= s.end || s.start < 0 || s.end > text.length) && options.allowInvalidSpans) {
+        spans.push({ start: s.start, end: s.end, label: s.label, text: '', ref, line: s.line });
+        continue;
+      }
       if (s.start >= s.end) {
         issues.add('INVALID_SPAN', `${ref}: start must be less than end (offsets are end-exclusive)`, annFile, s.line);
         continue;

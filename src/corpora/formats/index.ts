@@ -71,6 +71,7 @@ export function parseCorpus(files: InputFile[], options: CorpusImportOptions = {
     allowOverlaps: options.allowOverlaps ?? false,
     allowUnknownFields: options.allowUnknownFields ?? false,
     keepSourceIds: options.keepSourceIds ?? false,
+    allowInvalidSpans: options.allowInvalidSpans ?? false,
   });
 }
 
