@@ -19,7 +19,7 @@ const IGNORED_LINE_STARTS = '#RAENM*';
 /**
  * The second field of a T line: `LABEL START END`, fragments joined by ';'. Runs of whitespace
  * separate the fields, as in the official MEDDOCAN script (`str.split()`), so `X  19 25` is [19, 25).
- * Signed and fractional offsets are read here and refused by finishDocuments with a precise code.
+ * Signed and fractional offsets are read here so that finishDocuments gives them a precise code.
  */
 const NUM = String.raw`-?\d+(?:\.\d+)?`;
 const BODY = new RegExp(String.raw`^\s*(\S+)\s+(${NUM}\s+${NUM}(?:;${NUM}\s+${NUM})*)\s*$`);
