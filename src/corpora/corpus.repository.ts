@@ -21,7 +21,8 @@ export interface CorpusDocument {
   externalId: string;
   split: string;
   text: string;
-  spans: { start: number; end: number; label: string }[];
+  /** sourceId / sourceOrder: where a BRAT import read the span (null otherwise). */
+  spans: { start: number; end: number; label: string; sourceId?: string | null; sourceOrder?: number | null }[];
 }
 
 
@@ -39,7 +40,7 @@ export class CorpusRepository {
   async createWithDocuments(corpus: NewCorpus, documents: ParsedDocument[], labels: string[]) {
     const corpusId = crypto.randomUUID();
     const docs = { id: [] as string[], externalId: [] as string[], split: [] as string[], text: [] as string[], charCount: [] as number[], ordinal: [] as number[] };
-    const spans = { id: [] as string[], documentId: [] as string[], start: [] as number[], end: [] as number[], label: [] as string[] };
+    const spans = { id: [] as string[], documentId: [] as string[], start: [] as number[], end: [] as number[], label: [] as string[], sourceId: [] as (string | null)[], sourceOrder: [] as (number | null)[] };
     documents.forEach((doc, ordinal) => {
       const id = crypto.randomUUID();
       docs.id.push(id);
@@ -54,6 +55,8 @@ export class CorpusRepository {
         spans.start.push(span.start);
         spans.end.push(span.end);
         spans.label.push(span.label);
+        spans.sourceId.push(span.sourceId ?? null);
+        spans.sourceOrder.push(span.sourceOrder ?? null);
       }
     });
     await this.database.transaction(async (sql) => {
@@ -67,9 +70,10 @@ export class CorpusRepository {
         [corpusId, docs.id, docs.externalId, docs.split, docs.text, docs.charCount, docs.ordinal],
       );
       await sql.query(
-        `INSERT INTO "Annotation" (id, "documentId", start, "end", label, source)
-         SELECT id, "documentId", start, "end", label, 'GOLD'::"AnnotationSource" FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::text[]) AS t(id, "documentId", start, "end", label)`,
-        [spans.id, spans.documentId, spans.start, spans.end, spans.label],
+        `INSERT INTO "Annotation" (id, "documentId", start, "end", label, source, "sourceId", "sourceOrder")
+         SELECT id, "documentId", start, "end", label, 'GOLD'::"AnnotationSource", "sourceId", "sourceOrder"
+         FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::text[], $6::text[], $7::int[]) AS t(id, "documentId", start, "end", label, "sourceId", "sourceOrder")`,
+        [spans.id, spans.documentId, spans.start, spans.end, spans.label, spans.sourceId, spans.sourceOrder],
       );
     });
     return this.prisma.corpus.findUniqueOrThrow({ where: { id: corpusId } });
@@ -92,7 +96,7 @@ export class CorpusRepository {
         annotations: {
           where: { source: options.source ?? 'GOLD', ...(options.modelId ? { modelId: options.modelId } : {}) },
           orderBy: [{ start: 'asc' }, { end: 'asc' }],
-          select: { start: true, end: true, label: true },
+          select: { start: true, end: true, label: true, sourceId: true, sourceOrder: true },
         },
       },
     });

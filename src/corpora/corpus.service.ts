@@ -113,7 +113,7 @@ export class CorpusService {
         bytes: this.artifacts.read(payload.uploadSha256),
         name: payload.uploadName,
         maxArchiveBytes: this.limits.maxUploadBytes,
-        options: { format: (payload.format as CorpusFormat) ?? undefined, allowOverlaps: payload.allowOverlaps, allowUnknownFields: payload.allowUnknownFields },
+        options: { format: (payload.format as CorpusFormat) ?? undefined, allowOverlaps: payload.allowOverlaps, allowUnknownFields: payload.allowUnknownFields, keepSourceIds: true },
       });
     } catch (error) {
       if (error instanceof CorpusImportError) {
@@ -320,6 +320,9 @@ function toParsedDocument(doc: CorpusDocument): ParsedDocument {
     id: doc.externalId,
     split: doc.split || null,
     text: doc.text,
-    spans: doc.spans.map((span) => ({ ...span, text: chars.slice(span.start, span.end).join('') })),
+    spans: doc.spans.map(({ start, end, label, sourceId, sourceOrder }) => ({
+      start, end, label, text: chars.slice(start, end).join(''),
+      ...(sourceId != null && { sourceId, sourceOrder: sourceOrder ?? 0 }),
+    })),
   };
 }

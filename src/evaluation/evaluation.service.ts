@@ -35,6 +35,7 @@ export interface EvaluateRequest {
   unknownLabel: EvaluatePayload['unknownLabel'];
   missingDocument: EvaluatePayload['missingDocument'];
   unknownDocument: EvaluatePayload['unknownDocument'];
+  invalidSpans: NonNullable<EvaluatePayload['invalidSpans']>;
   bootstrapResamples: number;
   confidenceLevel: number;
   seed: number;
@@ -135,6 +136,7 @@ export class EvaluationService {
       unknownLabel: request.unknownLabel,
       missingDocument: request.missingDocument,
       unknownDocument: request.unknownDocument,
+      invalidSpans: request.invalidSpans,
       bootstrapResamples: request.bootstrapResamples,
       confidenceLevel: request.confidenceLevel,
       seed: request.seed,
@@ -181,6 +183,7 @@ export class EvaluationService {
           unknownLabel: p.unknownLabel,
           missingDocument: p.missingDocument,
           unknownDocument: p.unknownDocument,
+          invalidSpans: p.invalidSpans ?? 'error',
           bootstrap: { resamples: p.bootstrapResamples, level: p.confidenceLevel, seed: p.seed },
           errorAnalysis: { contextChars: p.contextChars },
         },
@@ -234,8 +237,9 @@ export class EvaluationService {
         bytes: this.artifacts.read(p.predictionsSha256!),
         name: p.predictionsName ?? 'predictions',
         maxArchiveBytes: this.limits.maxUploadBytes,
-        // System output may overlap and carry extra fields (scores); the scorer handles both.
-        options: { format: (p.predictionsFormat as CorpusFormat) ?? undefined, allowOverlaps: true, allowUnknownFields: true },
+        // System output may overlap and carry extra fields (scores); the scorer handles both. Invalid
+        // spans pass to the scorer only when it is to score them.
+        options: { format: (p.predictionsFormat as CorpusFormat) ?? undefined, allowOverlaps: true, allowUnknownFields: true, allowInvalidSpans: p.invalidSpans === 'score' },
       });
       return parsed.documents.map((d) => ({ externalId: d.id, split: d.split, text: d.text, spans: d.spans }));
     } catch (error) {

@@ -107,6 +107,8 @@ export interface JobPayloads {
     unknownLabel: 'error' | 'false-positive';
     missingDocument: 'error' | 'empty' | 'skip';
     unknownDocument: 'error' | 'ignore';
+    /** Absent in jobs queued before the option existed: 'error'. */
+    invalidSpans?: 'error' | 'score';
     bootstrapResamples: number;
     confidenceLevel: number;
     seed: number;

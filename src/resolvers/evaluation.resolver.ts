@@ -40,6 +40,7 @@ export class EvaluationResolver {
       unknownLabel: input.unknownLabel,
       missingDocument: input.missingDocument,
       unknownDocument: input.unknownDocument,
+      invalidSpans: input.invalidSpans,
       bootstrapResamples: input.bootstrapResamples,
       confidenceLevel: input.confidenceLevel,
       seed: input.seed,

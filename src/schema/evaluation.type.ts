@@ -21,6 +21,15 @@ export enum UnknownDocumentPolicy {
 }
 registerEnumType(UnknownDocumentPolicy, { name: 'UnknownDocumentPolicy', description: 'A predicted document that is not in the gold split: fail (UNKNOWN_DOCUMENT) or ignore it (the official script).' });
 
+export enum InvalidSpanPolicy {
+  ERROR = 'error',
+  SCORE = 'score',
+}
+registerEnumType(InvalidSpanPolicy, {
+  name: 'InvalidSpanPolicy',
+  description: 'A predicted span that is empty, reversed or outside its text: fail (INVALID_SPAN, SPAN_OUT_OF_RANGE) or score it as an ordinary span that matches nothing but an identical gold span (the official script).',
+});
+
 export enum EvaluationErrorKind {
   FALSE_POSITIVE = 'FALSE_POSITIVE',
   FALSE_NEGATIVE = 'FALSE_NEGATIVE',
@@ -56,6 +65,7 @@ export class EvaluateInput {
   @Field(() => UnknownLabelPolicy, { defaultValue: UnknownLabelPolicy.ERROR }) unknownLabel!: UnknownLabelPolicy;
   @Field(() => MissingDocumentPolicy, { defaultValue: MissingDocumentPolicy.ERROR }) missingDocument!: MissingDocumentPolicy;
   @Field(() => UnknownDocumentPolicy, { defaultValue: UnknownDocumentPolicy.ERROR }) unknownDocument!: UnknownDocumentPolicy;
+  @Field(() => InvalidSpanPolicy, { defaultValue: InvalidSpanPolicy.ERROR }) invalidSpans!: InvalidSpanPolicy;
   @Field(() => Int, { defaultValue: 1000, description: 'Document-bootstrap resamples for the intervals (1–10000).' }) bootstrapResamples!: number;
   @Field(() => Float, { defaultValue: 0.95 }) confidenceLevel!: number;
   @Field(() => Int, { defaultValue: 20250214, description: 'Bootstrap seed: the same seed gives the same intervals.' }) seed!: number;

@@ -7,7 +7,8 @@ import { SCORER_VERSION } from './version.js';
 /** Row for predicted spans that overlap no gold span, and column for gold spans no prediction overlaps. */
 export const NO_SPAN = '∅';
 
-const overlaps = (a: Span, b: Span): boolean => a.start < b.end && b.start < a.end;
+// Sharing at least one code point; an empty or reversed span (invalidSpans: 'score') overlaps nothing.
+const overlaps = (a: Span, b: Span): boolean => Math.max(a.start, b.start) < Math.min(a.end, b.end);
 
 export interface ConfusionMatrix {
   scorerVersion: string;

@@ -35,5 +35,5 @@ export {
   type PhiLabelReproduction,
 } from './privacy.js';
 
-export { readBratDirectory, parseBratAnn } from './brat.js';
+export { readBratDirectory } from './brat.js';
 export { shuffledSentenceCorpus, type ShuffledCorpusOptions } from './synthetic.js';

@@ -21,6 +21,12 @@ export interface InputOptions {
   missingDocument?: 'error' | 'empty' | 'skip';
   /** A predicted document whose id is not in gold: 'error' (default) or 'ignore' (the official script ignores it). */
   unknownDocument?: 'error' | 'ignore';
+  /**
+   * A predicted span that is empty (start = end), reversed or outside its text: 'error' (default)
+   * throws INVALID_SPAN / OFFSET_OUT_OF_RANGE; 'score' keeps it as an ordinary predicted span, which
+   * is what the official script does (it matches only an identical gold span). Gold spans must be valid.
+   */
+  invalidSpans?: 'error' | 'score';
 }
 
 /** One document with both sides validated; spans deduplicated as the official script's sets do. */
@@ -45,7 +51,7 @@ function checkOption<T extends string>(name: string, value: T | undefined, allow
   }
 }
 
-function validateSpans(spans: unknown, side: 'gold' | 'predicted', docId: string, text: CodePointText): Span[] {
+function validateSpans(spans: unknown, side: 'gold' | 'predicted', docId: string, text: CodePointText, keepInvalid = false): Span[] {
   if (!Array.isArray(spans)) {
     throw new ScoringInputError(C.INVALID_SPAN, `${side} document "${docId}": spans must be an array of {start, end, label}.`, { docId, side });
   }
@@ -59,15 +65,16 @@ function validateSpans(spans: unknown, side: 'gold' | 'predicted', docId: string
       throw new ScoringInputError(C.INVALID_SPAN, `${where}: expected {start: integer, end: integer, label: non-empty string}.`, { docId, side, index: i });
     }
     const span: Span = { start: s.start!, end: s.end!, label: s.label };
-    if (span.start < 0 || span.end > text.length) {
+    const scoreAnyway = side === 'predicted' ? `, or pass invalidSpans: 'score' to score it as the official script does` : '';
+    if (!keepInvalid && (span.start < 0 || span.end > text.length)) {
       throw new ScoringInputError(
         C.OFFSET_OUT_OF_RANGE,
-        `${where} [${span.start}, ${span.end}) ${span.label} lies outside the text (${text.length} code points). Offsets are 0-based Unicode code points, end exclusive, counted on the exact document text (a UTF-8 BOM is character 0; do not strip it).`,
+        `${where} [${span.start}, ${span.end}) ${span.label} lies outside the text (${text.length} code points). Offsets are 0-based Unicode code points, end exclusive, counted on the exact document text (a UTF-8 BOM is character 0; do not strip it)${scoreAnyway}.`,
         { docId, side, index: i, span, textLength: text.length },
       );
     }
-    if (span.start >= span.end) {
-      throw new ScoringInputError(C.INVALID_SPAN, `${where} [${span.start}, ${span.end}) ${span.label} is empty or reversed; a span needs start < end.`, { docId, side, index: i, span });
+    if (!keepInvalid && span.start >= span.end) {
+      throw new ScoringInputError(C.INVALID_SPAN, `${where} [${span.start}, ${span.end}) ${span.label} is empty or reversed; a span needs start < end${scoreAnyway}.`, { docId, side, index: i, span });
     }
     if (span.label === OUTSIDE) {
       throw new ScoringInputError(C.RESERVED_LABEL, `${where} uses the label '${OUTSIDE}', which means "no PHI" in token scoring; drop the span instead.`, { docId, side, index: i, span });
@@ -89,6 +96,7 @@ export function alignDocuments(gold: readonly ScoringDocument[], predicted: read
   checkOption('unknownLabel', options.unknownLabel, ['error', 'false-positive']);
   checkOption('missingDocument', options.missingDocument, ['error', 'empty', 'skip']);
   checkOption('unknownDocument', options.unknownDocument, ['error', 'ignore']);
+  checkOption('invalidSpans', options.invalidSpans, ['error', 'score']);
   if (gold.length === 0) {
     throw new ScoringInputError(C.EMPTY_GOLD, 'No gold documents were given; scores over zero documents are undefined. Check the split name and that the corpus was imported.');
   }
@@ -123,7 +131,7 @@ export function alignDocuments(gold: readonly ScoringDocument[], predicted: read
         { docId: doc.id },
       );
     }
-    const spans = validateSpans(doc.spans, 'predicted', doc.id, g.text);
+    const spans = validateSpans(doc.spans, 'predicted', doc.id, g.text, options.invalidSpans === 'score');
     for (const s of spans) {
       if (!labels.has(s.label) && options.unknownLabel !== 'false-positive') {
         const known = [...labels].sort();

@@ -16,13 +16,16 @@ const byOffsets = (a: Offsets, b: Offsets): number => a[0] - b[0] || a[1] - b[1]
  * text[x.end:y.start], holds no letter or digit — then the result is (x.start, y.end). Quirks kept on
  * purpose, since the official numbers depend on them: adjacent and overlapping spans always join
  * (the Python slice is empty), and a span nested inside x yields (x.start, y.end), shorter than x.
+ * Invalid predicted spans (invalidSpans: 'score') are sliced as Python does: a negative index counts
+ * from the end of the text.
  */
 export function mergeSpans(text: CodePointText, spans: readonly Offsets[]): Offsets[] {
   const merged: Offsets[] = [];
+  const py = (i: number): number => (i < 0 ? i + text.length : i);
   for (const y of [...spans].sort(byOffsets)) {
     const x = merged.pop();
     if (x === undefined) merged.push(y);
-    else if (isAllNonAlphanumeric(text.slice(x[1], y[0]))) merged.push([x[0], y[1]]);
+    else if (isAllNonAlphanumeric(text.slice(py(x[1]), py(y[0])))) merged.push([x[0], y[1]]);
     else merged.push(x, y);
   }
   return merged;

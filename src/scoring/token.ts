@@ -20,7 +20,8 @@ function lowerBound(a: Int32Array, x: number): number {
  * The label of every token: that of the span sharing the most code points with the token, or O when
  * no span touches it. So a span boundary that cuts a token still labels the whole token when the span
  * covers most of it — or covers any of it, with no rival span; ties go to the span first in
- * (start, end, label) order. `spans` must be sorted that way (alignDocuments sorts them).
+ * (start, end, label) order. `spans` must be sorted that way (alignDocuments sorts them). An empty or
+ * reversed span labels no token; one reaching outside the text labels the tokens it covers.
  */
 export function tokenLabels(tokens: TokenOffsets, spans: readonly Span[]): string[] {
   const n = tokens.starts.length;

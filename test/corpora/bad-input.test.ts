@@ -111,6 +111,11 @@ describe(CorpusImportError.name, () => {
     expect(e.message).toContain('T1');
   });
 
+  it('should read runs of spaces in a T line as one separator, as the official script does', () => {
+    const ok = parseCorpus(brat('T1\tNOMBRE  10 19\tAna Pérez\nT2\t NOMBRE 10   19 \tAna Pérez\n', TEXT), { allowOverlaps: true });
+    expect(ok.documents[0]!.spans).toEqual([{ start: 10, end: 19, label: 'NOMBRE', text: 'Ana Pérez' }, { start: 10, end: 19, label: 'NOMBRE', text: 'Ana Pérez' }]);
+  });
+
   it('should reject malformed BRAT lines with MALFORMED_ANN and skip relations with a warning', () => {
     expectCode(() => parseCorpus(brat('T1 NOMBRE 10 19 Ana Pérez\n')), 'MALFORMED_ANN');
     const ok = parseCorpus(brat('T1\tNOMBRE 10 19\tAna Pérez\n#1\tAnnotatorNotes T1\tok\nR1\tRel Arg1:T1 Arg2:T1\nA1\tNeg T1\n'));
@@ -121,6 +126,13 @@ describe(CorpusImportError.name, () => {
   it('should reject spans with start ≥ end with INVALID_SPAN', () => {
     expectCode(() => parseCorpus(brat('T1\tNOMBRE 19 10\tAna Pérez\n')), 'INVALID_SPAN');
     expectCode(() => parseCorpus([file('c.jsonl', '{"id":"a","text":"hola","spans":[{"start":1,"end":1,"label":"X"}]}')]), 'INVALID_SPAN');
+  });
+
+  it('should keep empty, reversed and out-of-range spans without text with allowInvalidSpans (predictions to score)', () => {
+    const ann = 'T1\tNOMBRE 5 5\t\nT2\tNOMBRE 19 10\t\nT3\tNOMBRE 25 90\tx\n';
+    expectCode(() => parseCorpus(brat(ann), { allowOverlaps: true }), 'INVALID_SPAN');
+    const spans = parseCorpus(brat(ann), { allowOverlaps: true, allowInvalidSpans: true }).documents[0]!.spans;
+    expect(spans.map((s) => [s.start, s.end, s.text])).toEqual([[5, 5, ''], [19, 10, ''], [25, 90, '']]);
   });
 
   it('should refuse uploads whose format cannot be told with UNSUPPORTED_FORMAT', () => {

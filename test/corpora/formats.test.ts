@@ -50,6 +50,17 @@ describe('BRAT', () => {
     expect(parseCorpus(out).documents).toEqual(docs);
   });
 
+  it('should export the T ids and line order it read with keepSourceIds, numbering other spans after the highest id', () => {
+    const ann = 'T7\tT 19 23\tLugo\nT2\tN 0 3\tAna\n';
+    const parsed = parseCorpus([file('train/d1.txt', 'Ana De Paz vive en Lugo.'), file('train/d1.ann', ann)], { keepSourceIds: true });
+    expect(dec.decode(exportCorpus(parsed.documents, 'BRAT').find((f) => f.path === 'train/d1.ann')!.bytes)).toBe(ann);
+    // A span without a source id (another format, or added later) follows, in span order.
+    const added = { ...parsed.documents[0]!, spans: [...parsed.documents[0]!.spans, { start: 4, end: 10, label: 'N', text: 'De Paz' }] };
+    expect(dec.decode(exportCorpus([added], 'BRAT').find((f) => f.path === 'train/d1.ann')!.bytes)).toBe(`${ann}T8\tN 4 10\tDe Paz\n`);
+    // Without the option the spans carry no ids, so the export numbers them in offset order.
+    expect(parseCorpus([file('train/d1.txt', 'Ana De Paz vive en Lugo.'), file('train/d1.ann', ann)]).documents[0]!.spans[0]).toEqual({ start: 0, end: 3, label: 'N', text: 'Ana' });
+  });
+
   it('should refuse to export ids that are not safe file names with PATH_ESCAPE', () => {
     expectCode(() => exportCorpus([doc('hola', [], '../x')], 'BRAT'), 'PATH_ESCAPE');
     expectCode(() => exportCorpus([doc('hola', [], '.hidden')], 'BRAT'), 'PATH_ESCAPE');

@@ -86,6 +86,15 @@ describe('MEDDOCAN (BRAT)', () => {
     expect(parseCorpus(out).documents).toEqual(all.documents);
   });
 
+  it('should export byte-identical .ann files when the import kept the T ids (keepSourceIds)', () => {
+    const files = [...trainFiles, ...devFiles];
+    const out = exportCorpus(parseCorpus(files, { keepSourceIds: true }).documents, 'BRAT');
+    const original = new Map(files.map((f) => [f.path, f.bytes]));
+    const ann = out.filter((f) => f.path.endsWith('.ann'));
+    expect(ann).toHaveLength(750);
+    for (const f of ann) expect(Buffer.compare(Buffer.from(f.bytes), Buffer.from(original.get(f.path)!)), f.path).toBe(0);
+  });
+
   it('should export JSONL that re-imports to identical documents', () => {
     const out = exportCorpus(all.documents, 'JSONL');
     expect(out.map((f) => f.path)).toEqual(['corpus.jsonl']);

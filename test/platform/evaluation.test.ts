@@ -4,7 +4,7 @@
  * intervals, error lists and who may read them, paired comparison, bad input, and a privacy report.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { strToU8 } from 'fflate';
+import { strToU8, zipSync } from 'fflate';
 import { ApiClient } from '../support/client.js';
 import { DATABASES, startTestServer, type TestServer } from '../support/server.js';
 import { base64, meddocanZip } from '../support/meddocan.js';
@@ -342,6 +342,45 @@ describe.each(DATABASES)('evaluation and privacy (%s database)', (database) => {
     expect(await start({ bootstrapResamples: 0 })).toBe('BAD_USER_INPUT');
     expect(await start({ predictions: { fileName: 'p.jsonl', contentBase64: base64(jsonl(predicted)) } })).toBe('BAD_USER_INPUT');
     expect(await start({ modelId: '00000000-0000-0000-0000-000000000000' })).toBe('NOT_FOUND');
+  });
+
+  /** A one-document BRAT corpus in split dev: NOMBRE "Ana Ruiz" [9, 17) and TERRITORIO "Madrid" [22, 28). */
+  const TINY_TEXT = 'Paciente Ana Ruiz, de Madrid.';
+  const tinyZip = (ann: string) => zipSync({ 'dev/a.txt': strToU8(TINY_TEXT), 'dev/a.ann': strToU8(ann) });
+  async function evaluateTiny(predictionsAnn: string, extra: Record<string, unknown> = {}) {
+    const gold = await importCorpus(alice, { name: 'tiny', fileName: 'tiny.zip', contentBase64: base64(tinyZip('T1\tNOMBRE 9 17\tAna Ruiz\nT2\tTERRITORIO 22 28\tMadrid\n')) });
+    const { evaluate } = await alice.query(EVALUATE, {
+      input: { goldCorpusId: gold, split: 'dev', predictions: { fileName: 'p.zip', contentBase64: base64(tinyZip(predictionsAnn)) }, bootstrapResamples: 20, ...extra },
+    });
+    return alice.waitForJob(evaluate.id);
+  }
+
+  it('should read uploaded BRAT predictions as the official script does when a T line has runs of spaces', async () => {
+    // The official script splits the offsets field with str.split(): this is [22, 28), a true positive.
+    const job = await evaluateTiny('T1\tNOMBRE 9 17\tAna Ruiz\nT2\tTERRITORIO  22 28\tMadrid\n');
+    expect(job.status, job.error).toBe('SUCCEEDED');
+    expect(job.result).toMatchObject({ predictedSpans: 2, entity: { precision: 1, recall: 1, f1: 1 } });
+  });
+
+  it('should refuse an empty prediction span by default, and score it as the official script does with invalidSpans: SCORE', async () => {
+    // The gold spans plus the empty `NOMBRE 5 5` of docs/scoring.md.
+    const ann = 'T1\tNOMBRE 9 17\tAna Ruiz\nT2\tTERRITORIO 22 28\tMadrid\nT3\tNOMBRE 5 5\t\n';
+    const refused = await evaluateTiny(ann);
+    expect(refused).toMatchObject({ status: 'FAILED', errorCode: 'BAD_USER_INPUT' });
+    expect(refused.result.importError.code).toBe('INVALID_SPAN');
+    const scored = await evaluateTiny(ann, { invalidSpans: 'SCORE' });
+    expect(scored.status, scored.error).toBe('SUCCEEDED');
+    // tp 2, fp 1, fn 0: P = 2/3, R = 1, F1 = 2PR / (P + R) = 0.8, for entities and both span modes.
+    expect(scored.result.predictedSpans).toBe(3);
+    for (const family of ['entity', 'spanStrict', 'spanMerged']) {
+      expect(scored.result[family].precision, family).toBeCloseTo(2 / 3, 12);
+      expect(scored.result[family].recall, family).toBe(1);
+      expect(scored.result[family].f1, family).toBeCloseTo(0.8, 12);
+    }
+    // Reversed and out-of-range spans are scored the same way: two more false positives.
+    const more = await evaluateTiny(`${ann}T4\tNOMBRE 20 10\t\nT5\tNOMBRE 25 400\t\n`, { invalidSpans: 'SCORE' });
+    expect(more.status, more.error).toBe('SUCCEEDED');
+    expect(more.result.entity.precision).toBeCloseTo(2 / 5, 12);
   });
 
   it('should report n-gram overlap, reproduced PHI and the longest copied passage of a synthetic corpus, naming real documents only to their readers', async () => {

@@ -2,7 +2,7 @@ import { IssueCollector } from '../errors.js';
 import {
   decodeUtf8, exportPath, extensionOf, finishDocuments, splitLines, splitOfPath, stemOf, stripBom, utf8Encoder, withoutExtension,
 } from './common.js';
-import type { InputFile, OutputFile, ParsedCorpus, ParsedDocument, ParseOptions, RawDocument, RawSpan } from './types.js';
+import type { InputFile, OutputFile, ParsedCorpus, ParsedDocument, ParsedSpan, ParseOptions, RawDocument, RawSpan } from './types.js';
 
 /**
  * BRAT standoff: `<name>.txt` holds the text, `<name>.ann` its annotations, side by side.
@@ -15,6 +15,14 @@ export function detectBrat(files: InputFile[]): boolean {
 }
 
 const IGNORED_LINE_STARTS = '#RAENM*';
+
+/**
+ * The second field of a T line: `LABEL START END`, fragments joined by ';'. Runs of whitespace
+ * separate the fields, as in the official MEDDOCAN script (`str.split()`), so `X  19 25` is [19, 25).
+ * Signed and fractional offsets are read here so that finishDocuments gives them a precise code.
+ */
+const NUM = String.raw`-?\d+(?:\.\d+)?`;
+const BODY = new RegExp(String.raw`^\s*(\S+)\s+(${NUM}\s+${NUM}(?:;${NUM}\s+${NUM})*)\s*$`);
 
 export function parseBrat(files: InputFile[], options: ParseOptions = {}): ParsedCorpus {
   const issues = new IssueCollector();
@@ -79,7 +87,7 @@ function parseAnn(path: string, content: string, issues: IssueCollector): { span
     const fields = line.split('\t');
     const id = fields[0]!;
     const body = fields[1];
-    const m = body === undefined ? null : /^(\S+) (-?\d+(?:\.\d+)? -?\d+(?:\.\d+)?(?:;-?\d+(?:\.\d+)? -?\d+(?:\.\d+)?)*)$/.exec(body);
+    const m = body === undefined ? null : BODY.exec(body);
     if (m === null) {
       issues.add('MALFORMED_ANN', `${id}: expected 'T<n><TAB><LABEL> <start> <end><TAB><text>'`, path, lineNo);
       continue;
@@ -100,9 +108,9 @@ function parseAnn(path: string, content: string, issues: IssueCollector): { span
       );
       continue;
     }
-    const [start, end] = offsets.split(' ').map(Number) as [number, number];
+    const [start, end] = offsets.split(/\s+/).map(Number) as [number, number];
     spans.push({
-      start, end, label, ref: id, line: lineNo,
+      start, end, label, ref: id, line: lineNo, sourceId: id, sourceOrder: spans.length,
       ...(fields.length >= 3 && { claimedText: fields.slice(2).join('\t') }),
     });
   }
@@ -111,17 +119,26 @@ function parseAnn(path: string, content: string, issues: IssueCollector): { span
 
 /**
  * `<split>/<id>.txt` with the text's exact bytes (byte-order mark and CRLF included) and
- * `<split>/<id>.ann` with one `T<n>` line per span in span order. Line breaks and tabs inside a
- * span's text are written as spaces so every annotation stays on one line.
+ * `<split>/<id>.ann` with one `T` line per span. Spans read from BRAT keep their id and come first,
+ * in the order of their file; the others follow in span order, numbered after the highest `T<n>`.
+ * Line breaks and tabs inside a span's text are written as spaces so every annotation stays on one line.
  */
 export function exportBrat(docs: ParsedDocument[]): OutputFile[] {
   const issues = new IssueCollector();
   const out: OutputFile[] = [];
   for (const doc of docs) {
     const base = exportPath(doc.split, doc.id, issues);
-    const lines = doc.spans.map((s, i) => `T${i + 1}\t${s.label} ${s.start} ${s.end}\t${s.text.replace(/[\r\n\t]/g, ' ')}\n`);
+    const lines = annLines(doc.spans).map(({ id, span }) => `${id}\t${span.label} ${span.start} ${span.end}\t${span.text.replace(/[\r\n\t]/g, ' ')}\n`);
     out.push({ path: `${base}.txt`, bytes: utf8Encoder.encode(doc.text) }, { path: `${base}.ann`, bytes: utf8Encoder.encode(lines.join('')) });
   }
   issues.throwIfAny();
   return out;
+}
+
+function annLines(spans: ParsedSpan[]): { id: string; span: ParsedSpan }[] {
+  const kept = spans.filter((s) => s.sourceId !== undefined).sort((a, b) => (a.sourceOrder ?? 0) - (b.sourceOrder ?? 0));
+  let next = Math.max(0, ...kept.map((s) => (/^T\d+$/.test(s.sourceId!) ? Number(s.sourceId!.slice(1)) : 0))) + 1;
+  const lines = kept.map((span) => ({ id: span.sourceId!, span }));
+  for (const span of spans) if (span.sourceId === undefined) lines.push({ id: `T${next++}`, span });
+  return lines;
 }

@@ -208,6 +208,10 @@ export function finishDocuments(raw: RawDocument[], options: ParseOptions, issue
         issues.add('INVALID_SPAN', `${s.ref ?? 'span'} at ${s.start}-${s.end}: the label must be a non-empty word without spaces`, annFile, s.line);
         continue;
       }
+      if ((s.start >= s.end || s.start < 0 || s.end > text.length) && options.allowInvalidSpans) {
+        spans.push({ start: s.start, end: s.end, label: s.label, text: '', ref, line: s.line });
+        continue;
+      }
       if (s.start >= s.end) {
         issues.add('INVALID_SPAN', `${ref}: start must be less than end (offsets are end-exclusive)`, annFile, s.line);
         continue;
@@ -231,7 +235,7 @@ export function finishDocuments(raw: RawDocument[], options: ParseOptions, issue
         );
         continue;
       }
-      spans.push({ start: s.start, end: s.end, label: s.label, text: slice, ref, line: s.line });
+      spans.push({ start: s.start, end: s.end, label: s.label, text: slice, ref, line: s.line, sourceId: s.sourceId, sourceOrder: s.sourceOrder });
     }
     spans.sort(compareSpans);
     if (!options.allowOverlaps) {
@@ -252,7 +256,7 @@ export function finishDocuments(raw: RawDocument[], options: ParseOptions, issue
       id: doc.id,
       split: doc.split,
       text: doc.text,
-      spans: spans.map(({ start, end, label, text }) => ({ start, end, label, text })),
+      spans: spans.map(({ start, end, label, text, sourceId, sourceOrder }) => ({ start, end, label, text, ...(options.keepSourceIds && sourceId !== undefined && { sourceId, sourceOrder }) })),
     });
   }
   if (documents.length === 0 && issues.count === 0) {

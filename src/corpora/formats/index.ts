@@ -67,7 +67,12 @@ export function parseCorpus(files: InputFile[], options: CorpusImportOptions = {
         : `unknown format '${String(format)}'; use one of ${CORPUS_FORMATS.join(', ')}`,
     );
   }
-  return CODECS[format].parse(files, { allowOverlaps: options.allowOverlaps ?? false, allowUnknownFields: options.allowUnknownFields ?? false });
+  return CODECS[format].parse(files, {
+    allowOverlaps: options.allowOverlaps ?? false,
+    allowUnknownFields: options.allowUnknownFields ?? false,
+    keepSourceIds: options.keepSourceIds ?? false,
+    allowInvalidSpans: options.allowInvalidSpans ?? false,
+  });
 }
 
 /** Writes documents in a format; re-importing BRAT or JSONL output gives back the same documents. */

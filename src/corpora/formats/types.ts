@@ -12,8 +12,11 @@ export interface ParsedSpan {
   start: number;
   end: number;
   label: string;
-  /** The document text between start and end (always taken from the document, never from the annotation file). */
+  /** The document text between start and end (always taken from the document, never from the annotation file); '' for a span kept by allowInvalidSpans. */
   text: string;
+  /** With keepSourceIds, BRAT only: the annotation's T id and its place among its file's T lines (0-based). */
+  sourceId?: string;
+  sourceOrder?: number;
 }
 
 export interface ParsedDocument {
@@ -46,6 +49,13 @@ export interface ParseOptions {
   allowOverlaps?: boolean;
   /** Ignore unknown JSONL fields instead of failing with UNKNOWN_FIELD (default false). */
   allowUnknownFields?: boolean;
+  /**
+   * Keep empty, reversed and out-of-range spans (with text '') instead of failing with INVALID_SPAN or
+   * SPAN_OUT_OF_RANGE, for predictions scored as the official script scores them (default false).
+   */
+  allowInvalidSpans?: boolean;
+  /** Keep BRAT's T ids and T-line order on the spans (sourceId, sourceOrder) for a later BRAT export (default false). */
+  keepSourceIds?: boolean;
 }
 
 /** A span as a parser read it, before validation against its document. */
@@ -58,6 +68,9 @@ export interface RawSpan {
   /** Where the annotation was read: annotation id (T1, P0) and 1-based line. */
   ref?: string;
   line?: number;
+  /** What ParsedSpan keeps of the source (BRAT's T id and T-line order). */
+  sourceId?: string;
+  sourceOrder?: number;
 }
 
 export interface RawDocument {

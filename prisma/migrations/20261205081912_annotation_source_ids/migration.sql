@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "Annotation" ADD COLUMN     "sourceId" TEXT,
+ADD COLUMN     "sourceOrder" INTEGER;
