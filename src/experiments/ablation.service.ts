@@ -8,6 +8,7 @@
 import type { Ablation, Experiment, Prisma, PrismaClient } from '../generated/prisma/client.js';
 import { AppError, badInput, notFound } from '../common/errors.js';
 import { log } from '../common/log.js';
+import { paginate, type PageArgs, type SortDirection } from '../common/pagination.js';
 import type { AuthUser } from '../auth/auth.types.js';
 import { canWrite } from '../auth/auth.types.js';
 import { FINISHED_STATES, JobStatus } from '../jobs/types.js';
@@ -172,6 +173,16 @@ export class AblationService {
     return { cells: specs.length, stepsToRun: run.size, stepsReused: reuse.size, stepsWithoutSharing: total };
   }
 
+  /** The table as a file: CSV (a header comment names the metric) or JSON. */
+  async tableFile(user: AuthUser, id: string, metric: string, format: 'csv' | 'json') {
+    const ablation = await this.ablation(user, id);
+    const rows = await this.table(user, id, metric);
+    const axes = (ablation.grid as unknown as Axis[]).map((axis) => axis.field);
+    const stem = `${ablation.name.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80) || 'ablation'}-${metric}`;
+    const text = format === 'csv' ? tableCsv(axes, metric, rows) : JSON.stringify({ ablationId: id, metric, axes, seeds: ablation.seeds, rows }, null, 2);
+    return { bytes: Buffer.from(text), fileName: `${stem}.${format}`, contentType: format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json' };
+  }
+
   // ---- progress ----
 
   private async onCellFinished(experiment: Experiment) {
@@ -229,6 +240,11 @@ export class AblationService {
     return ablation;
   }
 
+  ablations(user: AuthUser, filter: { nameContains: string | null }, page: PageArgs, order: { field: string; direction: SortDirection }) {
+    const where: Prisma.AblationWhereInput = { ...(user.role === 'ADMIN' ? {} : { ownerId: user.id }), ...(filter.nameContains ? { name: { contains: filter.nameContains, mode: 'insensitive' } } : {}) };
+    return paginate((args) => this.prisma.ablation.findMany(args as never), (args) => this.prisma.ablation.count(args as never), where, page, order);
+  }
+
   private cells(ablationId: string) {
     return this.prisma.experiment.findMany({ where: { ablationId }, orderBy: { createdAt: 'asc' } });
   }
@@ -271,6 +287,24 @@ export class AblationService {
 }
 
 type MetricPoint = { value: number; ciLow: number | null; ciHigh: number | null };
+
+/** The table as CSV: one line per row, axis fields first, then mean, sd and interval of each number. */
+export function tableCsv(axes: string[], metric: string, rows: AblationRow[]): string {
+  const parts = ['gold', 'synthetic', 'gap', 'ngramOverlap'] as const;
+  const header = [...axes, 'seeds', 'cells', 'cells_done', ...parts.flatMap((p) => [`${p}_mean`, `${p}_sd`, `${p}_ci_low`, `${p}_ci_high`])];
+  const cell = (value: unknown) => {
+    const text = value === null || value === undefined ? '' : typeof value === 'string' ? value : JSON.stringify(value);
+    return /[",\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+  };
+  const lines = rows.map((row) => [
+    ...axes.map((field) => (row.values as Record<string, unknown>)[field]),
+    row.seeds.join(' '),
+    row.cells,
+    row.cellsDone,
+    ...parts.flatMap((p) => [row[p]?.mean, row[p]?.sd, row[p]?.ciLow, row[p]?.ciHigh]),
+  ].map(cell).join(','));
+  return `# metric: ${metric}\n${header.join(',')}\n${lines.join('\n')}\n`;
+}
 
 const cellKey = (values: Record<string, AxisValue>, seed: number) => `${rowKey(values)}#${seed}`;
 

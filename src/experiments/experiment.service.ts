@@ -386,17 +386,6 @@ export class ExperimentService {
     return out;
   }
 
-  async ablation(user: AuthUser, id: string) {
-    const ablation = await this.prisma.ablation.findFirst({ where: { id, ...this.ownedWhere(user) } });
-    if (!ablation) throw notFound('Ablation', id);
-    return ablation;
-  }
-
-  ablations(user: AuthUser, filter: { nameContains: string | null }, page: PageArgs, order: Order) {
-    const where: Prisma.AblationWhereInput = { ...this.ownedWhere(user), ...(filter.nameContains ? { name: { contains: filter.nameContains, mode: 'insensitive' } } : {}) };
-    return paginate((args) => this.prisma.ablation.findMany(args as never), (args) => this.prisma.ablation.count(args as never), where, page, order);
-  }
-
   /** A synthetic dataset is visible to whoever may read its corpus. */
   async syntheticDataset(user: AuthUser, id: string) {
     const dataset = await this.prisma.syntheticDataset.findFirst({ where: { id, corpus: this.corpora.visibleWhere(user) } });

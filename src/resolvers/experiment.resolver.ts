@@ -1,9 +1,9 @@
-import { Arg, Args, Authorized, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import { Arg, Args, Authorized, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import type { AuthUser } from '../auth/auth.types.js';
 import { CurrentUser, requireUser, type GraphQLContext } from '../server/context.js';
 import type { Services } from '../server/services.js';
 import { seedOf, type ExperimentSpec, type TaggerSpec } from '../experiments/spec.js';
-import type { ExperimentEventPayload } from '../subscriptions/pubsub.js';
+import type { AblationEventPayload, ExperimentEventPayload } from '../subscriptions/pubsub.js';
 import { Job, JobStatusEnum } from '../schema/job.type.js';
 import { SCRATCH_DEFAULTS } from '../schema/model.type.js';
 import {
@@ -20,6 +20,11 @@ import {
   Step,
   SyntheticDataset,
   SyntheticDatasetConnection,
+  AblationAxisInput,
+  AblationEvent,
+  AblationPlan,
+  AblationRow,
+  CreateAblationInput,
 } from '../schema/experiment.type.js';
 import { OrderByInput, PageArgs, SortDirection } from '../schema/pagination.js';
 
@@ -188,7 +193,68 @@ export class AblationResolver {
   @Authorized()
   @Query(() => Ablation)
   ablation(@CurrentUser() user: AuthUser, @Arg('id', () => ID) id: string) {
-    return this.services.experiments.ablation(user, id);
+    return this.services.ablations.ablation(user, id);
+  }
+
+  @Authorized('ADMIN', 'RESEARCHER')
+  @Mutation(() => AblationPlan, { description: 'Validates every cell, stores the grid and starts the cells (rows first); steps cells share run once. With dryRun: the plan only.' })
+  async createAblation(
+    @CurrentUser() user: AuthUser,
+    @Arg('input', () => CreateAblationInput) input: CreateAblationInput,
+    @Arg('dryRun', () => Boolean, { defaultValue: false }) dryRun: boolean,
+  ) {
+    const base = specFromInput(input.base);
+    const { ablation, plan } = await this.services.ablations.create(user, input.name, base, input.axes, input.seeds, dryRun);
+    return { ablation, ...plan };
+  }
+
+  @Authorized('ADMIN', 'RESEARCHER')
+  @Mutation(() => Ablation, { description: 'Adds values to existing axes and new seeds: only the new cells run, and they reuse what they share.' })
+  extendAblation(
+    @CurrentUser() user: AuthUser,
+    @Arg('id', () => ID) id: string,
+    @Arg('axes', () => [AblationAxisInput], { defaultValue: [] }) axes: AblationAxisInput[],
+    @Arg('seeds', () => [Int], { defaultValue: [] }) seeds: number[],
+  ) {
+    return this.services.ablations.extend(user, id, { axes, seeds });
+  }
+
+  @Authorized('ADMIN', 'RESEARCHER')
+  @Mutation(() => Ablation, { description: 'No new step starts; running jobs finish.' })
+  pauseAblation(@CurrentUser() user: AuthUser, @Arg('id', () => ID) id: string) {
+    return this.services.ablations.pause(user, id);
+  }
+
+  @Authorized('ADMIN', 'RESEARCHER')
+  @Mutation(() => Ablation, { description: 'Unpauses, and runs again the cells that failed or were cancelled: only what is missing is computed.' })
+  resumeAblation(@CurrentUser() user: AuthUser, @Arg('id', () => ID) id: string) {
+    return this.services.ablations.resume(user, id);
+  }
+
+  @Authorized('ADMIN', 'RESEARCHER')
+  @Mutation(() => Ablation)
+  cancelAblation(@CurrentUser() user: AuthUser, @Arg('id', () => ID) id: string) {
+    return this.services.ablations.cancel(user, id);
+  }
+
+  @Authorized('ADMIN', 'RESEARCHER')
+  @Mutation(() => ID, { description: 'Deletes the ablation and its cells, as deleteExperiment does for each. Returns its id.' })
+  deleteAblation(@CurrentUser() user: AuthUser, @Arg('id', () => ID) id: string) {
+    return this.services.ablations.delete(user, id);
+  }
+
+  @Authorized()
+  @Subscription(() => AblationEvent, {
+    subscribe: ({ args, context }) => (context as GraphQLContext).services.ablations.subscribe(requireUser(context as GraphQLContext), args.id as string),
+    description: 'The ablation\'s state, then one event per cell that ends (with how many are done), until the ablation ends.',
+  })
+  ablationEvents(@Root() event: AblationEventPayload, @Arg('id', () => ID) _id: string) {
+    return event;
+  }
+
+  @FieldResolver(() => [AblationRow], { description: 'One row per combination of axis values, over its seeds. CSV and JSON: GET /ablations/<id>/table.csv (or .json)?metric=… with your token.' })
+  table(@CurrentUser() user: AuthUser, @Root() ablation: Ablation, @Arg('metric', () => String, { defaultValue: 'token_f1', description: 'A micro-averaged score of the evaluations: token_f1 (the paper), entity_f1, span_strict_f1, span_merged_f1, token_binary_f1, …' }) metric: string) {
+    return this.services.ablations.table(user, ablation.id, metric);
   }
 
   @Authorized()
@@ -199,7 +265,7 @@ export class AblationResolver {
     @Arg('nameContains', () => String, { nullable: true }) nameContains: string | null,
     @Arg('orderBy', () => CreatedOrderBy, { nullable: true }) orderBy: CreatedOrderBy | null,
   ) {
-    return this.services.experiments.ablations(user, { nameContains }, page, orderBy ?? newestFirst);
+    return this.services.ablations.ablations(user, { nameContains }, page, orderBy ?? newestFirst);
   }
 
   @FieldResolver(() => ExperimentConnection)

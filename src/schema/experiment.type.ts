@@ -30,6 +30,8 @@ export class Experiment {
   @Field(() => ID) id!: string;
   @Field(() => String) name!: string;
   @Field(() => ID, { nullable: true }) ablationId!: string | null;
+  @Field(() => JSONScalar, { nullable: true, description: "In an ablation: this cell's axis values." }) cell!: unknown;
+  @Field(() => Int, { nullable: true, description: "In an ablation: this cell's seed." }) seed!: number | null;
   @Field(() => JSONScalar, { description: 'The validated spec with every default filled in.' }) config!: unknown;
   @Field(() => JobStatusEnum) status!: JobStatusEnum;
   @Field(() => String, { nullable: true, description: 'Why it failed: the failed step and its message.' }) error!: string | null;
@@ -38,13 +40,60 @@ export class Experiment {
   ownerId!: string;
 }
 
-@ObjectType({ description: 'A grid of experiments over fractions of the real data, with seeds.' })
+@ObjectType({ description: 'A grid of experiments (cells) over experiment spec fields, crossed with seeds.' })
 export class Ablation {
   @Field(() => ID) id!: string;
   @Field(() => String) name!: string;
-  @Field(() => JSONScalar) grid!: unknown;
+  @Field(() => JSONScalar, { description: 'The axes: [{ field, values }].' }) grid!: unknown;
   @Field(() => [Int]) seeds!: number[];
+  @Field(() => JSONScalar, { description: 'The experiment spec every cell starts from.' }) baseSpec!: unknown;
+  @Field(() => JobStatusEnum) status!: JobStatusEnum;
+  @Field(() => Boolean, { description: 'Paused: no new step starts; running jobs finish.' }) paused!: boolean;
   @Field(() => Date) createdAt!: Date;
+  @Field(() => Date, { nullable: true }) finishedAt!: Date | null;
+}
+
+@ObjectType()
+export class AblationPlan {
+  @Field(() => Ablation, { nullable: true, description: 'Null for a dry run.' }) ablation!: Ablation | null;
+  @Field(() => Int) cells!: number;
+  @Field(() => Int, { description: 'Distinct steps over all cells that would run (a step cells share counts once).' }) stepsToRun!: number;
+  @Field(() => Int, { description: 'Distinct steps that existing jobs answer.' }) stepsReused!: number;
+  @Field(() => Int, { description: 'Steps if every cell ran alone.' }) stepsWithoutSharing!: number;
+}
+
+@ObjectType({ description: 'One number over seeds: mean, sample standard deviation, and the mean of the per-seed bootstrap interval bounds.' })
+export class Aggregate {
+  @Field(() => Int) n!: number;
+  @Field(() => Float) mean!: number;
+  @Field(() => Float, { nullable: true, description: 'Null for one seed.' }) sd!: number | null;
+  @Field(() => Float, { nullable: true }) ciLow!: number | null;
+  @Field(() => Float, { nullable: true }) ciHigh!: number | null;
+  @Field(() => [Float], { description: 'One per seed, in seed order.' }) values!: number[];
+}
+
+@ObjectType({ description: 'A row of the results table: one combination of axis values over its seeds.' })
+export class AblationRow {
+  @Field(() => JSONScalar, { description: 'Axis values by field.' }) values!: unknown;
+  @Field(() => [Int]) seeds!: number[];
+  @Field(() => Int) cells!: number;
+  @Field(() => Int, { description: 'Cells that succeeded.' }) cellsDone!: number;
+  @Field(() => Aggregate, { nullable: true, description: 'The gold-trained tagger (the annotator) on the test split.' }) gold!: Aggregate | null;
+  @Field(() => Aggregate, { nullable: true, description: 'The synthetic-trained tagger.' }) synthetic!: Aggregate | null;
+  @Field(() => Aggregate, { nullable: true, description: 'gold − synthetic, per seed.' }) gap!: Aggregate | null;
+  @Field(() => Aggregate, { nullable: true, description: '5-gram overlap of the kept synthetic notes with the training split.' }) ngramOverlap!: Aggregate | null;
+}
+
+@ObjectType({ description: 'A cell of an ablation ended (experimentId set), or the ablation did (experimentId null; the first event is its current state).' })
+export class AblationEvent {
+  @Field(() => ID) ablationId!: string;
+  @Field(() => ID, { nullable: true }) experimentId!: string | null;
+  @Field(() => JSONScalar, { nullable: true }) cell!: unknown;
+  @Field(() => Int, { nullable: true }) seed!: number | null;
+  @Field(() => String) status!: string;
+  @Field(() => Int) cellsDone!: number;
+  @Field(() => Int) cells!: number;
+  @Field(() => String) at!: string;
 }
 
 @ObjectType({ description: 'Generated notes (in a SYNTHETIC corpus), with the generator and annotator that made them.' })
@@ -224,6 +273,20 @@ export class ExperimentResults {
   @Field(() => ID, { nullable: true, description: 'The corpus of those notes.' }) syntheticCorpusId!: string | null;
   @Field(() => PrivacyGuardSummary, { nullable: true }) guard!: PrivacyGuardSummary | null;
   @Field(() => PrivacyReport, { nullable: true, description: 'The kept notes against the real training split.' }) privacy!: PrivacyReport | null;
+}
+
+@InputType({ description: 'One axis: a field of the experiment spec (annotator.fraction, generator.adaptation.fraction (0: no adaptation), generation.sizeMultiple, generation.samplesPerPrompt, generator.baseModelId, …; see an experiment\'s config) or "fraction" (the same fraction for annotator and generator), and its values.' })
+export class AblationAxisInput {
+  @Field(() => String) field!: string;
+  @Field(() => [JSONScalar]) values!: (number | string | boolean | null)[];
+}
+
+@InputType()
+export class CreateAblationInput {
+  @Field(() => String) name!: string;
+  @Field(() => CreateExperimentInput, { description: 'The spec every cell starts from (its name and seed are replaced per cell).' }) base!: CreateExperimentInput;
+  @Field(() => [AblationAxisInput]) axes!: AblationAxisInput[];
+  @Field(() => [Int], { description: 'Every cell runs once per seed (each seed seeds every component and subset).' }) seeds!: number[];
 }
 
 export const ExperimentConnection = ConnectionType(Experiment, 'Experiment');

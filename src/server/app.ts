@@ -31,6 +31,10 @@ export async function startServer(services: Services): Promise<RunningServer> {
   const schema = await buildAppSchema(services);
   const app = express();
   const httpServer = http.createServer(app);
+  // Node closes idle keep-alive sockets after 5 s; a client sending on one just as it closes gets
+  // ECONNRESET (seen while a long database write held the event loop). Keep them like common proxies do.
+  httpServer.keepAliveTimeout = 65_000;
+  httpServer.headersTimeout = 66_000;
 
   const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: 1024 * 1024 });
   const wsCleanup = useServer<Record<string, unknown>, { user?: AuthUser }>(
@@ -104,13 +108,13 @@ export async function startServer(services: Services): Promise<RunningServer> {
   });
   app.use(ideRouter());
   // Downloads need the same bearer token as the API; the services check access.
-  const download = (route: string, fetch: (user: AuthUser, id: string) => Promise<{ bytes: Uint8Array; fileName: string }>) =>
+  const download = (route: string, fetch: (user: AuthUser, id: string, query: Record<string, unknown>) => Promise<{ bytes: Uint8Array; fileName: string; contentType?: string }>) =>
     app.get(route, async (req, res) => {
       try {
         const user = await services.auth.authenticate(req.headers.authorization);
         if (!user) throw new AppError('UNAUTHENTICATED', 'Send your API token: "Authorization: Bearer dsk_…".');
-        const file = await fetch(user, String(req.params.id));
-        res.setHeader('Content-Type', 'application/zip');
+        const file = await fetch(user, String(req.params.id), req.query as Record<string, unknown>);
+        res.setHeader('Content-Type', file.contentType ?? 'application/zip');
         res.setHeader('Content-Disposition', `attachment; filename="${file.fileName}"`);
         res.send(Buffer.from(file.bytes));
       } catch (error) {
@@ -122,6 +126,9 @@ export async function startServer(services: Services): Promise<RunningServer> {
     });
   download('/exports/:id', (user, id) => services.corpora.exportDownload(user, id));
   download('/models/:id/download', (user, id) => services.models.download(user, id));
+  for (const format of ['csv', 'json'] as const) {
+    download(`/ablations/:id/table.${format}`, (user, id, query) => services.ablations.tableFile(user, id, typeof query.metric === 'string' ? query.metric : 'token_f1', format));
+  }
   // base64 grows uploads by 4/3; the service checks the decoded size against MAX_UPLOAD_BYTES.
   const bodyLimit = Math.ceil(config.maxUploadBytes * 1.34) + 64 * 1024;
   app.use(

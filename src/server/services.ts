@@ -8,6 +8,7 @@ import { AuthService } from '../auth/auth.service.js';
 import { CorpusService } from '../corpora/corpus.service.js';
 import { ModelService } from '../models/model.service.js';
 import { ExperimentService } from '../experiments/experiment.service.js';
+import { AblationService } from '../experiments/ablation.service.js';
 import { SynthesisService } from '../synthesis/synthesis.service.js';
 import { EvaluationService } from '../evaluation/evaluation.service.js';
 import { JobQueue } from '../jobs/queue.js';
@@ -33,6 +34,7 @@ export interface Services {
   corpora: CorpusService;
   models: ModelService;
   experiments: ExperimentService;
+  ablations: AblationService;
   synthesis: SynthesisService;
   evaluation: EvaluationService;
   runner: JobRunner;
@@ -69,6 +71,7 @@ export async function createServices(config: AppConfig, options: { runJobs: bool
     [JobName.PrivacyGuard]: (ctx) => synthesis.runGuard(ctx),
   };
   const experiments = new ExperimentService(prisma, corpora, models, jobs, steps, metricRows, bus);
+  const ablations = new AblationService(prisma, experiments, metricRows, bus);
   jobs.onFinished((job) => void experiments.onJobFinished(job.id));
   const runner = new JobRunner(prisma, queue, jobs, handlers, metricRows);
   if (options.runJobs) {
@@ -89,6 +92,7 @@ export async function createServices(config: AppConfig, options: { runJobs: bool
     corpora,
     models,
     experiments,
+    ablations,
     synthesis,
     evaluation,
     runner,

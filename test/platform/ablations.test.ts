@@ -1,0 +1,177 @@
+/**
+ * Ablations through the API at toy scale: a 2×2 grid with two seeds computes the steps its cells
+ * share once, survives kill -9 by completing only what was missing, extends by a seed without
+ * recomputing anything, aggregates over seeds into a table (GraphQL, CSV, JSON), and refuses
+ * outsiders and bad grids.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { zipSync } from 'fflate';
+import { ApiClient } from '../support/client.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+import { HF_TINY } from '../support/paths.js';
+import { base64, meddocanZip } from '../support/meddocan.js';
+
+const SCRATCH = { hiddenSize: 32, numLayers: 1, numHeads: 2, intermediateSize: 64, maxPositions: 256, vocabSize: 1000 };
+const CREATE = `mutation($input: CreateAblationInput!, $dryRun: Boolean) {
+  createAblation(input: $input, dryRun: $dryRun) { ablation { id status } cells stepsToRun stepsReused stepsWithoutSharing }
+}`;
+const TABLE = `query($id: ID!) { ablation(id: $id) { status table(metric: "token_f1") {
+  values seeds cells cellsDone gold { n mean sd ciLow ciHigh values } synthetic { n mean values } gap { mean } ngramOverlap { mean }
+} } }`;
+
+describe('ablations (embedded database)', () => {
+  let server: TestServer;
+  let api: ApiClient;
+  let outsider: ApiClient;
+  let corpusId: string;
+  let generatorId: string;
+  let ablationId: string;
+
+  const input = (overrides: Record<string, unknown> = {}) => ({
+    name: 'grid',
+    base: {
+      name: 'base',
+      corpusId,
+      annotator: { scratch: SCRATCH, epochs: 1, maxSteps: 4, batchSize: 8, learningRate: 0.003 },
+      generator: { baseModelId: generatorId, adaptation: { seqLen: 32, batchSize: 4, maxSteps: 2, learningRate: 0.01 } },
+      generation: { maxPrompts: 3, samplesPerPrompt: 1, maxNewTokens: 12 },
+      guard: { action: 'OFF' },
+      evaluation: { bootstrapResamples: 20 },
+    },
+    axes: [
+      { field: 'generator.adaptation.fraction', values: [0.5, 1] },
+      { field: 'generation.samplesPerPrompt', values: [1, 2] },
+    ],
+    seeds: [1, 2],
+    ...overrides,
+  });
+
+  beforeAll(async () => {
+    server = await startTestServer('embedded');
+    api = new ApiClient(server.url, server.adminToken);
+    const { importCorpus } = await api.query(`mutation($input: ImportCorpusInput!) { importCorpus(input: $input) { id } }`, {
+      input: { name: 'real', fileName: 'm.zip', contentBase64: base64(meddocanZip({ train: 12, dev: 3, test: { from: 'dev', skip: 3, take: 3 } }).bytes) },
+    });
+    corpusId = (await api.waitForJob(importCorpus.id)).result.corpusId;
+    const files = Object.fromEntries(['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'].map((f) => [f, fs.readFileSync(path.join(HF_TINY, 'gpt2-tiny', f))]));
+    const { importModel } = await api.query(`mutation($input: ImportModelInput!) { importModel(input: $input) { id } }`, { input: { name: 'gpt2', kind: 'GENERATOR', contentBase64: base64(zipSync(files)) } });
+    generatorId = importModel.id;
+    const { createUser } = await api.query(`mutation($input: CreateUserInput!) { createUser(input: $input) { id } }`, { input: { email: 'other@example.org', name: 'other', role: 'RESEARCHER' } });
+    const { createApiToken } = await api.query(`mutation($id: ID!) { createApiToken(userId: $id, name: "t") { secret } }`, { id: createUser.id });
+    outsider = new ApiClient(server.url, createApiToken.secret);
+  });
+  afterAll(async () => server?.stop());
+
+  const jobCount = async () => (await api.query(`{ jobs { totalCount } }`)).jobs.totalCount as number;
+  const waitForAblation = async (id: string) => {
+    for (const deadline = Date.now() + 400_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 300))) {
+      const { ablation } = await api.query(`query($id: ID!) { ablation(id: $id) { status } }`, { id });
+      if (['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(ablation.status)) return ablation.status;
+    }
+    throw new Error('ablation did not finish');
+  };
+
+  it('should refuse bad grids before anything runs, naming the field', async () => {
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ axes: [{ field: 'annotator.nope', values: [1] }] }, /axes\[0\]\.field/],
+      [{ axes: [{ field: 'annotator.fraction', values: [] }] }, /axes\[0\]\.values/],
+      [{ axes: [{ field: 'annotator.fraction', values: ['a lot'] }] }, /axes\[0\]\.values/],
+      [{ seeds: [] }, /seeds/],
+      [{ axes: [{ field: 'annotator.fraction', values: [0.5, 2] }] }, /Cell .*annotator\.fraction/],
+    ];
+    for (const [overrides, message] of cases) {
+      const result = await api.raw(CREATE, { input: input(overrides) });
+      expect(result.errors?.[0]?.extensions?.code, JSON.stringify(overrides)).toBe('BAD_USER_INPUT');
+      expect(result.errors?.[0]?.message).toMatch(message);
+    }
+    expect(await jobCount()).toBe(1);
+  });
+
+  it('should plan, run a 2×2 grid with two seeds computing shared steps once, and survive kill -9', async () => {
+    const { createAblation: dry } = await api.query(CREATE, { input: input(), dryRun: true });
+    // Per seed: 1 annotator, its test annotation and evaluation; per (fraction, seed) 1 generator; per cell the rest (6 steps).
+    expect(dry).toEqual({ ablation: null, cells: 8, stepsToRun: 2 * 3 + 4 + 8 * 6, stepsReused: 0, stepsWithoutSharing: 8 * 10 });
+
+    const { createAblation } = await api.query(CREATE, { input: input() });
+    ablationId = createAblation.ablation.id;
+    // kill -9 once two cells are done; the restart completes only what was missing.
+    for (let done = 0; done < 2; await new Promise((r) => setTimeout(r, 200))) {
+      const { experiments } = await api.query(`query($id: ID!) { experiments(ablationId: $id, status: SUCCEEDED) { totalCount } }`, { id: ablationId });
+      done = experiments.totalCount;
+    }
+    await server.kill('SIGKILL');
+    await server.restart();
+    api = new ApiClient(server.url, server.adminToken);
+    outsider = new ApiClient(server.url, outsider.token);
+    expect(await waitForAblation(ablationId)).toBe('SUCCEEDED');
+    // Every distinct step ran exactly once (plus the corpus import), however the kill fell.
+    expect(await jobCount()).toBe(1 + dry.stepsToRun);
+    const { jobs } = await api.query(`{ jobs(type: "TRAIN_NER") { totalCount } }`);
+    expect(jobs.totalCount).toBe(2 + 8);
+
+    const { ablation } = await api.query(TABLE, { id: ablationId });
+    expect(ablation.table).toHaveLength(4);
+    for (const row of ablation.table) {
+      expect(row).toMatchObject({ seeds: [1, 2], cells: 2, cellsDone: 2 });
+      expect(row.gold.n).toBe(2);
+      expect(row.gold.sd).not.toBeNull();
+      expect(row.synthetic.values).toHaveLength(2);
+      expect(row.gap.mean).toBeCloseTo(row.gold.mean - row.synthetic.mean, 10);
+      // One annotator per seed, shared by every row.
+      expect(row.gold.values).toEqual(ablation.table[0].gold.values);
+    }
+    expect(ablation.table.map((r: { values: unknown }) => r.values)).toEqual([
+      { 'generator.adaptation.fraction': 0.5, 'generation.samplesPerPrompt': 1 },
+      { 'generator.adaptation.fraction': 0.5, 'generation.samplesPerPrompt': 2 },
+      { 'generator.adaptation.fraction': 1, 'generation.samplesPerPrompt': 1 },
+      { 'generator.adaptation.fraction': 1, 'generation.samplesPerPrompt': 2 },
+    ]);
+
+    const csv = await fetch(`${server.url}/ablations/${ablationId}/table.csv?metric=token_f1`, { headers: { authorization: `Bearer ${server.adminToken}` } });
+    expect(csv.status).toBe(200);
+    expect(csv.headers.get('content-type')).toMatch(/text\/csv/);
+    const lines = (await csv.text()).trim().split('\n');
+    expect(lines[0]).toBe('# metric: token_f1');
+    expect(lines[1]).toMatch(/^generator\.adaptation\.fraction,generation\.samplesPerPrompt,seeds,cells,cells_done,gold_mean,gold_sd,/);
+    expect(lines).toHaveLength(6);
+    expect(Number(lines[2]!.split(',')[5])).toBeCloseTo(ablation.table[0].gold.mean, 12);
+    const json = await (await fetch(`${server.url}/ablations/${ablationId}/table.json?metric=entity_f1`, { headers: { authorization: `Bearer ${server.adminToken}` } })).json();
+    expect(json).toMatchObject({ ablationId, metric: 'entity_f1', seeds: [1, 2] });
+    expect(json.rows).toHaveLength(4);
+  });
+
+  it('should extend by a seed without recomputing anything, and stream the new cells', async () => {
+    const before = await jobCount();
+    const ws = api.ws();
+    const events = api.collect(ws, `subscription($id: ID!) { ablationEvents(id: $id) { experimentId status cellsDone cells } }`, { id: ablationId }, (e: any) => e.ablationEvents.experimentId === null && e.ablationEvents.status === 'SUCCEEDED' && e.ablationEvents.cells === 12);
+    const { extendAblation } = await api.query(`mutation($id: ID!) { extendAblation(id: $id, seeds: [3]) { seeds status } }`, { id: ablationId });
+    expect(extendAblation).toEqual({ seeds: [1, 2, 3], status: 'RUNNING' });
+    expect(await waitForAblation(ablationId)).toBe('SUCCEEDED');
+    const received = await events;
+    await ws.dispose();
+    expect(received.filter((e) => e.ablationEvents.experimentId !== null)).toHaveLength(4);
+    // Seed 3 alone: 1 annotator (+ its test annotation and evaluation), 2 generators, 4 cells × 6.
+    expect(await jobCount()).toBe(before + 3 + 2 + 4 * 6);
+    const { ablation } = await api.query(TABLE, { id: ablationId });
+    for (const row of ablation.table) expect(row).toMatchObject({ seeds: [1, 2, 3], cellsDone: 3 });
+  });
+
+  it('should refuse an outsider everywhere, and delete the ablation with its cells', async () => {
+    for (const mutation of ['pauseAblation(id: $id) { id }', 'resumeAblation(id: $id) { id }', 'cancelAblation(id: $id) { id }', 'deleteAblation(id: $id)', 'extendAblation(id: $id, seeds: [9]) { id }']) {
+      expect(await outsider.errorCode(`mutation($id: ID!) { ${mutation} }`, { id: ablationId }), mutation).toBe('NOT_FOUND');
+    }
+    expect(await outsider.errorCode(`query($id: ID!) { ablation(id: $id) { id } }`, { id: ablationId })).toBe('NOT_FOUND');
+    expect((await outsider.query(`{ ablations { totalCount } }`)).ablations.totalCount).toBe(0);
+    const csv = await fetch(`${server.url}/ablations/${ablationId}/table.csv`, { headers: { authorization: `Bearer ${outsider.token}` } });
+    expect(csv.status).toBe(404);
+    const ws = outsider.ws();
+    await expect(outsider.collect(ws, `subscription($id: ID!) { ablationEvents(id: $id) { status } }`, { id: ablationId })).rejects.toThrow(/NOT_FOUND/);
+    await ws.dispose();
+
+    expect(await api.query(`mutation($id: ID!) { deleteAblation(id: $id) }`, { id: ablationId })).toEqual({ deleteAblation: ablationId });
+    expect(await api.errorCode(`query($id: ID!) { ablation(id: $id) { id } }`, { id: ablationId })).toBe('NOT_FOUND');
+    expect((await api.query(`{ experiments { totalCount } }`)).experiments.totalCount).toBe(0);
+  });
+});
