@@ -17,6 +17,9 @@ import { Topic, type AblationEventPayload, type EventBus } from '../subscription
 import { cellsOf, checkGrid, rowKey, specOfCell, type Axis, type AxisValue, type Cell } from './ablation.js';
 import type { ExperimentService } from './experiment.service.js';
 import type { ExperimentSpec } from './spec.js';
+import { seriesByAxis, type VegaLiteSpec } from '../plots/charts.js';
+
+export type AblationPlotKind = 'SCORES' | 'GAP' | 'PRIVACY';
 
 export interface AblationPlan {
   cells: number;
@@ -181,6 +184,32 @@ export class AblationService {
     const stem = `${ablation.name.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80) || 'ablation'}-${metric}`;
     const text = format === 'csv' ? tableCsv(axes, metric, rows) : JSON.stringify({ ablationId: id, metric, axes, seeds: ablation.seeds, rows }, null, 2);
     return { bytes: Buffer.from(text), fileName: `${stem}.${format}`, contentType: format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json' };
+  }
+
+  /**
+   * A chart of the table along one axis (default: the first), as a Vega-Lite spec: SCORES (gold and
+   * synthetic, bands: the bootstrap intervals), GAP (gold − synthetic ± sd over seeds) or PRIVACY
+   * (5-gram overlap ± sd). Other axes' values facet the chart.
+   */
+  async plot(user: AuthUser, id: string, kind: AblationPlotKind, metric: string, axis: string | null): Promise<VegaLiteSpec> {
+    const ablation = await this.ablation(user, id);
+    const fields = (ablation.grid as unknown as Axis[]).map((a) => a.field);
+    const x = axis ?? fields[0]!;
+    if (!fields.includes(x)) throw badInput('axis', `"${x}" is not an axis of this ablation (its axes: ${fields.join(', ')}).`);
+    const rows = await this.table(user, id, metric);
+    const facetOf = (values: Record<string, AxisValue>) => fields.filter((f) => f !== x).map((f) => `${f}=${JSON.stringify(values[f])}`).join(', ');
+    const band = (a: Aggregate, useCi: boolean) => (useCi && a.ciLow !== null ? { low: a.ciLow, high: a.ciHigh } : a.sd !== null ? { low: a.mean - a.sd, high: a.mean + a.sd } : { low: null, high: null });
+    const series: [string, (row: AblationRow) => Aggregate | null, boolean][] =
+      kind === 'SCORES' ? [['gold-trained', (r) => r.gold, true], ['synthetic-trained', (r) => r.synthetic, true]] : kind === 'GAP' ? [['gold − synthetic', (r) => r.gap, false]] : [['5-gram overlap', (r) => r.ngramOverlap, false]];
+    const points = rows.flatMap((row) =>
+      series.flatMap(([name, pick, useCi]) => {
+        const a = pick(row);
+        const values = row.values as Record<string, AxisValue>;
+        return a ? [{ x: values[x] as number | string, series: name, facet: facetOf(values), mean: a.mean, ...band(a, useCi) }] : [];
+      }),
+    );
+    const yLabel = kind === 'SCORES' ? metric : kind === 'GAP' ? `${metric}: gold − synthetic` : '5-gram overlap with the training text';
+    return seriesByAxis({ title: `${ablation.name}: ${yLabel} by ${x}`, xLabel: x, yLabel, points });
   }
 
   // ---- progress ----

@@ -1,5 +1,6 @@
 import { Arg, Args, Authorized, FieldResolver, Float, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { scoreBars } from '../plots/svg.js';
+import { renderSvg, scoreBars } from '../plots/charts.js';
+import { JSONScalar } from '../schema/scalars.js';
 import type { AuthUser } from '../auth/auth.types.js';
 import { badInput } from '../common/errors.js';
 import { CurrentUser } from '../server/context.js';
@@ -106,13 +107,18 @@ export class EvaluationResolver {
 
 @Resolver(() => ScorerTable)
 export class ScorerTableResolver {
-  @FieldResolver(() => String, { description: 'Per-label F1 with its bootstrap interval as an SVG bar chart (micro-average first).' })
-  f1ChartSvg(@Root() table: ScorerTable) {
+  @FieldResolver(() => JSONScalar, { description: 'Per-label F1 with its bootstrap interval (micro-average first) as a Vega-Lite spec; f1ChartSvg renders it.' })
+  f1Chart(@Root() table: ScorerTable) {
     const rows = [{ ...table.micro, label: 'micro average' }, ...table.perLabel];
     return scoreBars({
       title: `${table.scorer}: F1 per label`,
       xLabel: 'F1 (whiskers: bootstrap interval)',
       bars: rows.map((row) => ({ label: row.label ?? 'all', value: row.f1, low: row.ciLow, high: row.ciHigh })),
     });
+  }
+
+  @FieldResolver(() => String, { description: 'Per-label F1 with its bootstrap interval as an SVG bar chart (micro-average first).' })
+  f1ChartSvg(@Root() table: ScorerTable) {
+    return renderSvg(this.f1Chart(table));
   }
 }

@@ -6,6 +6,8 @@ import { seedOf, type ExperimentSpec, type TaggerSpec } from '../experiments/spe
 import type { AblationEventPayload, ExperimentEventPayload } from '../subscriptions/pubsub.js';
 import { Job, JobStatusEnum } from '../schema/job.type.js';
 import { SCRATCH_DEFAULTS } from '../schema/model.type.js';
+import { JSONScalar } from '../schema/scalars.js';
+import { renderSvg } from '../plots/charts.js';
 import {
   Ablation,
   AblationConnection,
@@ -22,6 +24,7 @@ import {
   SyntheticDatasetConnection,
   AblationAxisInput,
   AblationEvent,
+  AblationPlotKindEnum,
   AblationPlan,
   AblationRow,
   CreateAblationInput,
@@ -250,6 +253,28 @@ export class AblationResolver {
   })
   ablationEvents(@Root() event: AblationEventPayload, @Arg('id', () => ID) _id: string) {
     return event;
+  }
+
+  @FieldResolver(() => JSONScalar, { description: 'A chart of the table as a Vega-Lite spec. The same chart rendered: plotSvg, or GET /ablations/<id>/plots/<kind>.svg (.png, .json)?metric=…&axis=… with your token.' })
+  plot(
+    @CurrentUser() user: AuthUser,
+    @Root() ablation: Ablation,
+    @Arg('kind', () => AblationPlotKindEnum) kind: AblationPlotKindEnum,
+    @Arg('metric', () => String, { defaultValue: 'token_f1' }) metric: string,
+    @Arg('axis', () => String, { nullable: true, description: 'Default: the first axis; the others facet the chart.' }) axis: string | null,
+  ) {
+    return this.services.ablations.plot(user, ablation.id, kind, metric, axis);
+  }
+
+  @FieldResolver(() => String)
+  async plotSvg(
+    @CurrentUser() user: AuthUser,
+    @Root() ablation: Ablation,
+    @Arg('kind', () => AblationPlotKindEnum) kind: AblationPlotKindEnum,
+    @Arg('metric', () => String, { defaultValue: 'token_f1' }) metric: string,
+    @Arg('axis', () => String, { nullable: true }) axis: string | null,
+  ) {
+    return renderSvg(await this.services.ablations.plot(user, ablation.id, kind, metric, axis));
   }
 
   @FieldResolver(() => [AblationRow], { description: 'One row per combination of axis values, over its seeds. CSV and JSON: GET /ablations/<id>/table.csv (or .json)?metric=… with your token.' })

@@ -5,7 +5,8 @@ import type { Services } from '../server/services.js';
 import { Job } from '../schema/job.type.js';
 import { SCRATCH_DEFAULTS, AdaptGeneratorInput, DeviceEnum, ImportModelInput, MetricPoint, Model, ModelConnection, ModelKindEnum, ModelOrderField, TrainNerModelInput } from '../schema/model.type.js';
 import { OrderByInput, PageArgs, SortDirection } from '../schema/pagination.js';
-import { lineChart } from '../plots/svg.js';
+import { JSONScalar } from '../schema/scalars.js';
+import { lineChart, renderSvg } from '../plots/charts.js';
 
 const ModelOrderBy = OrderByInput(ModelOrderField, 'Model', ModelOrderField.createdAt);
 type ModelOrderBy = InstanceType<typeof ModelOrderBy>;
@@ -75,10 +76,15 @@ export class ModelResolver {
     return this.services.models.importModel(user, { name: input.name, kind: input.kind, zip: Buffer.from(input.contentBase64, 'base64'), containsPhi: input.containsPhi });
   }
 
-  @FieldResolver(() => String, { description: 'The training loss by step as an SVG line chart.' })
-  async lossCurveSvg(@Root() model: Model) {
+  @FieldResolver(() => JSONScalar, { description: 'The training loss by step as a Vega-Lite spec (lossCurveSvg renders the same spec).' })
+  async lossCurve(@Root() model: Model) {
     const points = await this.services.models.metrics(model.id, 'train_loss');
     return lineChart({ title: `${model.name}: training loss`, xLabel: 'optimizer step', yLabel: 'cross-entropy', series: [{ name: 'train_loss', points: points.map((p) => [p.step ?? 0, p.value]) }] });
+  }
+
+  @FieldResolver(() => String, { description: 'The training loss by step as an SVG line chart.' })
+  async lossCurveSvg(@Root() model: Model) {
+    return renderSvg(await this.lossCurve(model));
   }
 
   @FieldResolver(() => [MetricPoint], { description: 'Training curves (train_loss by step) and scores.' })

@@ -118,6 +118,16 @@ export enum GuardActionEnum {
 }
 registerEnumType(GuardActionEnum, { name: 'GuardAction', description: 'DROP: remove notes over a threshold before annotation; FLAG: only record them; OFF: no guard step.' });
 
+export enum AblationPlotKindEnum {
+  SCORES = 'SCORES',
+  GAP = 'GAP',
+  PRIVACY = 'PRIVACY',
+}
+registerEnumType(AblationPlotKindEnum, {
+  name: 'AblationPlotKind',
+  description: 'SCORES: gold- and synthetic-trained F1 along an axis with interval bands; GAP: gold − synthetic ± sd over seeds; PRIVACY: 5-gram overlap ± sd.',
+});
+
 export enum PlannedActionEnum {
   RUN = 'RUN',
   REUSE = 'REUSE',

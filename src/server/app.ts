@@ -12,6 +12,7 @@ import { GraphQLError, parse, specifiedRules, validate, type DocumentNode, type 
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { AppError } from '../common/errors.js';
+import { renderPng, renderSvg } from '../plots/charts.js';
 import { log } from '../common/log.js';
 import type { AuthUser } from '../auth/auth.types.js';
 import { buildAppSchema } from './schema.js';
@@ -108,12 +109,12 @@ export async function startServer(services: Services): Promise<RunningServer> {
   });
   app.use(ideRouter());
   // Downloads need the same bearer token as the API; the services check access.
-  const download = (route: string, fetch: (user: AuthUser, id: string, query: Record<string, unknown>) => Promise<{ bytes: Uint8Array; fileName: string; contentType?: string }>) =>
+  const download = (route: string, fetch: (user: AuthUser, id: string, query: Record<string, unknown>, params: Record<string, string>) => Promise<{ bytes: Uint8Array; fileName: string; contentType?: string }>) =>
     app.get(route, async (req, res) => {
       try {
         const user = await services.auth.authenticate(req.headers.authorization);
         if (!user) throw new AppError('UNAUTHENTICATED', 'Send your API token: "Authorization: Bearer dsk_…".');
-        const file = await fetch(user, String(req.params.id), req.query as Record<string, unknown>);
+        const file = await fetch(user, String(req.params.id), req.query as Record<string, unknown>, req.params as Record<string, string>);
         res.setHeader('Content-Type', file.contentType ?? 'application/zip');
         res.setHeader('Content-Disposition', `attachment; filename="${file.fileName}"`);
         res.send(Buffer.from(file.bytes));
@@ -126,6 +127,17 @@ export async function startServer(services: Services): Promise<RunningServer> {
     });
   download('/exports/:id', (user, id) => services.corpora.exportDownload(user, id));
   download('/models/:id/download', (user, id) => services.models.download(user, id));
+  for (const format of ['svg', 'png', 'json'] as const) {
+    download(`/ablations/:id/plots/:kind.${format}`, async (user, id, query, params) => {
+      const kind = String(params.kind).toUpperCase();
+      if (!['SCORES', 'GAP', 'PRIVACY'].includes(kind)) throw new AppError('NOT_FOUND', `No plot "${params.kind}"; the plots are scores, gap and privacy.`);
+      const spec = await services.ablations.plot(user, id, kind as never, typeof query.metric === 'string' ? query.metric : 'token_f1', typeof query.axis === 'string' ? query.axis : null);
+      const fileName = `${id}-${kind.toLowerCase()}.${format}`;
+      if (format === 'json') return { bytes: Buffer.from(JSON.stringify(spec, null, 2)), fileName, contentType: 'application/json' };
+      if (format === 'svg') return { bytes: Buffer.from(await renderSvg(spec)), fileName, contentType: 'image/svg+xml' };
+      return { bytes: await renderPng(spec), fileName, contentType: 'image/png' };
+    });
+  }
   for (const format of ['csv', 'json'] as const) {
     download(`/ablations/:id/table.${format}`, (user, id, query) => services.ablations.tableFile(user, id, typeof query.metric === 'string' ? query.metric : 'token_f1', format));
   }

@@ -137,6 +137,18 @@ describe('ablations (embedded database)', () => {
     expect(lines[1]).toMatch(/^generator\.adaptation\.fraction,generation\.samplesPerPrompt,seeds,cells,cells_done,gold_mean,gold_sd,/);
     expect(lines).toHaveLength(6);
     expect(Number(lines[2]!.split(',')[5])).toBeCloseTo(ablation.table[0].gold.mean, 12);
+    // Plots: one Vega-Lite spec per chart, rendered to SVG and PNG from that spec.
+    const { ablation: plotted } = await api.query(`query($id: ID!) { ablation(id: $id) { scores: plot(kind: SCORES) gap: plot(kind: GAP, axis: "generation.samplesPerPrompt") svg: plotSvg(kind: PRIVACY) } }`, { id: ablationId });
+    expect(plotted.scores.data.values).toHaveLength(8); // 4 rows × (gold, synthetic)
+    expect(new Set(plotted.scores.data.values.map((v: { facet: string }) => v.facet))).toEqual(new Set(['generation.samplesPerPrompt=1', 'generation.samplesPerPrompt=2']));
+    expect(plotted.gap.data.values.map((v: { x: number }) => v.x).sort()).toEqual([1, 1, 2, 2]);
+    expect(plotted.svg).toMatch(/^<svg[^>]*>.*5-gram overlap.*<\/svg>$/s);
+    const png = await fetch(`${server.url}/ablations/${ablationId}/plots/scores.png`, { headers: { authorization: `Bearer ${server.adminToken}` } });
+    expect(png.status).toBe(200);
+    expect(png.headers.get('content-type')).toBe('image/png');
+    expect(Buffer.from(await png.arrayBuffer()).subarray(1, 4).toString()).toBe('PNG');
+    expect(await api.errorCode(`query($id: ID!) { ablation(id: $id) { plot(kind: SCORES, axis: "nope") } }`, { id: ablationId })).toBe('BAD_USER_INPUT');
+
     const json = await (await fetch(`${server.url}/ablations/${ablationId}/table.json?metric=entity_f1`, { headers: { authorization: `Bearer ${server.adminToken}` } })).json();
     expect(json).toMatchObject({ ablationId, metric: 'entity_f1', seeds: [1, 2] });
     expect(json.rows).toHaveLength(4);
