@@ -170,6 +170,25 @@ describe('ablations (embedded database)', () => {
     for (const row of ablation.table) expect(row).toMatchObject({ seeds: [1, 2, 3], cellsDone: 3 });
   });
 
+  it('should start no new step while paused, and finish after resuming', async () => {
+    const { createAblation } = await api.query(CREATE, { input: input({ name: 'paused', axes: [{ field: 'annotator.fraction', values: [0.5, 0.75] }], seeds: [5] }) });
+    const id = createAblation.ablation.id;
+    expect((await api.query(`mutation($id: ID!) { pauseAblation(id: $id) { paused status } }`, { id })).pauseAblation).toEqual({ paused: true, status: 'RUNNING' });
+    // What was queued finishes; then nothing more starts.
+    const active = async () => (await api.query(`{ q: jobs(status: QUEUED) { totalCount } r: jobs(status: RUNNING) { totalCount } }`)) as { q: { totalCount: number }; r: { totalCount: number } };
+    for (let a = await active(); a.q.totalCount + a.r.totalCount > 0; a = await active()) await new Promise((r) => setTimeout(r, 200));
+    const idle = await jobCount();
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await jobCount()).toBe(idle);
+    const { ablation } = await api.query(`query($id: ID!) { ablation(id: $id) { status experiments { edges { node { status } } } } }`, { id });
+    expect(ablation.status).toBe('RUNNING');
+    expect(ablation.experiments.edges.every((e: { node: { status: string } }) => e.node.status === 'RUNNING')).toBe(true);
+
+    expect((await api.query(`mutation($id: ID!) { resumeAblation(id: $id) { paused } }`, { id })).resumeAblation).toEqual({ paused: false });
+    expect(await waitForAblation(id)).toBe('SUCCEEDED');
+    await api.query(`mutation($id: ID!) { deleteAblation(id: $id) }`, { id });
+  });
+
   it('should refuse an outsider everywhere, and delete the ablation with its cells', async () => {
     for (const mutation of ['pauseAblation(id: $id) { id }', 'resumeAblation(id: $id) { id }', 'cancelAblation(id: $id) { id }', 'deleteAblation(id: $id)', 'extendAblation(id: $id, seeds: [9]) { id }']) {
       expect(await outsider.errorCode(`mutation($id: ID!) { ${mutation} }`, { id: ablationId }), mutation).toBe('NOT_FOUND');
