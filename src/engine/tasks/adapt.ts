@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Rng } from '../generation/index.js';
 import { loadModel } from '../models/registry.js';
+import type { CausalLMModel } from '../models/causal-lm.js';
 import { addLora, mergeLora } from '../models/lora/index.js';
 import { AdamW, scheduledLr } from '../optim/index.js';
 import type { Device } from '../runtime/session.js';
@@ -18,6 +19,8 @@ export interface AdaptGeneratorSpec {
   /** The decoder to adapt (config.json, model.safetensors, tokenizer.json). */
   modelDir: string;
   texts: string[];
+  /** Held-out texts: their perplexity under the trained model is measured at the end. */
+  heldOutTexts?: string[];
   /** Receives the adapted model (LoRA merged) and its tokenizer files. */
   outputDir: string;
   /** null trains every weight. */
@@ -47,6 +50,8 @@ export interface AdaptResult {
   losses: number[];
   tokens: number;
   trainableParameters: number;
+  /** Mean next-token cross-entropy on the held-out texts (nats), exp() of it, and their tokens; null without held-out texts. */
+  heldOut: { loss: number; perplexity: number; tokens: number } | null;
 }
 
 export async function adaptGenerator(spec: AdaptGeneratorSpec, onProgress?: (p: AdaptProgress) => void, signal?: AbortSignal): Promise<AdaptResult> {
@@ -57,7 +62,8 @@ export async function adaptGenerator(spec: AdaptGeneratorSpec, onProgress?: (p: 
     const tokenizer = loadTokenizer(spec.modelDir);
     const eos = tokenizer.special.eos;
     // One stream of every note, each ended by EOS, cut into windows of T tokens.
-    const stream = spec.texts.flatMap((text) => [...tokenizer.encode(text).ids, ...(eos !== null ? [eos] : [])]);
+    const streamOf = (texts: string[]) => texts.flatMap((text) => [...tokenizer.encode(text).ids, ...(eos !== null ? [eos] : [])]);
+    const stream = streamOf(spec.texts);
     const T = Math.min(spec.seqLen, model.config.maxPositionEmbeddings);
     const windows = Math.floor(stream.length / T);
     if (windows < 1) throw new Error(`the texts hold ${stream.length} tokens, fewer than one window of ${T}; lower seqLen or add text`);
@@ -88,16 +94,45 @@ export async function adaptGenerator(spec: AdaptGeneratorSpec, onProgress?: (p: 
       onProgress?.({ step: step + 1, totalSteps, loss, lr, percent: (100 * (step + 1)) / totalSteps });
     }
     if (spec.lora) mergeLora(model);
+    const heldOut = spec.heldOutTexts?.length ? await heldOutLoss(model, streamOf(spec.heldOutTexts), T, B) : null;
     await model.save(spec.outputDir);
     for (const file of ['tokenizer.json', 'tokenizer_config.json', 'generation_config.json']) {
       const from = path.join(spec.modelDir, file);
       if (fs.existsSync(from)) fs.copyFileSync(from, path.join(spec.outputDir, file));
     }
     const trainableParameters = trainable.reduce((n, name) => n + (model.params.get(name)?.length ?? 0), 0);
-    return { steps: losses.length, losses, tokens: stream.length, trainableParameters };
+    return { steps: losses.length, losses, tokens: stream.length, trainableParameters, heldOut };
   } finally {
     model.dispose();
   }
+}
+
+/** Mean next-token cross-entropy over the stream cut into windows of T (the last partial window too). */
+async function heldOutLoss(model: CausalLMModel, stream: number[], T: number, B: number) {
+  const V = model.config.vocabSize;
+  let total = 0;
+  let count = 0;
+  const rows: number[][] = [];
+  for (let at = 0; at + 1 < stream.length; at += T) rows.push(stream.slice(at, at + T));
+  for (let r = 0; r < rows.length; r += B) {
+    const batch = rows.slice(r, r + B);
+    const width = Math.max(...batch.map((row) => row.length));
+    const inputIds = batch.flatMap((row) => [...row, ...new Array(width - row.length).fill(0)]);
+    const logits = await model.forward({ batchSize: batch.length, seqLen: width, inputIds });
+    batch.forEach((row, b) => {
+      for (let t = 0; t + 1 < row.length; t++) {
+        const base = (b * width + t) * V;
+        let max = -Infinity;
+        for (let v = 0; v < V; v++) max = Math.max(max, logits[base + v]!);
+        let sum = 0;
+        for (let v = 0; v < V; v++) sum += Math.exp(logits[base + v]! - max);
+        total += Math.log(sum) + max - logits[base + row[t + 1]!]!;
+        count++;
+      }
+    });
+  }
+  const loss = count ? total / count : 0;
+  return { loss, perplexity: Math.exp(loss), tokens: count };
 }
 
 /** 0…n−1 in a seeded random order (Fisher–Yates). */
