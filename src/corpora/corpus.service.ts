@@ -11,7 +11,7 @@ import { canWrite } from '../auth/auth.types.js';
 import type { ArtifactStore } from '../storage/artifact.store.js';
 import type { JobService } from '../jobs/job.service.js';
 import type { JobContext } from '../jobs/job.runner.js';
-import { JOB_CORPUS_KEYS, JobName } from '../jobs/types.js';
+import { JOB_CORPUS_KEYS, JOB_CORPUS_LIST_KEYS, JobName } from '../jobs/types.js';
 import { CorpusImportError } from './errors.js';
 import { crashHereInTests } from '../common/fault.js';
 import { CORPUS_FORMATS, type CorpusFormat, type ParsedDocument } from './formats/types.js';
@@ -291,7 +291,13 @@ export class CorpusService {
   async delete(user: AuthUser, corpusId: string) {
     await this.requireOwned(user, corpusId);
     const jobs = await this.prisma.job.findMany({
-      where: { OR: [...JOB_CORPUS_KEYS.map((key) => ({ payload: { path: [key], equals: corpusId } })), { result: { path: ['corpusId'], equals: corpusId } }] },
+      where: {
+        OR: [
+          ...JOB_CORPUS_KEYS.map((key) => ({ payload: { path: [key], equals: corpusId } })),
+          ...JOB_CORPUS_LIST_KEYS.map((key) => ({ payload: { path: [key], array_contains: [corpusId] } })),
+          { result: { path: ['corpusId'], equals: corpusId } },
+        ],
+      },
     });
     const artifacts = jobs.flatMap((job) => JSON.stringify([job.payload, job.result]).match(/\b[0-9a-f]{64}\b/g) ?? []);
     await this.repository.delete(corpusId);

@@ -45,7 +45,7 @@ export class ExperimentService {
   constructor(
     private readonly prisma: PrismaClient,
     private readonly corpora: CorpusService,
-    private readonly models: Pick<ModelService, 'requireReadable'>,
+    private readonly models: Pick<ModelService, 'requireReadable' | 'checkPretraining'>,
     private readonly jobs: JobService,
     private readonly steps: StepRunner,
     private readonly metricRows: MetricRepository,
@@ -103,10 +103,16 @@ export class ExperimentService {
     };
     await encoder('annotator.baseModelId', spec.annotator.baseModelId);
     await encoder('syntheticTagger.baseModelId', spec.syntheticTagger.baseModelId);
-    const generator = await this.models.requireReadable(user, spec.generator.baseModelId);
-    if (registryEntry(generator.architecture).kind !== 'decoder') {
-      throw badInput('generator.baseModelId', `model ${generator.id} is a ${generator.architecture} encoder; the generator must be a causal LM (gpt2, llama).`);
+    if ((spec.generator.baseModelId === null) === (spec.generator.pretraining === null)) {
+      throw badInput('generator.baseModelId', 'give either a generator to start from (baseModelId) or pretraining settings to train one from scratch.');
     }
+    if (spec.generator.baseModelId) {
+      const generator = await this.models.requireReadable(user, spec.generator.baseModelId);
+      if (registryEntry(generator.architecture).kind !== 'decoder') {
+        throw badInput('generator.baseModelId', `model ${generator.id} is a ${generator.architecture} encoder; the generator must be a causal LM (gpt2, llama).`);
+      }
+    }
+    if (spec.generator.pretraining) await this.models.checkPretraining(user, { ...spec.generator.pretraining, corpusId: null, split: null }, 'generator.pretraining.');
     const subsets: [string, number, number][] = [['annotator.fraction', spec.annotator.fraction, seedOf(spec, spec.annotator.subsetSeed)]];
     if (spec.generator.adaptation) subsets.push(['generator.adaptation.fraction', spec.generator.adaptation.fraction, seedOf(spec, spec.generator.adaptation.subsetSeed)]);
     for (const [field, fraction, seed] of subsets) {

@@ -7,6 +7,7 @@ import { JobName, type JobPayloads } from '../jobs/types.js';
 import { seedOf, type ExperimentSpec, type TaggerSpec } from './spec.js';
 
 export type StepName =
+  | 'pretrain_generator'
   | 'annotator'
   | 'generator'
   | 'generation'
@@ -56,6 +57,9 @@ function trainNer(spec: ExperimentSpec, t: TaggerSpec, name: string, ownerId: st
   };
 }
 
+/** The generator before adaptation: pre-trained by the experiment, or the one the spec names. */
+const baseGenerator = (spec: ExperimentSpec, outputs: StepOutputs) => (spec.generator.pretraining ? outputId(outputs, 'pretrain_generator', 'modelId') : spec.generator.baseModelId!);
+
 /** The corpus the synthetic notes are taken from after the guard (the generated corpus when there is none). */
 const guardedCorpus = (spec: ExperimentSpec, outputs: StepOutputs) => outputId(outputs, spec.guard.action === 'OFF' ? 'generation' : 'guard', 'corpusId');
 
@@ -75,14 +79,39 @@ const ALL_STEPS: StepDeclaration[] = [
       }),
   }),
   declare({
-    name: 'generator',
-    kind: JobName.AdaptGenerator,
+    name: 'pretrain_generator',
+    kind: JobName.Pretrain,
     after: [],
     payload: (spec, _out, { experimentName }) => {
+      const p = spec.generator.pretraining!;
+      return {
+        name: `${experimentName}: pre-trained generator`,
+        corpusIds: p.corpusIds,
+        corpusId: null,
+        split: null,
+        heldOutFraction: p.heldOutFraction,
+        architecture: p.architecture,
+        size: p.size,
+        seqLen: p.seqLen,
+        batchSize: p.batchSize,
+        epochs: p.epochs,
+        maxSteps: p.maxSteps,
+        learningRate: p.learningRate,
+        warmupSteps: p.warmupSteps,
+        seed: seedOf(spec, p.seed),
+        device: spec.device,
+      };
+    },
+  }),
+  declare({
+    name: 'generator',
+    kind: JobName.AdaptGenerator,
+    after: ['pretrain_generator'],
+    payload: (spec, out, { experimentName }) => {
       const a = spec.generator.adaptation!;
       return {
         name: `${experimentName}: generator`,
-        baseModelId: spec.generator.baseModelId,
+        baseModelId: baseGenerator(spec, out),
         corpusId: spec.corpusId,
         split: spec.splits.train,
         documentFraction: a.fraction,
@@ -105,7 +134,7 @@ const ALL_STEPS: StepDeclaration[] = [
     after: ['generator'],
     payload: (spec, out, { experimentName }) => ({
       name: `${experimentName}: synthetic notes`,
-      generatorModelId: spec.generator.adaptation ? outputId(out, 'generator', 'modelId') : spec.generator.baseModelId,
+      generatorModelId: spec.generator.adaptation ? outputId(out, 'generator', 'modelId') : baseGenerator(spec, out),
       promptCorpusId: spec.corpusId,
       promptSplit: spec.splits.prompt,
       promptWords: spec.generation.promptWords,
@@ -204,7 +233,11 @@ const ALL_STEPS: StepDeclaration[] = [
 
 /** The steps of this spec, dependencies first; `after` lists only steps that are part of the plan. */
 export function planSteps(spec: ExperimentSpec): StepDeclaration[] {
-  const skipped = new Set<StepName>([...(spec.generator.adaptation ? [] : ['generator' as const]), ...(spec.guard.action === 'OFF' ? ['guard' as const] : [])]);
+  const skipped = new Set<StepName>([
+    ...(spec.generator.pretraining ? [] : ['pretrain_generator' as const]),
+    ...(spec.generator.adaptation ? [] : ['generator' as const]),
+    ...(spec.guard.action === 'OFF' ? ['guard' as const] : []),
+  ]);
   const skip = (names: StepName[]): StepName[] => names.flatMap((name) => (skipped.has(name) ? skip(dependenciesOf(name)) : [name]));
   return ALL_STEPS.filter((step) => !skipped.has(step.name)).map((step) => ({ ...step, after: skip(step.after) }));
 }

@@ -39,8 +39,22 @@ export interface ExperimentSpec {
   splits: { train: string; prompt: string; test: string };
   annotator: TaggerSpec & { fraction: number; subsetSeed: number | null };
   generator: {
-    /** A causal LM (gpt2, llama) to adapt or to sample from as it is. */
-    baseModelId: string;
+    /** A causal LM (gpt2, llama) to adapt or to sample from as it is; null when `pretraining` makes it. */
+    baseModelId: string | null;
+    /** Pre-train the generator from scratch on these corpora's text first (e.g. unannotated clinical notes). */
+    pretraining: {
+      corpusIds: string[];
+      architecture: 'gpt2' | 'llama';
+      size: { hiddenSize: number; numLayers: number; numHeads: number; intermediateSize: number; maxPositions: number; vocabSize: number };
+      heldOutFraction: number;
+      seqLen: number;
+      batchSize: number;
+      epochs: number;
+      maxSteps: number | null;
+      learningRate: number;
+      warmupSteps: number;
+      seed: number | null;
+    } | null;
     /** null samples from the base model unadapted (the paper's 0% generator fraction). */
     adaptation: {
       fraction: number;

@@ -10,7 +10,7 @@ import { corpusVisibleWhere, modelVisibleWhere } from '../auth/visibility.js';
 import { EventBus, Topic, type JobEventPayload } from '../subscriptions/pubsub.js';
 import type { JobQueue } from './queue.js';
 import { paginate, type PageArgs, type SortDirection } from '../common/pagination.js';
-import { FINISHED_STATES, JOB_CORPUS_KEYS, JOB_MODEL_KEYS, JobStatus, type JobName, type JobPayloads } from './types.js';
+import { FINISHED_STATES, JOB_CORPUS_KEYS, JOB_CORPUS_LIST_KEYS, JOB_MODEL_KEYS, JobStatus, type JobName, type JobPayloads } from './types.js';
 
 /**
  * A job as one user sees it. `redacted`: the user (an admin, say) may not read everything the job
@@ -214,8 +214,8 @@ function view(job: Job, redacted: boolean): JobView {
 /** The corpora and models a job reads or made, from its payload and result. */
 function touchedBy(job: Job): { corpusIds: string[]; modelIds: string[]; privateUpload: boolean } {
   const fields = { ...(job.payload as Record<string, unknown>), ...(job.result as Record<string, unknown> | null) };
-  const ids = (keys: readonly string[]) => keys.map((key) => fields[key]).filter((value): value is string => typeof value === 'string');
-  const corpusIds = ids(JOB_CORPUS_KEYS);
+  const ids = (keys: readonly string[]) => keys.flatMap((key) => fields[key]).filter((value): value is string => typeof value === 'string');
+  const corpusIds = ids([...JOB_CORPUS_KEYS, ...JOB_CORPUS_LIST_KEYS]);
   // An import of PHI names no corpus until it has made one; until then it is its owner's alone.
   const privateUpload = fields.containsPhi === true && corpusIds.length === 0;
   return { corpusIds, modelIds: ids(JOB_MODEL_KEYS), privateUpload };

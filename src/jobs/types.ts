@@ -12,6 +12,29 @@ export enum JobName {
   Generate = 'GENERATE',
   AdaptGenerator = 'ADAPT_GENERATOR',
   PrivacyGuard = 'PRIVACY_GUARD',
+  Pretrain = 'PRETRAIN',
+}
+
+/** Pre-training a decoder from scratch on the text of corpora (src/engine/tasks/pretrain.ts). */
+export interface PretrainPayload {
+  name: string;
+  /** Every document of these corpora (e.g. unannotated clinical text imported as TEXT) … */
+  corpusIds: string[];
+  /** … and this split of this corpus (e.g. a real corpus's training split); null: none. */
+  corpusId: string | null;
+  split: string | null;
+  /** Every round(1 / heldOutFraction)-th document is held out to measure perplexity (0: none). */
+  heldOutFraction: number;
+  architecture: 'gpt2' | 'llama';
+  size: { hiddenSize: number; numLayers: number; numHeads: number; intermediateSize: number; maxPositions: number; vocabSize: number };
+  seqLen: number;
+  batchSize: number;
+  epochs: number;
+  maxSteps: number | null;
+  learningRate: number;
+  warmupSteps: number;
+  seed: number;
+  device: 'cpu' | 'webgpu' | 'cuda';
 }
 
 /**
@@ -116,6 +139,7 @@ export interface JobPayloads {
   };
   [JobName.PrivacyReport]: { syntheticCorpusId: string; realCorpusId: string; realSplit: string | null; n: number };
   [JobName.PrivacyGuard]: PrivacyGuardPayload;
+  [JobName.Pretrain]: PretrainPayload;
 }
 
 export interface TrainNerPayload {
@@ -146,6 +170,8 @@ export interface TrainNerPayload {
 
 /** Payload keys that name the corpora a job reads (and `corpusId` of a result, the corpus it made). */
 export const JOB_CORPUS_KEYS = ['corpusId', 'promptCorpusId', 'goldCorpusId', 'predictedCorpusId', 'syntheticCorpusId', 'realCorpusId'] as const;
+/** Payload keys that hold a list of corpus ids. */
+export const JOB_CORPUS_LIST_KEYS = ['corpusIds'] as const;
 /** Payload keys that name the models a job reads (and `modelId` of a result, the model it made). */
 export const JOB_MODEL_KEYS = ['modelId', 'baseModelId', 'annotationModelId', 'generatorModelId'] as const;
 

@@ -15,7 +15,7 @@ import type { ArtifactStore } from '../storage/artifact.store.js';
 import type { StepRunner } from '../steps/step.runner.js';
 import type { MetricRepository } from '../metrics/metric.repository.js';
 import { untilDoneOrCancelled, type JobContext } from '../jobs/job.runner.js';
-import { JobName, type AdaptGeneratorPayload, type TrainNerPayload } from '../jobs/types.js';
+import { JobName, type AdaptGeneratorPayload, type PretrainPayload, type TrainNerPayload } from '../jobs/types.js';
 import type { CorpusService } from '../corpora/corpus.service.js';
 import { zipFiles } from '../corpora/archive.js';
 import { crashHereInTests } from '../common/fault.js';
@@ -266,6 +266,85 @@ export class ModelService {
     });
     fs.rmSync(path.dirname(outputDir), { recursive: true, force: true });
     return { modelId: model.id, steps: result.steps, firstLoss: result.losses[0] ?? null, finalLoss: result.losses.at(-1) ?? null, tokens: result.tokens, seconds };
+  }
+
+  // ---- pre-train a generator from scratch ----
+
+  async startPretraining(user: AuthUser, request: PretrainPayload) {
+    if (!canWrite(user)) throw new AppError('FORBIDDEN', 'Viewers may not train models.');
+    await this.checkPretraining(user, request);
+    return this.steps.submit(user, JobName.Pretrain, request, request.device);
+  }
+
+  /** Checks a pre-training request (ids readable, sizes sound); throws BAD_USER_INPUT naming the field (`prefix` as the caller nests it). */
+  async checkPretraining(user: AuthUser, request: Pick<PretrainPayload, 'corpusIds' | 'corpusId' | 'split' | 'heldOutFraction' | 'size' | 'seqLen' | 'batchSize' | 'epochs' | 'maxSteps'>, prefix = '') {
+    if (request.corpusIds.length === 0 && !request.corpusId) throw badInput(`${prefix}corpusIds`, 'give the corpora whose text to pre-train on (corpusIds, and/or corpusId with a split).');
+    for (const id of request.corpusIds) await this.corpora.requireReadable(user, id);
+    if (request.corpusId) await this.corpora.requireReadable(user, request.corpusId);
+    if (!(request.heldOutFraction >= 0 && request.heldOutFraction <= 0.5)) throw badInput(`${prefix}heldOutFraction`, `must be in [0, 0.5]; got ${request.heldOutFraction}.`);
+    const ints = { ...Object.fromEntries(Object.entries(request.size).map(([k, v]) => [`size.${k}`, v])), seqLen: request.seqLen, batchSize: request.batchSize, epochs: request.epochs, ...(request.maxSteps !== null ? { maxSteps: request.maxSteps } : {}) };
+    for (const [field, value] of Object.entries(ints)) if (!Number.isInteger(value) || value < 1) throw badInput(`${prefix}${field}`, `must be a positive integer; got ${value}.`);
+    if (request.size.hiddenSize % request.size.numHeads !== 0) throw badInput(`${prefix}size.numHeads`, `must divide hiddenSize (${request.size.hiddenSize}); got ${request.size.numHeads}.`);
+    if (request.seqLen > request.size.maxPositions) throw badInput(`${prefix}seqLen`, `must be at most size.maxPositions (${request.size.maxPositions}); got ${request.seqLen}.`);
+  }
+
+  /** A tokenizer and a decoder trained from nothing on the corpora's text; it becomes a GENERATOR. */
+  async runPretraining(ctx: JobContext<JobName.Pretrain>) {
+    const made = await this.madeBy(ctx);
+    if (made) return made;
+    const request = ctx.payload;
+    const documents = [
+      ...(await Promise.all(request.corpusIds.map((id) => this.corpora.repository.loadDocuments(id)))).flat(),
+      ...(request.corpusId ? await this.corpora.repository.loadDocuments(request.corpusId, { splits: request.split !== null ? [request.split] : null }) : []),
+    ];
+    const texts = documents.map((doc) => doc.text).filter((text) => text.trim().length > 0);
+    const every = request.heldOutFraction > 0 ? Math.max(2, Math.round(1 / request.heldOutFraction)) : 0;
+    const heldOut = every ? texts.filter((_, i) => i % every === every - 1) : [];
+    const train = every ? texts.filter((_, i) => i % every !== every - 1) : texts;
+    if (train.length === 0) throw badInput('corpusIds', 'the corpora hold no text to pre-train on.');
+    const corpora = await this.prisma.corpus.findMany({ where: { id: { in: [...request.corpusIds, ...(request.corpusId ? [request.corpusId] : [])] } }, select: { id: true, containsPhi: true } });
+    await ctx.log(`Pre-training a ${request.architecture} decoder (width ${request.size.hiddenSize}, ${request.size.numLayers} layers) on ${train.length} documents; ${heldOut.length} held out.`);
+    const outputDir = path.join(this.dataDir, 'jobs', ctx.jobId, 'model');
+    const started = Date.now();
+    const task = runEngineTask(
+      'pretrainDecoder',
+      {
+        architecture: request.architecture,
+        size: request.size,
+        texts: train,
+        heldOutTexts: heldOut,
+        outputDir,
+        seqLen: request.seqLen,
+        batchSize: request.batchSize,
+        epochs: request.epochs,
+        maxSteps: request.maxSteps,
+        lr: request.learningRate,
+        warmupSteps: request.warmupSteps,
+        seed: request.seed,
+        device: request.device,
+        intraOpThreads: this.engineThreads,
+      },
+      (p) => {
+        void ctx.progress(p.percent / 100, `step ${p.step}/${p.totalSteps}, loss ${p.loss.toFixed(4)}`);
+        if (p.step % LOSS_METRIC_EVERY_STEPS === 0 || p.step === p.totalSteps) void ctx.metric('train_loss', p.loss, p.step);
+      },
+    );
+    const result = await untilDoneOrCancelled(ctx, task, 'Pre-training');
+    const seconds = (Date.now() - started) / 1000;
+    if (result.heldOut) {
+      await ctx.metric('heldout_loss', result.heldOut.loss);
+      await ctx.metric('heldout_perplexity', result.heldOut.perplexity);
+    }
+    const model = await this.registerTrained(ctx, outputDir, {
+      name: request.name,
+      kind: 'GENERATOR',
+      baseModelId: null,
+      trainedOnCorpusId: request.corpusId ?? request.corpusIds[0]!,
+      containsPhi: corpora.some((c) => c.containsPhi),
+      trainingConfig: { ...request, documents: train.length, heldOutDocuments: heldOut.length, steps: result.steps, tokens: result.tokens, heldOut: result.heldOut, seconds },
+    });
+    fs.rmSync(path.dirname(outputDir), { recursive: true, force: true });
+    return { modelId: model.id, steps: result.steps, finalLoss: result.losses.at(-1) ?? null, tokens: result.tokens, vocabSize: result.vocabSize, heldOutPerplexity: result.heldOut?.perplexity ?? null, seconds };
   }
 
   /** The model this job registered before a crash stopped it from being marked done: then that is its result. */

@@ -5,7 +5,7 @@ import type { Services } from '../server/services.js';
 import { seedOf, type ExperimentSpec, type TaggerSpec } from '../experiments/spec.js';
 import type { AblationEventPayload, ExperimentEventPayload } from '../subscriptions/pubsub.js';
 import { Job, JobStatusEnum } from '../schema/job.type.js';
-import { SCRATCH_DEFAULTS } from '../schema/model.type.js';
+import { DECODER_SIZE_DEFAULTS, SCRATCH_DEFAULTS } from '../schema/model.type.js';
 import { JSONScalar } from '../schema/scalars.js';
 import { renderSvg } from '../plots/charts.js';
 import {
@@ -147,6 +147,7 @@ export function specFromInput(input: CreateExperimentInput): ExperimentSpec {
     seed: t?.seed ?? null,
   });
   const a = input.generator.adaptation;
+  const p = input.generator.pretraining;
   const g = input.generation;
   const guard = input.guard;
   return {
@@ -155,7 +156,22 @@ export function specFromInput(input: CreateExperimentInput): ExperimentSpec {
     splits: { train: input.trainSplit, prompt: input.promptSplit, test: input.testSplit },
     annotator: { ...tagger(input.annotator), fraction: input.annotator?.fraction ?? 1, subsetSeed: input.annotator?.subsetSeed ?? null },
     generator: {
-      baseModelId: input.generator.baseModelId,
+      baseModelId: input.generator.baseModelId ?? null,
+      pretraining: p
+        ? {
+            corpusIds: p.corpusIds,
+            architecture: p.architecture,
+            size: { ...DECODER_SIZE_DEFAULTS, ...p.size },
+            heldOutFraction: p.heldOutFraction,
+            seqLen: p.seqLen,
+            batchSize: p.batchSize,
+            epochs: p.epochs,
+            maxSteps: p.maxSteps ?? null,
+            learningRate: p.learningRate,
+            warmupSteps: p.warmupSteps,
+            seed: p.seed ?? null,
+          }
+        : null,
       adaptation: a
         ? {
             fraction: a.fraction,

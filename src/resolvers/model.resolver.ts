@@ -3,7 +3,7 @@ import type { AuthUser } from '../auth/auth.types.js';
 import { CurrentUser } from '../server/context.js';
 import type { Services } from '../server/services.js';
 import { Job } from '../schema/job.type.js';
-import { SCRATCH_DEFAULTS, AdaptGeneratorInput, DeviceEnum, ImportModelInput, MetricPoint, Model, ModelConnection, ModelKindEnum, ModelOrderField, TrainNerModelInput } from '../schema/model.type.js';
+import { SCRATCH_DEFAULTS, DECODER_SIZE_DEFAULTS, PretrainModelInput, AdaptGeneratorInput, DeviceEnum, ImportModelInput, MetricPoint, Model, ModelConnection, ModelKindEnum, ModelOrderField, TrainNerModelInput } from '../schema/model.type.js';
 import { OrderByInput, PageArgs, SortDirection } from '../schema/pagination.js';
 import { JSONScalar } from '../schema/scalars.js';
 import { lineChart, renderSvg } from '../plots/charts.js';
@@ -55,6 +55,18 @@ export class ModelResolver {
       lora: input.lora ? { r: input.lora.r, alpha: input.lora.alpha, targetModules: input.lora.targetModules ?? null } : null,
       maxSteps: input.maxSteps ?? null,
       learningRate: input.learningRate ?? null,
+    });
+  }
+
+  @Authorized('ADMIN', 'RESEARCHER')
+  @Mutation(() => Job, { description: 'Pre-trains a generator from scratch (a job streaming its loss; heldout_perplexity at the end); result.modelId names the new GENERATOR, a base for adaptGenerator and experiments.' })
+  pretrainModel(@CurrentUser() user: AuthUser, @Arg('input', () => PretrainModelInput) input: PretrainModelInput) {
+    return this.services.models.startPretraining(user, {
+      ...input,
+      corpusId: input.corpusId ?? null,
+      split: input.split ?? null,
+      size: { ...DECODER_SIZE_DEFAULTS, ...input.size },
+      maxSteps: input.maxSteps ?? null,
     });
   }
 

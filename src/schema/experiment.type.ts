@@ -2,7 +2,7 @@ import { Field, Float, ID, InputType, Int, ObjectType, registerEnumType } from '
 import { JSONScalar } from './scalars.js';
 import { ConnectionType } from './pagination.js';
 import { JobStatusEnum } from './job.type.js';
-import { DeviceEnum, LoraInput, ScratchEncoderInput } from './model.type.js';
+import { DecoderArchitectureEnum, DecoderSizeInput, DeviceEnum, LoraInput, ScratchEncoderInput } from './model.type.js';
 import { Evaluation, EvaluationComparison, PrivacyReport } from './evaluation.type.js';
 
 export enum CreatedOrderField {
@@ -167,9 +167,25 @@ export class ExperimentAdaptationInput {
   @Field(() => Int, { nullable: true, description: "Default: the experiment's seed." }) seed?: number;
 }
 
-@InputType()
+@InputType({ description: 'Pre-train the generator from scratch before adaptation (pretrainModel as a step).' })
+export class ExperimentPretrainingInput {
+  @Field(() => [ID], { description: 'Corpora whose text it learns from, e.g. unannotated clinical notes imported as TEXT (never the test split).' }) corpusIds!: string[];
+  @Field(() => DecoderArchitectureEnum, { defaultValue: DecoderArchitectureEnum.gpt2 }) architecture!: DecoderArchitectureEnum;
+  @Field(() => DecoderSizeInput, { nullable: true }) size?: DecoderSizeInput;
+  @Field(() => Float, { defaultValue: 0.05 }) heldOutFraction!: number;
+  @Field(() => Int, { defaultValue: 128 }) seqLen!: number;
+  @Field(() => Int, { defaultValue: 8 }) batchSize!: number;
+  @Field(() => Int, { defaultValue: 1 }) epochs!: number;
+  @Field(() => Int, { nullable: true }) maxSteps?: number;
+  @Field(() => Float, { defaultValue: 0.001 }) learningRate!: number;
+  @Field(() => Int, { defaultValue: 0 }) warmupSteps!: number;
+  @Field(() => Int, { nullable: true, description: "Default: the experiment's seed." }) seed?: number;
+}
+
+@InputType({ description: 'Give baseModelId, or pretraining to train the generator from scratch.' })
 export class ExperimentGeneratorInput {
-  @Field(() => ID, { description: 'A causal LM (gpt2, llama) to adapt, or to sample from as it is.' }) baseModelId!: string;
+  @Field(() => ID, { nullable: true, description: 'A causal LM (gpt2, llama) to adapt, or to sample from as it is.' }) baseModelId?: string;
+  @Field(() => ExperimentPretrainingInput, { nullable: true }) pretraining?: ExperimentPretrainingInput;
   @Field(() => ExperimentAdaptationInput, { nullable: true, description: 'Omitted: no adaptation (the paper\'s 0% generator fraction).' }) adaptation?: ExperimentAdaptationInput;
 }
 

@@ -118,6 +118,44 @@ export class AdaptGeneratorInput {
   @Field(() => DeviceEnum, { defaultValue: DeviceEnum.cpu }) device!: DeviceEnum;
 }
 
+export enum DecoderArchitectureEnum {
+  gpt2 = 'gpt2',
+  llama = 'llama',
+}
+registerEnumType(DecoderArchitectureEnum, { name: 'DecoderArchitecture', description: 'The Hugging Face model_type of a decoder trained from scratch.' });
+
+@InputType({ description: 'The size of a decoder trained from scratch; its byte-level BPE vocabulary is trained to vocabSize on the same text.' })
+export class DecoderSizeInput {
+  @Field(() => Int, { defaultValue: 128 }) hiddenSize!: number;
+  @Field(() => Int, { defaultValue: 2 }) numLayers!: number;
+  @Field(() => Int, { defaultValue: 4 }) numHeads!: number;
+  @Field(() => Int, { defaultValue: 512, description: 'LLaMA only (GPT-2 uses 4 × hiddenSize).' }) intermediateSize!: number;
+  @Field(() => Int, { defaultValue: 256 }) maxPositions!: number;
+  @Field(() => Int, { defaultValue: 4000 }) vocabSize!: number;
+}
+
+/** DecoderSizeInput's defaults, for inputs that omit it. */
+export const DECODER_SIZE_DEFAULTS = { hiddenSize: 128, numLayers: 2, numHeads: 4, intermediateSize: 512, maxPositions: 256, vocabSize: 4000 };
+
+@InputType({ description: 'Pre-trains a generator from scratch (no weights needed): a tokenizer and a GPT-2 or LLaMA decoder trained on the text of corpora, e.g. unannotated clinical text imported as TEXT.' })
+export class PretrainModelInput {
+  @Field(() => String) name!: string;
+  @Field(() => [ID], { defaultValue: [], description: 'Every document of these corpora.' }) corpusIds!: string[];
+  @Field(() => ID, { nullable: true, description: 'And one split of this corpus (e.g. a real corpus\'s "train").' }) corpusId?: string;
+  @Field(() => String, { nullable: true }) split?: string;
+  @Field(() => Float, { defaultValue: 0.05, description: 'Share of documents held out to measure perplexity (every round(1/x)-th).' }) heldOutFraction!: number;
+  @Field(() => DecoderArchitectureEnum, { defaultValue: DecoderArchitectureEnum.gpt2 }) architecture!: DecoderArchitectureEnum;
+  @Field(() => DecoderSizeInput, { nullable: true }) size?: DecoderSizeInput;
+  @Field(() => Int, { defaultValue: 128 }) seqLen!: number;
+  @Field(() => Int, { defaultValue: 8 }) batchSize!: number;
+  @Field(() => Int, { defaultValue: 1 }) epochs!: number;
+  @Field(() => Int, { nullable: true }) maxSteps?: number;
+  @Field(() => Float, { defaultValue: 0.001 }) learningRate!: number;
+  @Field(() => Int, { defaultValue: 0 }) warmupSteps!: number;
+  @Field(() => Int, { defaultValue: 0 }) seed!: number;
+  @Field(() => DeviceEnum, { defaultValue: DeviceEnum.cpu }) device!: DeviceEnum;
+}
+
 @InputType()
 export class ImportModelInput {
   @Field(() => String) name!: string;

@@ -62,6 +62,7 @@ export async function createServices(config: AppConfig, options: { runJobs: bool
   const handlers: JobHandlers = {
     [JobName.Generate]: (ctx) => synthesis.runGeneration(ctx),
     [JobName.AdaptGenerator]: (ctx) => models.runAdaptation(ctx),
+    [JobName.Pretrain]: (ctx) => models.runPretraining(ctx),
     [JobName.TrainNer]: (ctx) => models.runTraining(ctx),
     [JobName.Annotate]: (ctx) => models.runAnnotation(ctx),
     [JobName.CorpusImport]: (ctx) => corpora.runImport(ctx),

@@ -6,7 +6,7 @@
 import crypto from 'node:crypto';
 import { createRequire } from 'node:module';
 import { SCORER_VERSION } from '../scoring/version.js';
-import { JOB_CORPUS_KEYS, JOB_MODEL_KEYS, type JobName, type JobPayloads } from '../jobs/types.js';
+import { JOB_CORPUS_KEYS, JOB_CORPUS_LIST_KEYS, JOB_MODEL_KEYS, type JobName, type JobPayloads } from '../jobs/types.js';
 
 const { version: PACKAGE_VERSION } = createRequire(import.meta.url)('../../../package.json') as { version: string };
 
@@ -38,6 +38,7 @@ export async function inputHash<N extends JobName>(kind: N, payload: JobPayloads
   for (const [key, value] of Object.entries(fields)) {
     if (NAMING_KEYS.has(key)) continue;
     if ((JOB_CORPUS_KEYS as readonly string[]).includes(key) && typeof value === 'string') inputs[key] = `corpus:${await hashes.corpus(value)}`;
+    else if ((JOB_CORPUS_LIST_KEYS as readonly string[]).includes(key) && Array.isArray(value)) inputs[key] = (await Promise.all(value.map((id: string) => hashes.corpus(id)))).map((h) => `corpus:${h}`).join(',');
     else if ((JOB_MODEL_KEYS as readonly string[]).includes(key) && typeof value === 'string') inputs[key] = `model:${await hashes.model(value)}`;
     else config[key] = value;
   }
