@@ -13,6 +13,8 @@ export interface AppConfig {
   runJobs: boolean;
   /** Jobs one process runs at once. */
   jobConcurrency: number;
+  /** A job whose worker sent no heartbeat for this long is handed out again (its worker is presumed dead). */
+  jobHeartbeatSeconds: number;
   /** onnxruntime threads for one training or tagging task. */
   engineThreads: number;
   maxUploadBytes: number;
@@ -37,6 +39,7 @@ export function loadConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     databaseUrl: process.env.DATABASE_URL || '',
     runJobs: process.env.RUN_JOBS !== '0',
     jobConcurrency: int('JOB_CONCURRENCY', 2),
+    jobHeartbeatSeconds: int('JOB_HEARTBEAT_SECONDS', 30),
     // By default one core stays free for the API when this process also serves requests.
     engineThreads: int('ENGINE_THREADS', Math.max(1, os.availableParallelism() - (process.argv.includes('worker') ? 0 : 1))),
     maxUploadBytes: int('MAX_UPLOAD_BYTES', 200 * 1024 * 1024),

@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
+import { AppError } from '../common/errors.js';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
@@ -120,9 +121,39 @@ const restoreLeadingBom = {
   },
 };
 
+/**
+ * PGlite is one process's database: a second process opening the same folder corrupts it. A lock
+ * file with the owner's pid refuses the second one (a stale lock of a dead process is taken over).
+ */
+function lockEmbedded(dir: string): () => void {
+  const lock = `${dir}.lock`;
+  try {
+    const owner = Number(fs.readFileSync(lock, 'utf8'));
+    if (owner && owner !== process.pid && processAlive(owner)) {
+      throw new AppError('INTERNAL_SERVER_ERROR', `The embedded database in ${dir} is open in process ${owner}; stop that process first (PGlite allows one), or use another DATA_DIR.`);
+    }
+  } catch (error) {
+    if (error instanceof AppError) throw error;
+  }
+  fs.writeFileSync(lock, String(process.pid));
+  return () => {
+    if (fs.existsSync(lock) && fs.readFileSync(lock, 'utf8') === String(process.pid)) fs.rmSync(lock);
+  };
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 async function openEmbedded(dataDir: string): Promise<Database> {
   const dir = path.resolve(dataDir, 'db');
   fs.mkdirSync(dir, { recursive: true });
+  const unlock = lockEmbedded(dir);
   const pglite = await PGlite.create(dir);
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) }).$extends(restoreLeadingBom) as unknown as PrismaClient;
   const sql: SqlClient = {
@@ -157,6 +188,7 @@ async function openEmbedded(dataDir: string): Promise<Database> {
     async close() {
       await prisma.$disconnect();
       await pglite.close();
+      unlock();
     },
   };
 }

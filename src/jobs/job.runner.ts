@@ -41,6 +41,8 @@ const CANCEL_POLL_MS = 500;
 export class JobRunner {
   readonly workerId = `${os.hostname()}:${process.pid}`;
   lastError: Error | null = null;
+  /** Jobs executing in this process. */
+  private readonly active = new Map<string, Promise<void>>();
 
   constructor(
     private readonly prisma: PrismaClient,
@@ -56,14 +58,26 @@ export class JobRunner {
   }
 
   private async run({ jobId }: QueuedJob, attempt: number): Promise<void> {
+    // The queue hands a job out again when its heartbeats stop; a process whose event loop was held
+    // (a long write on the embedded database, a starved CPU) can still be running it. Never twice here.
+    const running = this.active.get(jobId);
+    if (running) {
+      log('warn', 'job.redelivered_while_running', { jobId, workerId: this.workerId });
+      await running;
+      return;
+    }
+    const execution = this.execute(jobId, attempt);
+    this.active.set(jobId, execution.catch(() => {}));
     try {
-      await this.execute(jobId, attempt);
+      await execution;
     } catch (error) {
       // Only bookkeeping can fail here (e.g. the database went away); record it and move on.
       this.lastError = error as Error;
       // The class only: messages of database errors can quote the values they were given.
       log('error', 'job.runner_error', { jobId, workerId: this.workerId, errorClass: (error as Error)?.constructor?.name });
       this.onError(error as Error, jobId);
+    } finally {
+      this.active.delete(jobId);
     }
   }
 

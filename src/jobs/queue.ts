@@ -9,7 +9,6 @@ import type { Database } from '../db/database.js';
 import { log } from '../common/log.js';
 
 export const QUEUE_NAME = 'deid-jobs';
-export const HEARTBEAT_SECONDS = 10;
 const SUPERVISE_SECONDS = 5;
 /** Attempts after a crash (a handled error fails the job at once and is not retried). */
 export const CRASH_RETRY_LIMIT = 3;
@@ -21,7 +20,7 @@ export interface QueuedJob {
 export class JobQueue {
   private constructor(private readonly boss: PgBoss) {}
 
-  static async start(database: Database): Promise<JobQueue> {
+  static async start(database: Database, heartbeatSeconds: number): Promise<JobQueue> {
     // Supervision (which notices missed heartbeats) every few seconds: a crashed job resumes soon after.
     const common = { schema: 'pgboss', superviseIntervalSeconds: SUPERVISE_SECONDS, monitorIntervalSeconds: SUPERVISE_SECONDS };
     const boss = database.pglite
@@ -32,7 +31,7 @@ export class JobQueue {
     await boss.createQueue(QUEUE_NAME, {
       retryLimit: CRASH_RETRY_LIMIT,
       retryDelay: 1,
-      heartbeatSeconds: HEARTBEAT_SECONDS,
+      heartbeatSeconds,
       // Long training runs are fine: liveness is judged by heartbeats, not by a total time limit.
       expireInSeconds: 24 * 3600,
     }).catch((error: Error) => {

@@ -45,7 +45,7 @@ export async function createServices(config: AppConfig, options: { runJobs: bool
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const { prisma } = database;
   const bus = database.pool ? await EventBus.postgres(database.pool) : EventBus.inProcess();
-  const queue = await JobQueue.start(database);
+  const queue = await JobQueue.start(database, config.jobHeartbeatSeconds);
   const artifacts = new ArtifactStore(config.dataDir, prisma);
   const auth = new AuthService(prisma);
   const jobs = new JobService(prisma, queue, bus);

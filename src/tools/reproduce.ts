@@ -185,9 +185,10 @@ async function ensureAblation(api: Api, name: string, input: Json): Promise<stri
     console.log(`${name}: ${createAblation.cells} cells, ${createAblation.stepsToRun} steps to run, ${createAblation.stepsReused} reused.`);
     return createAblation.ablation.id;
   }
-  if (found.paused || ['FAILED', 'CANCELLED'].includes(found.status)) {
+  if (found.status !== 'SUCCEEDED') {
+    // Unpauses and reruns the cells that failed or were cancelled; finished steps are reused.
     await api.query(`mutation($id: ID!) { resumeAblation(id: $id) { id } }`, { id: found.id });
-    console.log(`${name}: resumed.`);
+    console.log(`${name}: resumed (was ${found.status}).`);
   } else console.log(`${name}: found (${found.status}).`);
   return found.id;
 }

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../support/client.js';
-import { DATABASES, startTestServer, type TestServer } from '../support/server.js';
+import { DATABASES, REPO_ROOT, startTestServer, type TestServer } from '../support/server.js';
 import { base64, meddocanZip } from '../support/meddocan.js';
 
 describe.each(DATABASES)('crash recovery (%s database)', (database) => {
@@ -29,5 +29,27 @@ describe.each(DATABASES)('crash recovery (%s database)', (database) => {
     const { corpora } = await api.query(`{ corpora(nameContains: "once") { totalCount edges { node { id stats { documents } } } } }`);
     expect(corpora.totalCount).toBe(1);
     expect(corpora.edges[0].node).toEqual({ id: job.result.corpusId, stats: { documents: 20 } });
+  });
+});
+
+describe('one process per embedded database', () => {
+  it('should refuse a second process on the same data directory instead of corrupting it', async () => {
+    const server = await startTestServer('embedded');
+    try {
+      const { execFileSync } = await import('node:child_process');
+      const path = await import('node:path');
+      let message = '';
+      try {
+        execFileSync(process.execPath, [path.join(REPO_ROOT, 'dist/src/main.js'), 'create-admin-token', 'second@test.local'], { env: server.env, encoding: 'utf8', stdio: 'pipe' });
+      } catch (error) {
+        message = String((error as { stderr?: string }).stderr);
+      }
+      expect(message).toMatch(/is open in process \d+; stop that process first/);
+      // The server is unharmed.
+      const api = new ApiClient(server.url, server.adminToken);
+      expect((await api.query(`{ me { email } }`)).me.email).toBe('admin@test.local');
+    } finally {
+      await server.stop();
+    }
   });
 });
