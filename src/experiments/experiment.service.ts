@@ -168,8 +168,13 @@ export class ExperimentService {
 
   /** Called for every job that ends in this process. */
   async onJobFinished(jobId: string) {
-    const users = await this.repository.experimentsUsingJobs([jobId]);
-    for (const experimentId of new Set(users.map((row) => row.experimentId))) await this.advance(experimentId);
+    try {
+      const users = await this.repository.experimentsUsingJobs([jobId]);
+      for (const experimentId of new Set(users.map((row) => row.experimentId))) await this.advance(experimentId);
+    } catch (error) {
+      // Resumed at the next start (resumeAll) if this process cannot advance them now.
+      log('error', 'experiment.on_job_finished_failed', { jobId, errorClass: (error as Error)?.constructor?.name });
+    }
   }
 
   /** Resumes every unfinished experiment (at start-up of a process that runs jobs). */
