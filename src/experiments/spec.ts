@@ -4,23 +4,17 @@
  * ExperimentService.validate checks it against the database before any job starts.
  */
 import { badInput } from '../common/errors.js';
+import type { ScratchEncoderSpec } from '../engine/ner/tasks.js';
+import type { DecoderSize } from '../engine/tasks/pretrain.js';
 import { checkGuardThresholds } from '../synthesis/guard.js';
 
 export type Device = 'cpu' | 'webgpu' | 'cuda';
 
-export interface ScratchEncoder {
-  hiddenSize: number;
-  numLayers: number;
-  numHeads: number;
-  intermediateSize: number;
-  maxPositions: number;
-  vocabSize: number;
-}
 
 /** How a tagger is trained: fine-tuned from `baseModelId`, or from scratch with `scratch`. */
 export interface TaggerSpec {
   baseModelId: string | null;
-  scratch: ScratchEncoder;
+  scratch: ScratchEncoderSpec;
   epochs: number;
   batchSize: number;
   learningRate: number | null;
@@ -45,7 +39,7 @@ export interface ExperimentSpec {
     pretraining: {
       corpusIds: string[];
       architecture: 'gpt2' | 'llama';
-      size: { hiddenSize: number; numLayers: number; numHeads: number; intermediateSize: number; maxPositions: number; vocabSize: number };
+      size: DecoderSize;
       heldOutFraction: number;
       seqLen: number;
       batchSize: number;

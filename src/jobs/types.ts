@@ -2,6 +2,8 @@
  * Job names, their payloads and states. A job row (Prisma `Job`) is what users see; the queue
  * (pg-boss) only carries `{ jobId }` and decides which process runs it.
  */
+import type { DecoderSize } from '../engine/tasks/pretrain.js';
+
 export enum JobName {
   CorpusImport = 'CORPUS_IMPORT',
   CorpusExport = 'CORPUS_EXPORT',
@@ -26,7 +28,7 @@ export interface PretrainPayload {
   /** Every round(1 / heldOutFraction)-th document is held out to measure perplexity (0: none). */
   heldOutFraction: number;
   architecture: 'gpt2' | 'llama';
-  size: { hiddenSize: number; numLayers: number; numHeads: number; intermediateSize: number; maxPositions: number; vocabSize: number };
+  size: DecoderSize;
   seqLen: number;
   batchSize: number;
   epochs: number;

@@ -33,6 +33,12 @@ const MODEL_FILES = { weights: 'model.safetensors', tokenizer: 'tokenizer.json',
 /** Metrics streamed while training: one loss point every this many steps (and the last). */
 const LOSS_METRIC_EVERY_STEPS = 5;
 
+/** A training job's progress (with the loss in its message) and its train_loss curve. */
+const reportTraining = (ctx: JobContext) => (p: { step: number; totalSteps: number; loss: number; percent: number }) => {
+  void ctx.progress(p.percent / 100, `step ${p.step}/${p.totalSteps}, loss ${p.loss.toFixed(4)}`);
+  if (p.step % LOSS_METRIC_EVERY_STEPS === 0 || p.step === p.totalSteps) void ctx.metric('train_loss', p.loss, p.step);
+};
+
 export class ModelService {
   readonly repository: ModelRepository;
 
@@ -187,10 +193,10 @@ export class ModelService {
       },
     };
     const started = Date.now();
+    const report = reportTraining(ctx);
     const task = runEngineTask('trainNer', spec, (p) => {
       crashHereInTests(`training-step-${p.step}`);
-      void ctx.progress(p.percent / 100, `step ${p.step}/${p.totalSteps}, loss ${p.loss.toFixed(4)}`);
-      if (p.step % LOSS_METRIC_EVERY_STEPS === 0 || p.step === p.totalSteps) void ctx.metric('train_loss', p.loss, p.step);
+      report(p);
     });
     const result = await untilDoneOrCancelled(ctx, task, 'Training');
     const seconds = (Date.now() - started) / 1000;
@@ -249,10 +255,7 @@ export class ModelService {
         device: request.device,
         intraOpThreads: this.engineThreads,
       },
-      (p) => {
-        void ctx.progress(p.percent / 100, `step ${p.step}/${p.totalSteps}, loss ${p.loss.toFixed(4)}`);
-        if (p.step % LOSS_METRIC_EVERY_STEPS === 0 || p.step === p.totalSteps) void ctx.metric('train_loss', p.loss, p.step);
-      },
+      reportTraining(ctx),
     );
     const result = await untilDoneOrCancelled(ctx, task, 'Adaptation');
     const seconds = (Date.now() - started) / 1000;
@@ -324,10 +327,7 @@ export class ModelService {
         device: request.device,
         intraOpThreads: this.engineThreads,
       },
-      (p) => {
-        void ctx.progress(p.percent / 100, `step ${p.step}/${p.totalSteps}, loss ${p.loss.toFixed(4)}`);
-        if (p.step % LOSS_METRIC_EVERY_STEPS === 0 || p.step === p.totalSteps) void ctx.metric('train_loss', p.loss, p.step);
-      },
+      reportTraining(ctx),
     );
     const result = await untilDoneOrCancelled(ctx, task, 'Pre-training');
     const seconds = (Date.now() - started) / 1000;
