@@ -129,6 +129,19 @@ describe('ablations (embedded database)', () => {
       { 'generator.adaptation.fraction': 1, 'generation.samplesPerPrompt': 2 },
     ]);
 
+    // The table is the stored metric rows: a cell's gold and synthetic token_f1 rows, by seed.
+    const { experiments: cells } = await api.query(`query($id: ID!) { experiments(ablationId: $id, first: 20) { edges { node { cell seed steps { name jobId } } } } }`, { id: ablationId });
+    for (const { node } of cells.edges) {
+      const row = ablation.table.find((r: { values: unknown }) => JSON.stringify(r.values) === JSON.stringify(node.cell));
+      const at = row.seeds.indexOf(node.seed);
+      for (const [step, part] of [['evaluate_gold', 'gold'], ['evaluate_synthetic', 'synthetic']] as const) {
+        const jobId = node.steps.find((s: { name: string }) => s.name === step).jobId;
+        const { metrics } = await api.query(`query($job: ID!) { metrics(filter: { jobId: $job, name: "token_f1" }) { edges { node { value label } } } }`, { job: jobId });
+        const micro = metrics.edges.find((e: { node: { label: string | null } }) => e.node.label === null).node.value;
+        expect(row[part].values[at]).toBe(micro);
+      }
+    }
+
     const csv = await fetch(`${server.url}/ablations/${ablationId}/table.csv?metric=token_f1`, { headers: { authorization: `Bearer ${server.adminToken}` } });
     expect(csv.status).toBe(200);
     expect(csv.headers.get('content-type')).toMatch(/text\/csv/);

@@ -116,6 +116,13 @@ describe.each(DATABASES)('resuming killed work (%s database)', (database) => {
     // The killed generation's notes equal an uninterrupted run's.
     const whole = await api.waitForJob(await generate('whole again', 6), 120_000);
     expect(await texts(byName.generation.result.corpusId)).toEqual(await texts(whole.result.corpusId));
+    // And the killed training's model equals an uninterrupted one: the same loss at every step.
+    const { trainNerModel } = await api.query(`mutation($input: TrainNerModelInput!) { trainNerModel(input: $input) { id } }`, {
+      input: { name: 'uninterrupted', corpusId, split: 'train', subsetSeed: 7, seed: 7, ...spec.annotator },
+    });
+    const fresh = await api.waitForJob(trainNerModel.id, 120_000);
+    const curve = async (modelId: string) => (await api.query(`query($id: ID!) { model(id: $id) { metrics(name: "train_loss") { step value } } }`, { id: modelId })).model.metrics;
+    expect(await curve(byName.annotator.result.modelId)).toEqual(await curve(fresh.result.modelId));
     server.env.JOB_CONCURRENCY = '2';
   });
 });
