@@ -136,7 +136,7 @@ export class AblationService {
   async delete(user: AuthUser, id: string): Promise<string> {
     await this.ablation(user, id);
     await this.prisma.ablation.update({ where: { id }, data: { paused: true } });
-    for (const cell of await this.cells(id)) await this.experiments.delete(user, cell.id);
+    await this.experiments.deleteMany(user, (await this.cells(id)).map((cell) => cell.id));
     await this.prisma.ablation.delete({ where: { id } });
     log('info', 'ablation.deleted', { ablationId: id });
     return id;

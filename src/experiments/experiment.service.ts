@@ -269,28 +269,38 @@ export class ExperimentService {
     }
   }
 
-  /**
-   * Deletes the experiment and its steps; the corpora its own steps made (synthetic notes) go too,
-   * with their jobs and artifacts, unless another experiment's step uses the job that made them.
-   * Models stay (there is no model deletion yet).
-   */
+  /** Deletes one experiment (see deleteMany). */
   async delete(user: AuthUser, id: string): Promise<string> {
-    const experiment = await this.experiment(user, id);
-    if (!FINISHED_STATES.includes(experiment.status)) {
-      await this.finish(id, JobStatus.cancelled, 'Deleted.');
-      await this.cancelOwnJobs(user, id);
-    }
-    const rows = await this.repository.steps(id);
-    const own = rows.filter((row) => row.jobId && !row.reused);
-    const shared = new Set((await this.repository.experimentsUsingJobs(own.map((row) => row.jobId!), id)).map((row) => row.jobId));
-    await this.repository.delete(id);
-    for (const row of own) {
-      if (shared.has(row.jobId)) continue;
-      const made = await this.corpora.repository.findCreatedBy(row.jobId!);
-      if (made) await this.corpora.delete(user, made.id).catch((error) => log('warn', 'experiment.delete_corpus_failed', { experimentId: id, corpusId: made.id, errorClass: (error as Error)?.constructor?.name }));
-    }
-    log('info', 'experiment.deleted', { experimentId: id });
+    await this.experiment(user, id);
+    await this.deleteMany(user, [id]);
     return id;
+  }
+
+  /**
+   * Deletes the experiments and their steps. The corpora that jobs started by their steps made
+   * (synthetic notes) go too, with their jobs and artifacts, unless an experiment that remains uses
+   * the job; a job they only reused (another's, or one started by hand) keeps what it made. Models
+   * stay (there is no model deletion yet). An ablation deletes its cells together, so what cells
+   * shared goes with the last of them.
+   */
+  async deleteMany(user: AuthUser, ids: string[]) {
+    const own = new Set<string>();
+    for (const id of ids) {
+      const experiment = await this.repository.findById(id);
+      if (experiment && !FINISHED_STATES.includes(experiment.status)) {
+        await this.finish(id, JobStatus.cancelled, 'Deleted.');
+        await this.cancelOwnJobs(user, id);
+      }
+      for (const row of await this.repository.steps(id)) if (row.jobId && !row.reused) own.add(row.jobId);
+    }
+    for (const id of ids) await this.repository.delete(id);
+    const stillUsed = new Set((await this.repository.experimentsUsingJobs([...own])).map((row) => row.jobId));
+    for (const jobId of own) {
+      if (stillUsed.has(jobId)) continue;
+      const made = await this.corpora.repository.findCreatedBy(jobId);
+      if (made) await this.corpora.delete(user, made.id).catch((error) => log('warn', 'experiment.delete_corpus_failed', { corpusId: made.id, errorClass: (error as Error)?.constructor?.name }));
+    }
+    log('info', 'experiment.deleted', { experiments: ids.length });
   }
 
   // ---- events ----

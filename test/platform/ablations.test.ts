@@ -217,5 +217,8 @@ describe('ablations (embedded database)', () => {
     expect(await api.query(`mutation($id: ID!) { deleteAblation(id: $id) }`, { id: ablationId })).toEqual({ deleteAblation: ablationId });
     expect(await api.errorCode(`query($id: ID!) { ablation(id: $id) { id } }`, { id: ablationId })).toBe('NOT_FOUND');
     expect((await api.query(`{ experiments { totalCount } }`)).experiments.totalCount).toBe(0);
+    // The synthetic corpora of its cells went with them, shared or not; the real corpus stays.
+    const { corpora } = await api.query(`{ corpora(first: 100) { edges { node { id } } } }`);
+    expect(corpora.edges.map((e: { node: { id: string } }) => e.node.id)).toEqual([corpusId]);
   });
 });
