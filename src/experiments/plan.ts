@@ -114,6 +114,8 @@ const ALL_STEPS: StepDeclaration[] = [
         baseModelId: baseGenerator(spec, out),
         corpusId: spec.corpusId,
         split: spec.splits.train,
+        // The prompt split is the method's validation set.
+        heldOutSplit: spec.splits.prompt,
         documentFraction: a.fraction,
         subsetSeed: seedOf(spec, a.subsetSeed),
         lora: a.lora,

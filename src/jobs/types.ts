@@ -85,6 +85,8 @@ export interface AdaptGeneratorPayload {
   baseModelId: string;
   corpusId: string;
   split: string;
+  /** Perplexity is measured on this split of the corpus after training (the method's validation documents); null: not measured. */
+  heldOutSplit: string | null;
   documentFraction: number;
   subsetSeed: number;
   /** null adapts every weight. */

@@ -235,6 +235,7 @@ export class ModelService {
     if (documents.length === 0) throw badInput('split', `corpus ${request.corpusId} has no documents in split "${request.split}".`);
     const base = await this.prisma.model.findUniqueOrThrow({ where: { id: request.baseModelId } });
     const corpus = await this.prisma.corpus.findUniqueOrThrow({ where: { id: request.corpusId } });
+    const heldOut = request.heldOutSplit ? await this.corpora.repository.loadDocuments(request.corpusId, { splits: [request.heldOutSplit] }) : [];
     const outputDir = path.join(this.dataDir, 'jobs', ctx.jobId, 'model');
     await ctx.log(`Adapting ${base.architecture} model ${base.id} on ${documents.length} documents (${request.lora ? `LoRA r=${request.lora.r}, alpha=${request.lora.alpha}` : 'all weights'}).`);
     const started = Date.now();
@@ -243,6 +244,7 @@ export class ModelService {
       {
         modelDir: await this.folderOf(base),
         texts: documents.map((doc) => doc.text),
+        heldOutTexts: heldOut.map((doc) => doc.text),
         outputDir,
         lora: request.lora,
         seqLen: request.seqLen,
@@ -259,6 +261,7 @@ export class ModelService {
     );
     const result = await untilDoneOrCancelled(ctx, task, 'Adaptation');
     const seconds = (Date.now() - started) / 1000;
+    if (result.heldOut) await ctx.metric('heldout_perplexity', result.heldOut.perplexity);
     const model = await this.registerTrained(ctx, outputDir, {
       name: request.name,
       kind: 'GENERATOR',
@@ -268,7 +271,7 @@ export class ModelService {
       trainingConfig: { ...request, documents: documents.length, steps: result.steps, tokens: result.tokens, trainableParameters: result.trainableParameters, seconds },
     });
     fs.rmSync(path.dirname(outputDir), { recursive: true, force: true });
-    return { modelId: model.id, steps: result.steps, firstLoss: result.losses[0] ?? null, finalLoss: result.losses.at(-1) ?? null, tokens: result.tokens, seconds };
+    return { modelId: model.id, steps: result.steps, firstLoss: result.losses[0] ?? null, finalLoss: result.losses.at(-1) ?? null, tokens: result.tokens, heldOutPerplexity: result.heldOut?.perplexity ?? null, seconds };
   }
 
   // ---- pre-train a generator from scratch ----
@@ -332,7 +335,6 @@ export class ModelService {
     const result = await untilDoneOrCancelled(ctx, task, 'Pre-training');
     const seconds = (Date.now() - started) / 1000;
     if (result.heldOut) {
-      await ctx.metric('heldout_loss', result.heldOut.loss);
       await ctx.metric('heldout_perplexity', result.heldOut.perplexity);
     }
     const model = await this.registerTrained(ctx, outputDir, {

@@ -52,6 +52,7 @@ export class ModelResolver {
   adaptGenerator(@CurrentUser() user: AuthUser, @Arg('input', () => AdaptGeneratorInput) input: AdaptGeneratorInput) {
     return this.services.models.startAdaptation(user, {
       ...input,
+      heldOutSplit: input.heldOutSplit ?? null,
       lora: input.lora ? { r: input.lora.r, alpha: input.lora.alpha, targetModules: input.lora.targetModules ?? null } : null,
       maxSteps: input.maxSteps ?? null,
       learningRate: input.learningRate ?? null,

@@ -105,6 +105,7 @@ export class AdaptGeneratorInput {
   @Field(() => ID, { description: 'A causal LM (gpt2, llama) to adapt.' }) baseModelId!: string;
   @Field(() => ID) corpusId!: string;
   @Field(() => String, { defaultValue: 'train' }) split!: string;
+  @Field(() => String, { nullable: true, description: 'Measure held-out perplexity on this split after training (metric heldout_perplexity), e.g. "dev".' }) heldOutSplit?: string;
   @Field(() => Float, { defaultValue: 1, description: 'Adapt on a seeded nested subset of the split (the ablations vary this).' }) documentFraction!: number;
   @Field(() => Int, { defaultValue: 0 }) subsetSeed!: number;
   @Field(() => LoraInput, { nullable: true, description: 'Train a LoRA adapter (merged into the result); omitted: train every weight.' }) lora?: LoraInput;

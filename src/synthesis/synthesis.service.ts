@@ -149,7 +149,11 @@ export class SynthesisService {
     // The batches were partial outputs; the corpus holds them now.
     await this.artifacts.release(batches);
     const resumedFrom = checkpoint?.done ?? 0;
-    return { syntheticDatasetId: record.id, corpusId: corpus.id, documents: texts.length, newTokens, seconds, tokensPerSecond: (newTokens - (checkpoint?.newTokens ?? 0)) / seconds, resumedFrom };
+    // Diversity of what was sampled (the prompts left out): word salad is high, a copying generator low.
+    const continuations = texts.map((text, i) => text.slice(prompts[Math.floor(i / request.samplesPerPrompt)]!.length));
+    const distinct = { 1: distinctN(continuations, 1), 2: distinctN(continuations, 2), 3: distinctN(continuations, 3) };
+    for (const [n, value] of Object.entries(distinct)) await ctx.metric(`distinct_${n}`, value);
+    return { syntheticDatasetId: record.id, corpusId: corpus.id, documents: texts.length, newTokens, seconds, tokensPerSecond: (newTokens - (checkpoint?.newTokens ?? 0)) / seconds, resumedFrom, distinct };
   }
 
   async startGuard(user: AuthUser, request: PrivacyGuardPayload) {
@@ -250,3 +254,17 @@ export function firstWords(text: string, n: number): string {
   return match ? match[1]! : '';
 }
 
+
+/** Distinct word n-grams over all n-grams of the texts (lower-cased words of letters and digits); 0 for none. */
+export function distinctN(texts: string[], n: number): number {
+  const seen = new Set<string>();
+  let total = 0;
+  for (const text of texts) {
+    const words = text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+    for (let i = 0; i + n <= words.length; i++) {
+      seen.add(words.slice(i, i + n).join(' '));
+      total++;
+    }
+  }
+  return total === 0 ? 0 : seen.size / total;
+}

@@ -51,9 +51,16 @@ describe('pre-training from scratch (embedded database)', () => {
     expect(model.metrics[0].value).toBeCloseTo(job.result.heldOutPerplexity, 6);
 
     const { generateSyntheticCorpus } = await api.query(`mutation($input: GenerateSyntheticCorpusInput!) { generateSyntheticCorpus(input: $input) { id } }`, {
-      input: { name: 'notes', generatorModelId: job.result.modelId, promptCorpusId: realCorpusId, promptSplit: 'dev', maxNewTokens: 8 },
+      input: { name: 'notes', generatorModelId: job.result.modelId, promptCorpusId: realCorpusId, promptSplit: 'dev', maxNewTokens: 40 },
     });
-    expect((await api.waitForJob(generateSyntheticCorpus.id)).result.documents).toBe(3);
+    const generated = await api.waitForJob(generateSyntheticCorpus.id);
+    expect(generated.error).toBeNull();
+    expect(generated.result.documents).toBe(3);
+    // Diversity of the sampled text: distinct n-grams over all n-grams, stored as metrics of the job.
+    for (const n of ['1', '2', '3']) expect(generated.result.distinct[n]).toBeGreaterThan(0);
+    expect(generated.result.distinct['1']).toBeLessThanOrEqual(generated.result.distinct['3']);
+    const { metrics } = await api.query(`query($id: ID!) { metrics(filter: { jobId: $id, name: "distinct_2" }) { edges { node { value } } } }`, { id: generated.id });
+    expect(metrics.edges[0].node.value).toBe(generated.result.distinct['2']);
 
     const bad = await api.raw(`mutation($input: PretrainModelInput!) { pretrainModel(input: $input) { id } }`, { input: { name: 'x', corpusIds: [textCorpusId], size: { ...SIZE, numHeads: 3 } } });
     expect(bad.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
@@ -77,12 +84,15 @@ describe('pre-training from scratch (embedded database)', () => {
     const id = createExperiment.experiment.id;
     let experiment: any;
     for (const deadline = Date.now() + 300_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 300))) {
-      experiment = (await api.query(`query($id: ID!) { experiment(id: $id) { status error steps { name status } results { synthetic { documents } generatedDocuments } } }`, { id })).experiment;
+      experiment = (await api.query(`query($id: ID!) { experiment(id: $id) { status error steps { name status job { result } } results { synthetic { documents } generatedDocuments } } }`, { id })).experiment;
       if (['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(experiment.status)) break;
     }
     expect(experiment.error).toBeNull();
     expect(experiment.steps.map((s: { name: string }) => s.name).slice(0, 2).sort()).toEqual(['annotator', 'pretrain_generator']);
     expect(experiment.results.generatedDocuments).toBe(3);
+    // The adapted generator's perplexity on the prompt split (the method's validation documents).
+    const adapted = experiment.steps.find((s: { name: string }) => s.name === 'generator');
+    expect(adapted.job.result.heldOutPerplexity).toBeGreaterThan(1);
     const { models } = await api.query(`{ models(kind: GENERATOR) { totalCount } }`);
     expect(models.totalCount).toBe(3); // the first test's, and this experiment's pre-trained and adapted ones
   });
