@@ -42,7 +42,7 @@ export class CorpusService {
     private readonly artifacts: ArtifactStore,
     private readonly jobs: JobService,
     private readonly cpu: CpuPool,
-    private readonly limits: { maxUploadBytes: number },
+    private readonly limits: { maxUploadBytes: number; maxFileBytes: number },
   ) {
     this.repository = new CorpusRepository(prisma, database);
   }
@@ -113,6 +113,7 @@ export class CorpusService {
         bytes: this.artifacts.read(payload.uploadSha256),
         name: payload.uploadName,
         maxArchiveBytes: this.limits.maxUploadBytes,
+        maxFileBytes: this.limits.maxFileBytes,
         options: { format: (payload.format as CorpusFormat) ?? undefined, allowOverlaps: payload.allowOverlaps, allowUnknownFields: payload.allowUnknownFields, keepSourceIds: true },
       });
     } catch (error) {

@@ -10,8 +10,8 @@ import type { CorpusFormat, ParsedDocument } from '../corpora/formats/types.js';
 import { documentCounts, evaluate, pairedBootstrapCounts, privacyReport, ScoringInputError, type BootstrapOptions, type EvaluateOptions, type PerDocumentCounts, type PlainDocument, type PredictedDocument, type PrivacyOptions, type ScoringDocument } from '../scoring/index.js';
 
 export const CPU_TASKS = {
-  parseUpload(input: { bytes: Uint8Array; name: string; maxArchiveBytes: number; options: CorpusImportOptions }) {
-    const files = unpackArchive(input.bytes, input.name, { maxArchiveBytes: input.maxArchiveBytes });
+  parseUpload(input: { bytes: Uint8Array; name: string; maxArchiveBytes: number; maxFileBytes: number; options: CorpusImportOptions }) {
+    const files = unpackArchive(input.bytes, input.name, { maxArchiveBytes: input.maxArchiveBytes, maxFileBytes: input.maxFileBytes });
     return { fileCount: files.length, ...parseCorpus(files, input.options) };
   },
   exportZip(input: { documents: ParsedDocument[]; format: CorpusFormat }) {
