@@ -1,9 +1,10 @@
 /** The only place that reads and writes corpora, documents and annotations in the database. */
 import crypto from 'node:crypto';
-import type { PrismaClient } from '../generated/prisma/client.js';
+import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
 import type { Database } from '../db/database.js';
 import type { ParsedDocument } from './formats/types.js';
 import { codePointLength } from '../common/text.js';
+import type { Countable, CorpusStats } from './stats.js';
 
 export interface NewCorpus {
   name: string;
@@ -37,7 +38,7 @@ export class CorpusRepository {
    * Bulk rows go in as arrays through unnest(), one statement per table: about 5× faster than
    * Prisma's createMany for MEDDOCAN-sized imports, on PGlite and PostgreSQL alike.
    */
-  async createWithDocuments(corpus: NewCorpus, documents: ParsedDocument[], labels: string[]) {
+  async createWithDocuments(corpus: NewCorpus, documents: ParsedDocument[], labels: string[], stats: CorpusStats | null = null) {
     const corpusId = crypto.randomUUID();
     const docs = { id: [] as string[], externalId: [] as string[], split: [] as string[], text: [] as string[], charCount: [] as number[], ordinal: [] as number[] };
     const spans = { id: [] as string[], documentId: [] as string[], start: [] as number[], end: [] as number[], label: [] as string[], sourceId: [] as (string | null)[], sourceOrder: [] as (number | null)[] };
@@ -61,8 +62,8 @@ export class CorpusRepository {
     });
     await this.database.transaction(async (sql) => {
       await sql.query(
-        `INSERT INTO "Corpus" (id, name, description, kind, "containsPhi", "ownerId", "sourceFormat", labels, "createdByJobId") VALUES ($1, $2, $3, $4::"CorpusKind", $5, $6, $7, $8::text[], $9)`,
-        [corpusId, corpus.name, corpus.description, corpus.kind, corpus.containsPhi, corpus.ownerId, corpus.sourceFormat, labels, corpus.createdByJobId],
+        `INSERT INTO "Corpus" (id, name, description, kind, "containsPhi", "ownerId", "sourceFormat", labels, "createdByJobId", stats) VALUES ($1, $2, $3, $4::"CorpusKind", $5, $6, $7, $8::text[], $9, $10::jsonb)`,
+        [corpusId, corpus.name, corpus.description, corpus.kind, corpus.containsPhi, corpus.ownerId, corpus.sourceFormat, labels, corpus.createdByJobId, stats && JSON.stringify(stats)],
       );
       await sql.query(
         `INSERT INTO "Document" (id, "corpusId", "externalId", split, text, "charCount", ordinal)
@@ -118,8 +119,8 @@ export class CorpusRepository {
     for (const [docId, split] of assignment) bySplit.set(split, [...(bySplit.get(split) ?? []), docId]);
     await this.prisma.$transaction([
       ...[...bySplit].map(([split, ids]) => this.prisma.document.updateMany({ where: { corpusId, id: { in: ids } }, data: { split } })),
-      // The splits are part of the content address.
-      this.prisma.corpus.update({ where: { id: corpusId }, data: { contentHash: null } }),
+      // The splits are part of the content address and of the statistics.
+      this.prisma.corpus.update({ where: { id: corpusId }, data: { contentHash: null, stats: Prisma.DbNull } }),
     ]);
   }
 
@@ -147,6 +148,32 @@ export class CorpusRepository {
     const contentHash = hash.digest('hex');
     await this.prisma.corpus.update({ where: { id: corpusId }, data: { contentHash } });
     return contentHash;
+  }
+
+  /** What corpus.stats counts: every document's split and text and its gold labels, read a page at a time. */
+  async countableDocuments(corpusId: string): Promise<Countable[]> {
+    const documents: Countable[] = [];
+    const PAGE = 500;
+    for (let skip = 0; ; skip += PAGE) {
+      const rows = await this.prisma.document.findMany({
+        where: { corpusId },
+        orderBy: { ordinal: 'asc' },
+        skip,
+        take: PAGE,
+        select: { externalId: true, split: true, text: true, annotations: { where: { source: 'GOLD' }, select: { label: true } } },
+      });
+      for (const row of rows) documents.push({ id: row.externalId, split: row.split || null, text: row.text, spans: row.annotations });
+      if (rows.length < PAGE) return documents;
+    }
+  }
+
+  async storedStats(corpusId: string): Promise<CorpusStats | null> {
+    const row = await this.prisma.corpus.findUnique({ where: { id: corpusId }, select: { stats: true } });
+    return (row?.stats as CorpusStats | null | undefined) ?? null;
+  }
+
+  async storeStats(corpusId: string, stats: CorpusStats) {
+    await this.prisma.corpus.updateMany({ where: { id: corpusId }, data: { stats: stats as unknown as Prisma.InputJsonValue } });
   }
 
   share(corpusId: string, userId: string) {
