@@ -59,7 +59,7 @@ export class CorpusService {
 
   async requireReadable(user: AuthUser, corpusId: string): Promise<Corpus> {
     const corpus = await this.repository.findById(corpusId);
-    if (!corpus) throw notFound('Corpus', corpusId);
+    if (!corpus || corpus.saving) throw notFound('Corpus', corpusId);
     if (!corpus.containsPhi || corpus.ownerId === user.id || (await this.repository.hasShare(corpusId, user.id))) return corpus;
     throw notFound('Corpus', corpusId);
   }
@@ -100,11 +100,11 @@ export class CorpusService {
     });
   }
 
-  /** Job handler: parse and validate everything first, then write it in one transaction. */
+  /** Job handler: parse and validate everything first, then write it (all or nothing, in batches: createWithDocuments). */
   async runImport(ctx: JobContext<JobName.CorpusImport>) {
     const { payload } = ctx;
-    // A crash after the corpus committed and before the job was marked done: the corpus is the result.
-    const made = await this.repository.findCreatedBy(ctx.jobId);
+    // A crash after the corpus was saved and before the job was marked done: the corpus is the result.
+    const made = await this.repository.findSavedBy(ctx.jobId);
     if (made) {
       const [documents, spans] = await Promise.all([this.prisma.document.count({ where: { corpusId: made.id } }), this.prisma.annotation.count({ where: { document: { corpusId: made.id } } })]);
       await ctx.log('Found the corpus this job saved before the server stopped; not importing again.');
@@ -141,6 +141,10 @@ export class CorpusService {
       parsed.documents,
       labels,
       parsed.stats,
+      async (saved) => {
+        ctx.throwIfCancelled();
+        await ctx.progress(0.5 + (0.5 * saved) / parsed.documents.length, `Saved ${saved} of ${parsed.documents.length} documents.`);
+      },
     );
     crashHereInTests('after-import-commit');
     await ctx.log(`Saved in ${seconds(parsedAt, performance.now())} s.`);

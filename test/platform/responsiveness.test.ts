@@ -93,4 +93,29 @@ describe.each(DATABASES)('responsiveness (%s database)', (database) => {
     await askMany();
     expect(counts()).toBe(1);
   });
+  it('should answer other requests while an import is being saved, and say so before the save ends', async () => {
+    const { importCorpus } = await alice.query(IMPORT, { input: { name: 'train and dev', fileName: 'm.zip', contentBase64: base64(meddocanZip({ train: undefined, dev: undefined }).bytes) } });
+    // Parsing 750 documents takes a while: the subscription is in place long before the save starts.
+    const events: { at: number; status: string; message: string | null }[] = [];
+    const ws = alice.ws();
+    const { pings } = await whilePinging(
+      () =>
+        new Promise<void>((resolve, reject) =>
+          ws.subscribe({ query: EVENTS, variables: { id: importCorpus.id } }, { next: (value) => events.push({ at: performance.now(), ...(value.data as any).jobEvents }), error: reject, complete: resolve }),
+        ),
+    );
+    await ws.dispose();
+    const { job } = await alice.query(`query($id: ID!) { job(id: $id) { status logs { message } } }`, { id: importCorpus.id });
+    expect(job.status).toBe('SUCCEEDED');
+    const savedIn = Number(/^Saved in ([\d.]+) s\.$/.exec(job.logs.map((l: { message: string }) => l.message).find((m: string) => m.startsWith('Saved in')))![1]) * 1000;
+    const saving = events.find((e) => e.message?.startsWith('Saving 750 documents'))!;
+    const end = events.at(-1)!;
+    expect(end.status).toBe('SUCCEEDED');
+    // "Saving" arrives when the save starts, not with its end.
+    expect(end.at - saving.at).toBeGreaterThan(savedIn / 2);
+    // Another user's requests sent during the save are answered, each much faster than the save.
+    const during = pings.filter((p) => p.at >= saving.at && p.at < end.at);
+    expect(during.length).toBeGreaterThanOrEqual(3);
+    expect(Math.max(...during.map((p) => p.ms))).toBeLessThan(savedIn / 3);
+  });
 });
