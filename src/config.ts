@@ -18,6 +18,8 @@ export interface AppConfig {
   /** onnxruntime threads for one training or tagging task. */
   engineThreads: number;
   maxUploadBytes: number;
+  /** Largest unpacked file inside an upload (an archive entry or the upload itself). */
+  maxFileBytes: number;
   maxQueryDepth: number;
   maxQueryComplexity: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -43,6 +45,7 @@ export function loadConfig(overrides: Partial<AppConfig> = {}): AppConfig {
     // By default one core stays free for the API when this process also serves requests.
     engineThreads: int('ENGINE_THREADS', Math.max(1, os.availableParallelism() - (process.argv.includes('worker') ? 0 : 1))),
     maxUploadBytes: int('MAX_UPLOAD_BYTES', 200 * 1024 * 1024),
+    maxFileBytes: int('MAX_FILE_BYTES', 100 * 1024 * 1024),
     maxQueryDepth: int('MAX_QUERY_DEPTH', 12),
     maxQueryComplexity: int('MAX_QUERY_COMPLEXITY', 5000),
     logLevel: (process.env.LOG_LEVEL as AppConfig['logLevel']) || 'info',

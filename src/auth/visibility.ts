@@ -6,9 +6,9 @@
 import type { Prisma } from '../generated/prisma/client.js';
 import type { AuthUser } from './auth.types.js';
 
-/** PHI corpora: their owner and the people they are shared with. */
+/** PHI corpora: their owner and the people they are shared with. A corpus still being saved: nobody. */
 export function corpusVisibleWhere(user: AuthUser): Prisma.CorpusWhereInput {
-  return { OR: [{ containsPhi: false }, { ownerId: user.id }, { shares: { some: { userId: user.id } } }] };
+  return { saving: false, OR: [{ containsPhi: false }, { ownerId: user.id }, { shares: { some: { userId: user.id } } }] };
 }
 
 /** PHI models (trained on PHI, or from a PHI base, tokenizer or annotator): their owner only. */

@@ -5,10 +5,12 @@
  * - Entry paths must stay inside the upload: no '..' segment, no absolute path or drive letter,
  *   no backslash, no NUL; symlink and hard-link entries are refused (PATH_ESCAPE).
  * - `__MACOSX/` and every path with a segment starting with '.' (dotfiles, `.git/`) are skipped.
- * - Limits (TOO_LARGE): the upload's size, the number of files, and the total unpacked size,
- *   first as declared by the archive, then as actually inflated: inflation stops as soon as an
- *   entry grows past its declared size or the total budget, so a zip bomb costs at most one
- *   16 KiB input chunk of output beyond the limit.
+ * - Limits (TOO_LARGE): the upload's size, the number of files, each file's unpacked size and the
+ *   total unpacked size, first as declared by the archive, then as actually inflated: inflation
+ *   stops as soon as an entry grows past its declared size or the total budget, so a zip bomb
+ *   costs at most one 16 KiB input chunk of output beyond the limit. The per-file limit keeps
+ *   every file's text far below the longest string JavaScript can hold (about 512 Mi UTF-16
+ *   units), and a file declared too large is refused before any memory is spent on it.
  */
 import { Gunzip, Inflate, zipSync } from 'fflate';
 import { CorpusImportError, IssueCollector } from './errors.js';
@@ -21,12 +23,15 @@ export interface ArchiveLimits {
   maxUnpackedBytes: number;
   /** Number of file entries, skipped ones included (default 50,000). */
   maxFileCount: number;
+  /** Unpacked size of one file (default 100 MiB; MAX_FILE_BYTES). */
+  maxFileBytes: number;
 }
 
 export const DEFAULT_ARCHIVE_LIMITS: Readonly<ArchiveLimits> = Object.freeze({
   maxArchiveBytes: 200 * 1024 * 1024,
   maxUnpackedBytes: 1024 * 1024 * 1024,
   maxFileCount: 50_000,
+  maxFileBytes: 100 * 1024 * 1024,
 });
 
 const CHUNK_BYTES = 16 * 1024;
@@ -44,9 +49,13 @@ export function unpackArchive(bytes: Uint8Array, name: string, limits: Partial<A
     return readTar(gunzip(bytes, lim.maxUnpackedBytes + (lim.maxFileCount + 2) * 1536), lim);
   }
   const base = name.replace(/\\/g, '/').split('/').pop() ?? '';
-  if (lower.endsWith('.gz')) return [{ path: base.slice(0, -3), bytes: gunzip(bytes, lim.maxUnpackedBytes) }];
-  if (bytes.length > lim.maxUnpackedBytes) throw tooLarge(`the file is ${bytes.length} bytes; the limit is ${lim.maxUnpackedBytes} bytes`);
+  if (lower.endsWith('.gz')) return [{ path: base.slice(0, -3), bytes: gunzip(bytes, Math.min(lim.maxUnpackedBytes, lim.maxFileBytes)) }];
+  if (bytes.length > Math.min(lim.maxUnpackedBytes, lim.maxFileBytes)) throw tooLarge(fileTooLarge(base, bytes.length, lim));
   return [{ path: base, bytes }];
+}
+
+function fileTooLarge(path: string, bytes: number, lim: ArchiveLimits): string {
+  return `${path} is ${bytes} bytes unpacked; the limit for one file is ${Math.min(lim.maxFileBytes, lim.maxUnpackedBytes)} bytes (MAX_FILE_BYTES)`;
 }
 
 function tooLarge(message: string): CorpusImportError {
@@ -101,6 +110,7 @@ class EntryChecker {
       return null;
     }
     if (checked.kind === 'skip') return null;
+    if (declaredBytes > this.lim.maxFileBytes) throw tooLarge(fileTooLarge(checked.path, declaredBytes, this.lim));
     if (this.paths.has(checked.path)) throw malformed(`the archive holds ${checked.path} twice`);
     this.paths.add(checked.path);
     return checked.path;

@@ -16,7 +16,8 @@ import { CorpusImportError } from './errors.js';
 import { crashHereInTests } from '../common/fault.js';
 import { CORPUS_FORMATS, type CorpusFormat, type ParsedDocument } from './formats/types.js';
 import type { CpuPool } from '../jobs/cpu-pool.js';
-import { corpusStats } from './stats.js';
+import type { CorpusStats } from './stats.js';
+import { log } from '../common/log.js';
 import { bioTags } from './labels.js';
 import { nestedSubsets, seededSplit } from './splits.js';
 import { CorpusRepository, type CorpusDocument } from './corpus.repository.js';
@@ -35,6 +36,10 @@ export interface ImportRequest {
 
 export class CorpusService {
   readonly repository: CorpusRepository;
+  /** corpus.stats being counted, per corpus: concurrent requests share one count. */
+  private readonly statsCounts = new Map<string, Promise<CorpusStats>>();
+  /** Split reassignments per corpus: a count that started before one is not stored. */
+  private readonly splitChanges = new Map<string, number>();
 
   constructor(
     private readonly prisma: PrismaClient,
@@ -42,7 +47,7 @@ export class CorpusService {
     private readonly artifacts: ArtifactStore,
     private readonly jobs: JobService,
     private readonly cpu: CpuPool,
-    private readonly limits: { maxUploadBytes: number },
+    private readonly limits: { maxUploadBytes: number; maxFileBytes: number },
   ) {
     this.repository = new CorpusRepository(prisma, database);
   }
@@ -54,7 +59,7 @@ export class CorpusService {
 
   async requireReadable(user: AuthUser, corpusId: string): Promise<Corpus> {
     const corpus = await this.repository.findById(corpusId);
-    if (!corpus) throw notFound('Corpus', corpusId);
+    if (!corpus || corpus.saving) throw notFound('Corpus', corpusId);
     if (!corpus.containsPhi || corpus.ownerId === user.id || (await this.repository.hasShare(corpusId, user.id))) return corpus;
     throw notFound('Corpus', corpusId);
   }
@@ -95,11 +100,11 @@ export class CorpusService {
     });
   }
 
-  /** Job handler: parse and validate everything first, then write it in one transaction. */
+  /** Job handler: parse and validate everything first, then write it (all or nothing, in batches: createWithDocuments). */
   async runImport(ctx: JobContext<JobName.CorpusImport>) {
     const { payload } = ctx;
-    // A crash after the corpus committed and before the job was marked done: the corpus is the result.
-    const made = await this.repository.findCreatedBy(ctx.jobId);
+    // A crash after the corpus was saved and before the job was marked done: the corpus is the result.
+    const made = await this.repository.findSavedBy(ctx.jobId);
     if (made) {
       const [documents, spans] = await Promise.all([this.prisma.document.count({ where: { corpusId: made.id } }), this.prisma.annotation.count({ where: { document: { corpusId: made.id } } })]);
       await ctx.log('Found the corpus this job saved before the server stopped; not importing again.');
@@ -113,6 +118,7 @@ export class CorpusService {
         bytes: this.artifacts.read(payload.uploadSha256),
         name: payload.uploadName,
         maxArchiveBytes: this.limits.maxUploadBytes,
+        maxFileBytes: this.limits.maxFileBytes,
         options: { format: (payload.format as CorpusFormat) ?? undefined, allowOverlaps: payload.allowOverlaps, allowUnknownFields: payload.allowUnknownFields, keepSourceIds: true },
       });
     } catch (error) {
@@ -134,6 +140,11 @@ export class CorpusService {
       { name: payload.name, description: payload.description, kind: 'REAL', containsPhi: payload.containsPhi, ownerId: ctx.ownerId, sourceFormat: parsed.format, createdByJobId: ctx.jobId },
       parsed.documents,
       labels,
+      parsed.stats,
+      async (saved) => {
+        ctx.throwIfCancelled();
+        await ctx.progress(0.5 + (0.5 * saved) / parsed.documents.length, `Saved ${saved} of ${parsed.documents.length} documents.`);
+      },
     );
     crashHereInTests('after-import-commit');
     await ctx.log(`Saved in ${seconds(parsedAt, performance.now())} s.`);
@@ -213,15 +224,39 @@ export class CorpusService {
     return this.prisma.user.findUnique({ where: { id: userId } });
   }
 
-  async stats(corpusId: string) {
-    const documents = await this.repository.loadDocuments(corpusId);
-    const stats = corpusStats(documents.map(toParsedDocument));
+  /**
+   * Documents, characters, tokens and gold mentions, in total and per split. Stored on the corpus
+   * (counted at import, or here once, in a worker thread, when missing: corpora made before the
+   * column existed, generated ones, and after a split reassignment).
+   */
+  async stats(corpus: { id: string; stats?: unknown }) {
+    const stats = (corpus.stats as CorpusStats | null) ?? (await this.countStats(corpus.id));
     const labels = (perLabel: Record<string, number>) => Object.entries(perLabel).map(([label, mentions]) => ({ label, mentions }));
     return {
       ...stats,
       labels: labels(stats.mentionsPerLabel),
       splits: stats.splits.map((split) => ({ ...split, split: split.split ?? '', labels: labels(split.mentionsPerLabel) })),
     };
+  }
+
+  private countStats(corpusId: string): Promise<CorpusStats> {
+    let count = this.statsCounts.get(corpusId);
+    if (!count) {
+      const splitChanges = this.splitChanges.get(corpusId) ?? 0;
+      count = (async () => {
+        const stored = await this.repository.storedStats(corpusId);
+        if (stored) return stored;
+        const started = performance.now();
+        const stats = await this.cpu.run('corpusStats', { documents: await this.repository.countableDocuments(corpusId) });
+        if ((this.splitChanges.get(corpusId) ?? 0) === splitChanges) await this.repository.storeStats(corpusId, stats);
+        log('info', 'corpus.stats_counted', { corpusId, documents: stats.documents, ms: Math.round(performance.now() - started) });
+        return stats;
+      })().finally(() => {
+        if (this.statsCounts.get(corpusId) === count) this.statsCounts.delete(corpusId);
+      });
+      this.statsCounts.set(corpusId, count);
+    }
+    return count;
   }
 
   /** Each split with its number of documents. */
@@ -244,6 +279,9 @@ export class CorpusService {
     const idOf = new Map(docs.map((d) => [`${d.split}/${d.externalId}`, d.id]));
     const assignment = validated('fractions', () => seededSplit([...idOf.keys()], fractions, seed));
     await this.repository.reassignSplits(corpusId, new Map(Object.entries(assignment).flatMap(([split, keys]) => keys.map((key) => [idOf.get(key)!, split] as const))));
+    // The stored statistics are cleared; a count under way counted the old splits.
+    this.splitChanges.set(corpusId, (this.splitChanges.get(corpusId) ?? 0) + 1);
+    this.statsCounts.delete(corpusId);
     return this.repository.splitsOf(corpusId);
   }
 

@@ -19,7 +19,7 @@ export interface CorpusStats extends CorpusCounts {
 }
 
 /** A document as far as counting goes: spans need only their label. */
-type Countable = Pick<ParsedDocument, 'id' | 'split' | 'text'> & { spans: Pick<ParsedDocument['spans'][number], 'label'>[] };
+export type Countable = Pick<ParsedDocument, 'id' | 'split' | 'text'> & { spans: Pick<ParsedDocument['spans'][number], 'label'>[] };
 
 export function corpusStats(docs: Countable[]): CorpusStats {
   const total = emptyCounts();

@@ -88,7 +88,7 @@ export class EvaluationService {
     private readonly steps: StepRunner,
     private readonly metricRows: MetricRepository,
     private readonly cpu: CpuPool,
-    private readonly limits: { maxUploadBytes: number },
+    private readonly limits: { maxUploadBytes: number; maxFileBytes: number },
   ) {
     this.repository = new EvaluationRepository(prisma);
   }
@@ -237,6 +237,7 @@ export class EvaluationService {
         bytes: this.artifacts.read(p.predictionsSha256!),
         name: p.predictionsName ?? 'predictions',
         maxArchiveBytes: this.limits.maxUploadBytes,
+        maxFileBytes: this.limits.maxFileBytes,
         // System output may overlap and carry extra fields (scores); the scorer handles both. Invalid
         // spans pass to the scorer only when it is to score them.
         options: { format: (p.predictionsFormat as CorpusFormat) ?? undefined, allowOverlaps: true, allowUnknownFields: true, allowInvalidSpans: p.invalidSpans === 'score' },

@@ -7,12 +7,19 @@ import { unpackArchive } from '../corpora/archive.js';
 import { CorpusImportError } from '../corpora/errors.js';
 import { exportCorpus, parseCorpus, zipFiles, type CorpusImportOptions } from '../corpora/formats/index.js';
 import type { CorpusFormat, ParsedDocument } from '../corpora/formats/types.js';
+import { corpusStats, type Countable } from '../corpora/stats.js';
 import { documentCounts, evaluate, pairedBootstrapCounts, privacyReport, ScoringInputError, type BootstrapOptions, type EvaluateOptions, type PerDocumentCounts, type PlainDocument, type PredictedDocument, type PrivacyOptions, type ScoringDocument } from '../scoring/index.js';
 
 export const CPU_TASKS = {
-  parseUpload(input: { bytes: Uint8Array; name: string; maxArchiveBytes: number; options: CorpusImportOptions }) {
-    const files = unpackArchive(input.bytes, input.name, { maxArchiveBytes: input.maxArchiveBytes });
-    return { fileCount: files.length, ...parseCorpus(files, input.options) };
+  parseUpload(input: { bytes: Uint8Array; name: string; maxArchiveBytes: number; maxFileBytes: number; options: CorpusImportOptions }) {
+    const files = unpackArchive(input.bytes, input.name, { maxArchiveBytes: input.maxArchiveBytes, maxFileBytes: input.maxFileBytes });
+    const parsed = parseCorpus(files, input.options);
+    // corpus.stats, counted here once instead of on request (splits as stored: none is null).
+    return { fileCount: files.length, ...parsed, stats: corpusStats(parsed.documents.map((doc) => ({ ...doc, split: doc.split || null }))) };
+  },
+  /** corpus.stats of stored documents (src/corpora/stats.ts). */
+  corpusStats(input: { documents: Countable[] }) {
+    return corpusStats(input.documents);
   },
   exportZip(input: { documents: ParsedDocument[]; format: CorpusFormat }) {
     const files = exportCorpus(input.documents, input.format);

@@ -3,6 +3,9 @@ import crypto from 'node:crypto';
 import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
 import { canonicalJson } from '../steps/input-hash.js';
 
+/** Machine annotations written per transaction. */
+const BATCH_SPANS = 1000;
+
 export class ModelRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
@@ -24,19 +27,30 @@ export class ModelRepository {
     return this.prisma.model.create({ data });
   }
 
-  /** Replaces the model's machine annotations on these documents, in one transaction. */
+  /**
+   * Replaces the model's machine annotations on these documents, a batch of documents per
+   * transaction with a turn of the event loop in between, so other requests get the embedded
+   * database meanwhile. A document's annotations are replaced together, so no document is ever
+   * half replaced; a corpus read mid-way mixes documents tagged by this run and by the model's
+   * previous one (alike on one device: inference is deterministic).
+   */
   async replaceMachineAnnotations(modelId: string, rows: { documentId: string; spans: { start: number; end: number; label: string }[] }[]) {
-    const documentIds = rows.map((row) => row.documentId);
-    const data: Prisma.AnnotationCreateManyInput[] = rows.flatMap((row) =>
-      row.spans.map((span) => ({ documentId: row.documentId, start: span.start, end: span.end, label: span.label, source: 'MACHINE' as const, modelId })),
-    );
-    await this.prisma.$transaction(
-      async (tx) => {
-        await tx.annotation.deleteMany({ where: { modelId, source: 'MACHINE', documentId: { in: documentIds } } });
-        for (let i = 0; i < data.length; i += 5000) await tx.annotation.createMany({ data: data.slice(i, i + 5000) });
-      },
-      { timeout: 10 * 60_000 },
-    );
-    return data.length;
+    let count = 0;
+    for (let first = 0; first < rows.length; ) {
+      let end = first;
+      for (let spans = 0; end < rows.length && (end === first || spans + rows[end]!.spans.length <= BATCH_SPANS); end++) spans += rows[end]!.spans.length;
+      const batch = rows.slice(first, end);
+      const data: Prisma.AnnotationCreateManyInput[] = batch.flatMap((row) =>
+        row.spans.map((span) => ({ documentId: row.documentId, start: span.start, end: span.end, label: span.label, source: 'MACHINE' as const, modelId })),
+      );
+      await this.prisma.$transaction([
+        this.prisma.annotation.deleteMany({ where: { modelId, source: 'MACHINE', documentId: { in: batch.map((row) => row.documentId) } } }),
+        this.prisma.annotation.createMany({ data }),
+      ]);
+      count += data.length;
+      first = end;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    return count;
   }
 }

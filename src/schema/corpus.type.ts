@@ -43,6 +43,8 @@ export class Corpus {
   @Field(() => Date) createdAt!: Date;
   ownerId!: string;
   createdByJobId!: string | null;
+  /** Stored CorpusStats (JSON), or null until counted. */
+  stats!: unknown;
 }
 
 @ObjectType()

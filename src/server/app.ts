@@ -38,12 +38,23 @@ export async function startServer(services: Services): Promise<RunningServer> {
   httpServer.headersTimeout = 66_000;
 
   const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: 1024 * 1024 });
-  const wsCleanup = useServer<Record<string, unknown>, { user?: AuthUser }>(
+  const wsCleanup = useServer<Record<string, unknown>, { user?: AuthUser; authorization?: string }>(
     {
       schema,
       // The same limits as over HTTP: depth as a validation rule, cost before the operation runs.
       validate: (schema, document) => validate(schema, document, [...specifiedRules, depthLimitRule(config.maxQueryDepth)]),
-      onSubscribe: (_ctx, _id, payload) => {
+      onSubscribe: async (ctx, _id, payload) => {
+        // The token is checked again for every operation, as over HTTP: a revoked token (or a
+        // changed role) takes effect on open sockets too. A revoked one also ends the socket (4401),
+        // and with it the subscriptions it started before.
+        try {
+          const user = await services.auth.authenticate(ctx.extra.authorization);
+          if (user) ctx.extra.user = user;
+        } catch (error) {
+          if (!(error instanceof AppError) || error.code !== 'UNAUTHENTICATED') throw error;
+          setImmediate(() => ctx.extra.socket.close(4401, error.message));
+          return [new GraphQLError(error.message, { extensions: { code: 'UNAUTHENTICATED' } })];
+        }
         let document;
         try {
           document = parse(payload.query);
@@ -65,6 +76,7 @@ export async function startServer(services: Services): Promise<RunningServer> {
           const user = await services.auth.authenticate(header);
           if (!user) return refuse('Send your API token as connectionParams {"Authorization": "Bearer dsk_..."}.');
           ctx.extra.user = user;
+          ctx.extra.authorization = header;
           return true;
         } catch (error) {
           if (error instanceof AppError && error.code === 'UNAUTHENTICATED') return refuse(error.message);

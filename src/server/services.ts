@@ -50,12 +50,12 @@ export async function createServices(config: AppConfig, options: { runJobs: bool
   const auth = new AuthService(prisma);
   const jobs = new JobService(prisma, queue, bus);
   const cpu = new CpuPool();
-  const corpora = new CorpusService(prisma, database, artifacts, jobs, cpu, { maxUploadBytes: config.maxUploadBytes });
+  const corpora = new CorpusService(prisma, database, artifacts, jobs, cpu, { maxUploadBytes: config.maxUploadBytes, maxFileBytes: config.maxFileBytes });
   const steps = new StepRunner(jobs, corpora.repository, new ModelRepository(prisma));
   const metricRows = new MetricRepository(prisma);
 
   const models = new ModelService(prisma, artifacts, steps, metricRows, corpora, config.dataDir, config.engineThreads);
-  const evaluation = new EvaluationService(prisma, corpora, models, artifacts, jobs, steps, metricRows, cpu, { maxUploadBytes: config.maxUploadBytes });
+  const evaluation = new EvaluationService(prisma, corpora, models, artifacts, jobs, steps, metricRows, cpu, { maxUploadBytes: config.maxUploadBytes, maxFileBytes: config.maxFileBytes });
 
   const synthesis = new SynthesisService(prisma, jobs, steps, corpora, models, bus, cpu, artifacts, config.engineThreads);
 

@@ -84,8 +84,8 @@ export class SynthesisService {
       prompts,
       sampling: { samplesPerPrompt: request.samplesPerPrompt, maxNewTokens: request.maxNewTokens, temperature: request.temperature, topP: request.topP, topK: request.topK, seed: request.seed, promptWords: request.promptWords, promptSplit: request.promptSplit },
     });
-    // A crash after the notes were saved: they are complete (saved in one transaction); finish the record.
-    const saved = await this.corpora.repository.findCreatedBy(ctx.jobId);
+    // A crash after the notes were saved: they are complete (a half-saved corpus is deleted); finish the record.
+    const saved = await this.corpora.repository.findSavedBy(ctx.jobId);
     if (saved) {
       const existing = await this.prisma.syntheticDataset.findUnique({ where: { corpusId: saved.id } });
       const record = existing ?? (await this.prisma.syntheticDataset.create({ data: dataset(saved.id) }));

@@ -74,6 +74,15 @@ describe(unpackArchive.name, () => {
     expect(expectCode(() => unpackArchive(bomb, 'up.zip', { maxUnpackedBytes: 1_000_000 }), 'TOO_LARGE').message).toContain('declares');
   });
 
+  it('should refuse one file over maxFileBytes in a zip, a tar, a gzip or alone, by its declared size', () => {
+    const opts = { maxFileBytes: 1000 };
+    expect(expectCode(() => unpackArchive(zipSync({ 'a.txt': new Uint8Array(1001) }), 'up.zip', opts), 'TOO_LARGE').message).toContain('a.txt is 1001 bytes unpacked');
+    expectCode(() => unpackArchive(tar([{ name: 'a.txt', content: 'x'.repeat(1001) }]), 'up.tar', opts), 'TOO_LARGE');
+    expectCode(() => unpackArchive(gzipSync(new Uint8Array(1001)), 'a.txt.gz', opts), 'TOO_LARGE');
+    expectCode(() => unpackArchive(new Uint8Array(1001), 'a.txt', opts), 'TOO_LARGE');
+    expect(unpackArchive(zipSync({ 'a.txt': new Uint8Array(1000) }), 'up.zip', opts)[0]!.bytes.length).toBe(1000);
+  });
+
   it('should stop inflating an entry that lies about its size', () => {
     const bomb = zipSync({ 'a.txt': new Uint8Array(5_000_000) }, { level: 9 });
     // Rewrite the declared uncompressed size (central directory offset 24, local header offset 22) to 100 bytes.

@@ -197,6 +197,18 @@ describe.each(DATABASES)('corpora (%s database)', (database) => {
     expect((await alice.query(`{ corpora { totalCount } }`)).corpora.totalCount).toBe(before);
   });
 
+  it('should refuse a file declared larger than MAX_FILE_BYTES with TOO_LARGE before inflating it', async () => {
+    // One entry whose headers declare 900,000,000 bytes (under the 1 GiB unpacked limit); its data is tiny.
+    const zip = zipSync({ 'train/big.txt': strToU8('Texto.') });
+    const view = new DataView(zip.buffer, zip.byteOffset, zip.byteLength);
+    view.setUint32(view.getUint32(zip.length - 22 + 16, true) + 24, 900_000_000, true);
+    view.setUint32(22, 900_000_000, true);
+    const job = await importAndWait(alice, { name: 'huge', fileName: 'huge.zip', contentBase64: base64(zip) });
+    expect(job.status).toBe('FAILED');
+    expect(job.result.importError.code).toBe('TOO_LARGE');
+    expect(job.error).toMatch(/train\/big\.txt is 900000000 bytes unpacked; the limit for one file is 104857600 bytes \(MAX_FILE_BYTES\)/);
+  });
+
   it('should refuse archives that escape their folder, text that is not UTF-8 and duplicate ids, and keep CRLF offsets', async () => {
     const failed = async (files: Record<string, Uint8Array>) => {
       const job = await importAndWait(alice, { name: 'bad', fileName: 'bad.zip', contentBase64: base64(zipSync(files)) });

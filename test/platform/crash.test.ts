@@ -53,3 +53,27 @@ describe('one process per embedded database', () => {
     }
   });
 });
+
+describe.each(DATABASES)('crash in the middle of saving a corpus (%s database)', (database) => {
+  let server: TestServer;
+
+  beforeAll(async () => {
+    server = await startTestServer(database, { DEID_CRASH_AT: 'mid-corpus-save' });
+  });
+  afterAll(async () => server?.stop());
+
+  it('should delete the half-saved corpus and import it again', async () => {
+    let api = new ApiClient(server.url, server.adminToken);
+    // 200 documents and about 4,500 spans: several batches, and the server dies after the first.
+    const upload = base64(meddocanZip({ train: 200 }).bytes);
+    const { importCorpus } = await api.query(`mutation($input: ImportCorpusInput!) { importCorpus(input: $input) { id } }`, { input: { name: 'halfway', fileName: 'm.zip', contentBase64: upload } });
+    await server.exited();
+    delete server.env.DEID_CRASH_AT;
+    await server.restart();
+    api = new ApiClient(server.url, server.adminToken);
+    const job = await api.waitForJob(importCorpus.id, 60_000);
+    expect(job).toMatchObject({ status: 'SUCCEEDED', attempts: 2, result: { documents: 200 } });
+    const { corpora } = await api.query(`{ corpora { totalCount edges { node { id documents(first: 1) { totalCount } } } } }`);
+    expect(corpora).toEqual({ totalCount: 1, edges: [{ node: { id: job.result.corpusId, documents: { totalCount: 200 } } }] });
+  });
+});

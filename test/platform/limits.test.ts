@@ -1,5 +1,7 @@
 /** Query depth, cost and upload size limits, and error hygiene, on a server started with small limits. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
 import { ApiClient } from '../support/client.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
@@ -74,6 +76,29 @@ describe('request limits', () => {
       expect(closed.code).toBe(4401);
       expect(closed.reason).toMatch(token ? /unknown or revoked/ : /API token/);
     }
+  });
+
+  it('should recheck the token of an open WebSocket for every operation, and end it once the token is revoked', async () => {
+    const { createUser } = await admin.query(`mutation { createUser(input: { email: "ws@test.local", name: "ws", role: RESEARCHER }) { id } }`);
+    const { createApiToken } = await admin.query(`mutation($id: ID!) { createApiToken(userId: $id, name: "ws") { id secret } }`, { id: createUser.id });
+    // One socket for the whole test (not lazy: it stays open between operations).
+    const ws = createClient({ url: server.url.replace(/^http/, 'ws') + '/graphql', webSocketImpl: WebSocket, connectionParams: { Authorization: `Bearer ${createApiToken.secret}` }, lazy: false, retryAttempts: 0 });
+    let connections = 0;
+    ws.on('connected', () => connections++);
+    const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('closed', (event) => resolve(event as { code: number; reason: string })));
+    const run = (query: string) =>
+      new Promise<{ errors?: { message: string; extensions?: { code?: string } }[]; data?: unknown }>((resolve) => {
+        let data: unknown;
+        ws.subscribe({ query }, { next: (value) => (data = value.data ?? data), error: (errors) => resolve({ errors: errors as never }), complete: () => resolve({ data }) });
+      });
+    expect(await run(`{ me { id } }`)).toEqual({ data: { me: { id: createUser.id } } });
+    const user = new ApiClient(server.url, createApiToken.secret);
+    expect(await user.query(`mutation($id: ID!) { revokeApiToken(id: $id) }`, { id: createApiToken.id })).toEqual({ revokeApiToken: true });
+    const refused = await run(`{ me { id } }`);
+    expect(refused.errors?.[0]).toMatchObject({ extensions: { code: 'UNAUTHENTICATED' }, message: expect.stringMatching(/unknown or revoked/) });
+    expect(await closed).toMatchObject({ code: 4401, reason: expect.stringMatching(/unknown or revoked/) });
+    expect(connections).toBe(1);
+    await ws.dispose();
   });
 
   it('should answer schema introspection without a token, and nothing else', async () => {

@@ -14,6 +14,7 @@ import { base64, meddocanZip } from '../support/meddocan.js';
 
 const GENERATE = `mutation($input: GenerateSyntheticCorpusInput!) { generateSyntheticCorpus(input: $input) { id status } }`;
 const TOKENS = `subscription($id: ID!) { generatedTokens(jobId: $id) { sequenceIndex text done } }`;
+const EVENTS = `subscription($id: ID!) { jobEvents(id: $id) { seq status } }`;
 const DOCS = `query($id: ID!) { corpus(id: $id) { kind containsPhi documents(first: 50) { edges { node { externalId text } } } } }`;
 
 async function setUp(api: ApiClient) {
@@ -155,9 +156,14 @@ describe.runIf(DATABASES.includes('postgres'))('token streaming from a worker pr
     const { generateSyntheticCorpus } = await api.query(GENERATE, { input: input(ids) });
     const ws = api.ws();
     const stream = api.collect(ws, TOKENS, { id: generateSyntheticCorpus.id });
-    await new Promise((r) => setTimeout(r, 500));
+    // The token stream has no opening item; jobEvents, sent next on the same socket, opens with the
+    // job's state, one database read after it registered: by then the token stream listens too.
+    let registered!: () => void;
+    const events = api.collect(ws, EVENTS, { id: generateSyntheticCorpus.id }, undefined, () => registered());
+    await new Promise<void>((resolve) => (registered = resolve));
     const second = await startSibling(server, 'worker');
     const items = await stream;
+    expect((await events).at(-1)!.jobEvents.status).toBe('SUCCEEDED');
     await ws.dispose();
     await second.kill();
     const job = await api.waitForJob(generateSyntheticCorpus.id);

@@ -1,4 +1,4 @@
-import { IssueCollector } from '../errors.js';
+import { CorpusImportError, IssueCollector } from '../errors.js';
 import type { InputFile, ParsedDocument, ParsedSpan, ParseOptions, RawDocument } from './types.js';
 import { codePointLength } from '../../common/text.js';
 
@@ -41,7 +41,9 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 export function decodeUtf8(file: InputFile, issues: IssueCollector): string | null {
   try {
     return utf8.decode(file.bytes);
-  } catch {
+  } catch (error) {
+    // Past the longest string JavaScript can hold (archive.ts's MAX_FILE_BYTES keeps files far below it).
+    if (error instanceof RangeError) throw CorpusImportError.single('TOO_LARGE', `${file.path} is too large to read as text (${file.bytes.length} bytes); split it into smaller files`);
     const at = firstInvalidUtf8Byte(file.bytes);
     let line = 1;
     for (let i = 0; i < at; i++) if (file.bytes[i] === 0x0a) line++;
