@@ -5,7 +5,8 @@
  * Options (defaults in brackets): --fraction F of train's documents, the first by id [1];
  * --hidden [256] --layers [2] --heads [4] --ffn [4 × hidden] --vocab [8000] --max-positions [512];
  * --epochs [2] --batch [16] --lr [1e-3] --warmup [0.1] --chunk-words [128] --seed [0]
- * --threads [2]; --model DIR tags with a trained model folder instead of training one;
+ * --threads [2]; --label-words (train on each word's first sub-token only); --stride N (tag with
+ * chunks starting every N words, overlapping; default chunk-words); --model DIR tags with a trained model folder instead of training one;
  * --keep DIR saves the trained model there; --dev N scores the first N dev documents [all].
  * Prints token F1, strict entity F1, merged span F1 (labels ignored) and training seconds.
  * Results: docs/engine-benchmark.md, "Tagger quality".
@@ -57,6 +58,8 @@ async function main(): Promise<void> {
     chunkWords: num('chunk-words', 128),
     seed: num('seed', 0),
     threads: num('threads', 2),
+    labelWords: argv.includes('--label-words'),
+    stride: num('stride', num('chunk-words', 128)),
   };
   const train = readBratDirectory(path.join(DATA, 'train'));
   const trainDocs = train.slice(0, Math.max(1, Math.round(o.fraction * train.length)));
@@ -79,6 +82,7 @@ async function main(): Promise<void> {
         outputDir: modelDir,
         base: { scratch: { hiddenSize: o.hidden, numLayers: o.layers, numHeads: o.heads, intermediateSize: o.ffn, maxPositions: o.maxPositions, vocabSize: o.vocab } },
         chunkWords: o.chunkWords,
+        labelWords: o.labelWords,
         resume: false,
         seed: o.seed,
         intraOpThreads: o.threads,
@@ -96,7 +100,7 @@ async function main(): Promise<void> {
     console.log(`trained ${result.parameters} parameters, ${result.examples} examples, ${steps} steps in ${trainSeconds.toFixed(0)} s`);
   }
   const tagStarted = performance.now();
-  const predicted = await annotateNer({ modelDir, documents: dev.map((d) => ({ text: d.text })), chunkWords: o.chunkWords, batchSize: 16, intraOpThreads: o.threads });
+  const predicted = await annotateNer({ modelDir, documents: dev.map((d) => ({ text: d.text })), chunkWords: o.chunkWords, chunkStride: o.stride, batchSize: 16, intraOpThreads: o.threads });
   const tagSeconds = (performance.now() - tagStarted) / 1000;
   const scores = evaluate(
     dev,

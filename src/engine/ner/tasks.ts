@@ -9,7 +9,7 @@ import { EncoderModel, parseEncoderConfig } from '../models/bert/index.js';
 import { loadTokenizer, trainWordPiece, type TextTokenizer } from '../tokenizers/index.js';
 import { trainTokenClassification, type TrainConfig, type TrainProgress } from '../train/index.js';
 import type { Device } from '../runtime/session.js';
-import { bioLabels, decodeSpans, encodeChunks, labelChunks, type NerDocument, type NerSpan } from './examples.js';
+import { bioLabels, collectWordTags, decodeWordTags, encodeChunks, labelChunks, type NerDocument, type NerSpan, type WordTag } from './examples.js';
 
 export interface ScratchEncoderSpec {
   hiddenSize: number;
@@ -30,6 +30,8 @@ export interface NerTrainSpec {
   /** A Hugging Face folder to fine-tune, or a fresh encoder. */
   base: { modelDir: string } | { scratch: ScratchEncoderSpec };
   chunkWords: number;
+  /** Label only the first sub-token of each word (the rest are ignored by the loss); default false: every sub-token. */
+  labelWords?: boolean;
   train: TrainConfig;
   /** Continue from the latest checkpoint in train.checkpointDir. */
   resume: boolean;
@@ -74,7 +76,7 @@ export async function trainNer(spec: NerTrainSpec, onProgress?: (p: TrainProgres
         );
   try {
     const chunks = encodeChunks(spec.documents, tokenizer, spec.chunkWords, maxTokens(model));
-    const examples = labelChunks(chunks, spec.documents, tags);
+    const examples = labelChunks(chunks, spec.documents, tags, { firstSubTokenOnly: spec.labelWords ?? false });
     const result = await trainTokenClassification(model, examples, spec.train, { ...(onProgress ? { onProgress } : {}), resume: spec.resume, ...(signal ? { signal } : {}) });
     await model.save(spec.outputDir);
     let parameters = 0;
@@ -111,6 +113,8 @@ export interface NerAnnotateSpec {
   modelDir: string;
   documents: { text: string }[];
   chunkWords: number;
+  /** A chunk starts every this many words (default chunkWords: no overlap); see collectWordTags. */
+  chunkStride?: number;
   batchSize: number;
   device?: Device;
   intraOpThreads?: number;
@@ -122,8 +126,8 @@ export async function annotateNer(spec: NerAnnotateSpec, onProgress?: (p: { done
   const model = await EncoderModel.fromPretrained(spec.modelDir, { ...(spec.intraOpThreads ? { intraOpThreads: spec.intraOpThreads } : {}), ...(spec.device ? { device: spec.device } : {}) });
   try {
     const tags = Array.from({ length: model.config.numLabels }, (_, i) => model.config.id2label[i]!);
-    const chunks = encodeChunks(spec.documents, tokenizer, spec.chunkWords, maxTokens(model));
-    const spans: NerSpan[][] = spec.documents.map(() => []);
+    const chunks = encodeChunks(spec.documents, tokenizer, spec.chunkWords, maxTokens(model), spec.chunkStride ?? spec.chunkWords);
+    const words: Map<number, WordTag>[] = spec.documents.map(() => new Map());
     const pad = tokenizer.special.pad ?? 0;
     // Similar lengths together: less padding per batch.
     const order = chunks.map((_, i) => i).sort((a, b) => chunks[a]!.inputIds.length - chunks[b]!.inputIds.length);
@@ -135,11 +139,10 @@ export async function annotateNer(spec: NerAnnotateSpec, onProgress?: (p: { done
       const attentionMask = new Array<number>(batch.length * seqLen).fill(0);
       batch.forEach((chunk, b) => chunk.inputIds.forEach((id, t) => ((inputIds[b * seqLen + t] = id), (attentionMask[b * seqLen + t] = 1))));
       const predicted = await model.predict({ batchSize: batch.length, seqLen, inputIds, attentionMask });
-      batch.forEach((chunk, b) => spans[chunk.docIndex]!.push(...decodeSpans(chunk, predicted.subarray(b * seqLen, (b + 1) * seqLen), tags)));
+      batch.forEach((chunk, b) => collectWordTags(chunk, predicted.subarray(b * seqLen, (b + 1) * seqLen), words[chunk.docIndex]!));
       onProgress?.({ done: Math.min(at + spec.batchSize, order.length), total: order.length });
     }
-    for (const list of spans) list.sort((a, b) => a.start - b.start || a.end - b.end);
-    return spans;
+    return words.map((doc) => decodeWordTags([...doc.values()].sort((a, b) => a.start - b.start), tags));
   } finally {
     await model.release();
   }

@@ -1,0 +1,119 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  bioLabels,
+  chunkByWords,
+  collectWordTags,
+  decodeSpans,
+  decodeWordTags,
+  encodeChunks,
+  labelChunks,
+  wordIndices,
+  type EncodedChunk,
+  type NerDocument,
+  type WordTag,
+} from '../../src/engine/ner/index.js';
+import { loadTokenizer, trainWordPiece } from '../../src/engine/tokenizers/index.js';
+
+const tmp = await mkdtemp(join(tmpdir(), 'engine-ner-'));
+afterAll(() => rm(tmp, { recursive: true, force: true }));
+
+const TAGS = bioLabels(['NOMBRE', 'FECHAS']); // O, B-NOMBRE, I-NOMBRE, B-FECHAS, I-FECHAS
+const id = (tag: string): number => TAGS.indexOf(tag);
+
+/** A chunk of `text` from hand-made token offsets ([CLS] and [SEP] around them). */
+function chunkOf(text: string, offsets: [number, number][]): EncodedChunk {
+  const all = [null, ...offsets, null];
+  return { docIndex: 0, start: 0, inputIds: all.map((_, i) => i), offsets: all, words: wordIndices(all, Array.from(text)) };
+}
+/** Predicted ids for a chunkOf chunk: O on the special tokens. */
+const predicted = (...tags: string[]): number[] => [0, ...tags.map(id), 0];
+
+describe('NER decoding', () => {
+  it('should group sub-tokens into words: letters and digits join, punctuation stands alone', () => {
+    // "Gar" "##cía" "vive" | "12" "/" "03"
+    expect(wordIndices([null, [0, 3], [3, 6], [7, 11], null], Array.from('García vive'))).toEqual([-1, 0, 0, 1, -1]);
+    expect(wordIndices([[0, 2], [2, 3], [3, 5]], Array.from('12/03'))).toEqual([0, 1, 2]);
+  });
+
+  it("should give a word its first sub-token's tag, so a span never ends or starts inside a word", () => {
+    const text = 'Dr. García vive';
+    // "Dr" "." "Gar" "##cía" "vive"
+    const chunk = chunkOf(text, [[0, 2], [2, 3], [4, 7], [7, 10], [11, 15]]);
+    // the second piece says O: the span still covers the whole word
+    expect(decodeSpans(chunk, predicted('O', 'O', 'B-NOMBRE', 'O', 'O'), TAGS)).toEqual([{ start: 4, end: 10, label: 'NOMBRE' }]);
+    // the second piece says B-NOMBRE again: one span, not two
+    expect(decodeSpans(chunk, predicted('O', 'O', 'B-NOMBRE', 'B-NOMBRE', 'O'), TAGS)).toEqual([{ start: 4, end: 10, label: 'NOMBRE' }]);
+    // a span that starts on a word's second piece starts at the word's start; the word's first piece decides its label
+    expect(decodeSpans(chunk, predicted('O', 'O', 'O', 'B-NOMBRE', 'O'), TAGS)).toEqual([]);
+    expect(decodeSpans(chunk, predicted('O', 'O', 'I-NOMBRE', 'I-FECHAS', 'I-NOMBRE'), TAGS)).toEqual([{ start: 4, end: 15, label: 'NOMBRE' }]);
+  });
+
+  it('should repair invalid BIO: I-X after O or after another label opens a span of X', () => {
+    const w = (start: number, tag: string): WordTag => ({ start, end: start + 1, tag: id(tag), centrality: 0 });
+    expect(decodeWordTags([w(0, 'O'), w(2, 'I-NOMBRE'), w(4, 'I-NOMBRE'), w(6, 'O')], TAGS)).toEqual([{ start: 2, end: 5, label: 'NOMBRE' }]);
+    expect(decodeWordTags([w(0, 'B-NOMBRE'), w(2, 'I-FECHAS'), w(4, 'I-FECHAS')], TAGS)).toEqual([
+      { start: 0, end: 1, label: 'NOMBRE' },
+      { start: 2, end: 5, label: 'FECHAS' },
+    ]);
+    expect(decodeWordTags([w(0, 'B-NOMBRE'), w(2, 'B-NOMBRE'), w(4, 'I-NOMBRE')], TAGS)).toEqual([
+      { start: 0, end: 1, label: 'NOMBRE' },
+      { start: 2, end: 5, label: 'NOMBRE' },
+    ]);
+  });
+});
+
+describe('NER chunks', () => {
+  it('should cut overlapping runs of words with a stride, the last one ending at the last word', () => {
+    const chars = Array.from('a bb c d e f g');
+    expect(chunkByWords(chars, 3)).toEqual([[0, 6], [7, 12], [13, 14]]);
+    expect(chunkByWords(chars, 4, 2)).toEqual([[0, 8], [5, 12], [9, 14]]);
+    expect(chunkByWords(chars, 7, 3)).toEqual([[0, 14]]);
+    expect(() => chunkByWords(chars, 4, 5)).toThrow(/stride/);
+  });
+
+  it('should take each word from the overlapping chunk where it is most central', () => {
+    const text = 'a b Juan Pérez c d';
+    const into = new Map<number, WordTag>();
+    // words a, b, Juan, Pérez: Juan is central here; Pérez, at the edge, is mispredicted
+    collectWordTags(chunkOf(text, [[0, 1], [2, 3], [4, 8], [9, 14]]), predicted('O', 'O', 'B-NOMBRE', 'O'), into);
+    // words Juan, Pérez, c, d: Juan, at the edge without its left context, is mispredicted
+    collectWordTags(chunkOf(text, [[4, 8], [9, 14], [15, 16], [17, 18]]), predicted('O', 'I-NOMBRE', 'O', 'O'), into);
+    const words = [...into.values()].sort((a, b) => a.start - b.start);
+    expect(words.map((w) => TAGS[w.tag])).toEqual(['O', 'O', 'B-NOMBRE', 'I-NOMBRE', 'O', 'O']);
+    expect(decodeWordTags(words, TAGS)).toEqual([{ start: 4, end: 14, label: 'NOMBRE' }]);
+  });
+
+  it('should label only the first sub-token of each word when asked, and decode gold labels back to the gold spans across chunk borders', () => {
+    const doc: NerDocument = {
+      text: 'Paciente Alejandro Fernández Gutiérrez ingresó el 12/03/2019 en el hospital con Alejandro.',
+      spans: [
+        { start: 9, end: 38, label: 'NOMBRE' },
+        { start: 50, end: 60, label: 'FECHAS' },
+        { start: 80, end: 89, label: 'NOMBRE' },
+      ],
+    };
+    const dir = join(tmp, 'wp');
+    trainWordPiece([doc.text, 'Paciente ingresó el hospital con'], { vocabSize: 120 }).save(dir);
+    const tokenizer = loadTokenizer(dir);
+    for (const [chunkWords, stride] of [[3, 3], [4, 2], [5, 1], [64, 64]] as const) {
+      const chunks = encodeChunks([doc], tokenizer, chunkWords, 512, stride);
+      for (const firstSubTokenOnly of [false, true]) {
+        const examples = labelChunks(chunks, [doc], TAGS, { firstSubTokenOnly });
+        const into = new Map<number, WordTag>();
+        chunks.forEach((chunk, i) => collectWordTags(chunk, examples[i]!.labels, into));
+        // the spans cross chunk borders (3 words a chunk cuts both names and the date's chunk apart)
+        expect(decodeWordTags([...into.values()].sort((a, b) => a.start - b.start), TAGS), `${chunkWords}/${stride} ${firstSubTokenOnly}`).toEqual(doc.spans);
+      }
+    }
+    // sub-tokens after a word's first are ignored (-100) only with firstSubTokenOnly
+    const [chunk] = encodeChunks([doc], tokenizer, 64, 512);
+    const every = labelChunks([chunk!], [doc], TAGS)[0]!.labels;
+    const first = labelChunks([chunk!], [doc], TAGS, { firstSubTokenOnly: true })[0]!.labels;
+    const continuation = chunk!.words.map((w, t) => w >= 0 && t > 0 && chunk!.words[t - 1] === w);
+    expect(continuation.some(Boolean)).toBe(true);
+    chunk!.words.forEach((w, t) => expect(first[t]).toBe(continuation[t] ? -100 : every[t]));
+  });
+});
