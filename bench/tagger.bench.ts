@@ -6,7 +6,8 @@
  * --hidden [256] --layers [2] --heads [4] --ffn [4 × hidden] --vocab [8000] --max-positions [512];
  * --epochs [2] --batch [16] --lr [1e-3] --warmup [0.1] --chunk-words [128] --seed [0]
  * --threads [2]; --label-words (train on each word's first sub-token only); --stride N (tag with
- * chunks starting every N words, overlapping; default chunk-words); --model DIR tags with a trained model folder instead of training one;
+ * chunks starting every N words, overlapping; default chunk-words); --greedy (each word's best tag,
+ * BIO repaired, instead of the best valid BIO sequence); --model DIR tags with a trained model folder instead of training one;
  * --keep DIR saves the trained model there; --dev N scores the first N dev documents [all].
  * Prints token F1, strict entity F1, merged span F1 (labels ignored) and training seconds.
  * Results: docs/engine-benchmark.md, "Tagger quality".
@@ -100,7 +101,7 @@ async function main(): Promise<void> {
     console.log(`trained ${result.parameters} parameters, ${result.examples} examples, ${steps} steps in ${trainSeconds.toFixed(0)} s`);
   }
   const tagStarted = performance.now();
-  const predicted = await annotateNer({ modelDir, documents: dev.map((d) => ({ text: d.text })), chunkWords: o.chunkWords, chunkStride: o.stride, batchSize: 16, intraOpThreads: o.threads });
+  const predicted = await annotateNer({ modelDir, documents: dev.map((d) => ({ text: d.text })), chunkWords: o.chunkWords, chunkStride: o.stride, decoding: argv.includes('--greedy') ? 'greedy' : 'viterbi', batchSize: 16, intraOpThreads: o.threads });
   const tagSeconds = (performance.now() - tagStarted) / 1000;
   const scores = evaluate(
     dev,

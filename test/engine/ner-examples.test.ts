@@ -10,6 +10,7 @@ import {
   decodeWordTags,
   encodeChunks,
   labelChunks,
+  viterbiBio,
   wordIndices,
   type EncodedChunk,
   type NerDocument,
@@ -28,8 +29,16 @@ function chunkOf(text: string, offsets: [number, number][]): EncodedChunk {
   const all = [null, ...offsets, null];
   return { docIndex: 0, start: 0, inputIds: all.map((_, i) => i), offsets: all, words: wordIndices(all, Array.from(text)) };
 }
-/** Predicted ids for a chunkOf chunk: O on the special tokens. */
-const predicted = (...tags: string[]): number[] => [0, ...tags.map(id), 0];
+/** Logits [tokens × tags] that favour the given tag ids (rows of -100 stay flat). */
+const logitsOf = (ids: number[]): Float32Array => {
+  const out = new Float32Array(ids.length * TAGS.length);
+  ids.forEach((tag, t) => tag >= 0 && (out[t * TAGS.length + tag] = 10));
+  return out;
+};
+/** Logits for a chunkOf chunk: O on the special tokens. */
+const predicted = (...tags: string[]): Float32Array => logitsOf([0, ...tags.map(id), 0]);
+/** A word at `start` whose scores favour `tag`. */
+const w = (start: number, tag: string): WordTag => ({ start, end: start + 1, scores: logitsOf([id(tag)]).map((x) => x - 10), centrality: 0 });
 
 describe('NER decoding', () => {
   it('should group sub-tokens into words: letters and digits join, punctuation stands alone', () => {
@@ -52,7 +61,6 @@ describe('NER decoding', () => {
   });
 
   it('should repair invalid BIO: I-X after O or after another label opens a span of X', () => {
-    const w = (start: number, tag: string): WordTag => ({ start, end: start + 1, tag: id(tag), centrality: 0 });
     expect(decodeWordTags([w(0, 'O'), w(2, 'I-NOMBRE'), w(4, 'I-NOMBRE'), w(6, 'O')], TAGS)).toEqual([{ start: 2, end: 5, label: 'NOMBRE' }]);
     expect(decodeWordTags([w(0, 'B-NOMBRE'), w(2, 'I-FECHAS'), w(4, 'I-FECHAS')], TAGS)).toEqual([
       { start: 0, end: 1, label: 'NOMBRE' },
@@ -62,6 +70,25 @@ describe('NER decoding', () => {
       { start: 0, end: 1, label: 'NOMBRE' },
       { start: 2, end: 5, label: 'NOMBRE' },
     ]);
+  });
+
+  it('should decode the best valid BIO sequence with viterbi', () => {
+    // O, then a word torn between O (0.5) and B-NOMBRE (0.4), then I-NOMBRE (0.9): greedy takes O and
+    // the repair opens a span on the third word only; the best valid sequence is O B-NOMBRE I-NOMBRE
+    const soft = (start: number, probs: Record<string, number>): WordTag => ({
+      start,
+      end: start + 1,
+      scores: Float32Array.from(TAGS, (tag) => Math.log(probs[tag] ?? 1e-4)),
+      centrality: 0,
+    });
+    const words = [soft(0, { O: 0.9 }), soft(2, { O: 0.5, 'B-NOMBRE': 0.4, 'I-NOMBRE': 0.1 }), soft(4, { 'I-NOMBRE': 0.9, 'B-NOMBRE': 0.05 })];
+    expect(decodeWordTags(words, TAGS)).toEqual([{ start: 4, end: 5, label: 'NOMBRE' }]);
+    expect(viterbiBio(words, TAGS).map((t) => TAGS[t])).toEqual(['O', 'B-NOMBRE', 'I-NOMBRE']);
+    expect(decodeWordTags(words, TAGS, { viterbi: true })).toEqual([{ start: 2, end: 5, label: 'NOMBRE' }]);
+    // valid input passes unchanged
+    const valid = [w(0, 'B-FECHAS'), w(2, 'I-FECHAS'), w(4, 'O'), w(6, 'B-NOMBRE'), w(8, 'B-NOMBRE')];
+    expect(viterbiBio(valid, TAGS).map((t) => TAGS[t])).toEqual(['B-FECHAS', 'I-FECHAS', 'O', 'B-NOMBRE', 'B-NOMBRE']);
+    expect(viterbiBio([], TAGS)).toEqual([]);
   });
 });
 
@@ -78,11 +105,11 @@ describe('NER chunks', () => {
     const text = 'a b Juan Pérez c d';
     const into = new Map<number, WordTag>();
     // words a, b, Juan, Pérez: Juan is central here; Pérez, at the edge, is mispredicted
-    collectWordTags(chunkOf(text, [[0, 1], [2, 3], [4, 8], [9, 14]]), predicted('O', 'O', 'B-NOMBRE', 'O'), into);
+    collectWordTags(chunkOf(text, [[0, 1], [2, 3], [4, 8], [9, 14]]), predicted('O', 'O', 'B-NOMBRE', 'O'), TAGS.length, into);
     // words Juan, Pérez, c, d: Juan, at the edge without its left context, is mispredicted
-    collectWordTags(chunkOf(text, [[4, 8], [9, 14], [15, 16], [17, 18]]), predicted('O', 'I-NOMBRE', 'O', 'O'), into);
+    collectWordTags(chunkOf(text, [[4, 8], [9, 14], [15, 16], [17, 18]]), predicted('O', 'I-NOMBRE', 'O', 'O'), TAGS.length, into);
     const words = [...into.values()].sort((a, b) => a.start - b.start);
-    expect(words.map((w) => TAGS[w.tag])).toEqual(['O', 'O', 'B-NOMBRE', 'I-NOMBRE', 'O', 'O']);
+    expect(words.map((word) => TAGS[word.scores.indexOf(Math.max(...word.scores))])).toEqual(['O', 'O', 'B-NOMBRE', 'I-NOMBRE', 'O', 'O']);
     expect(decodeWordTags(words, TAGS)).toEqual([{ start: 4, end: 14, label: 'NOMBRE' }]);
   });
 
@@ -103,7 +130,7 @@ describe('NER chunks', () => {
       for (const firstSubTokenOnly of [false, true]) {
         const examples = labelChunks(chunks, [doc], TAGS, { firstSubTokenOnly });
         const into = new Map<number, WordTag>();
-        chunks.forEach((chunk, i) => collectWordTags(chunk, examples[i]!.labels, into));
+        chunks.forEach((chunk, i) => collectWordTags(chunk, logitsOf(examples[i]!.labels), TAGS.length, into));
         // the spans cross chunk borders (3 words a chunk cuts both names and the date's chunk apart)
         expect(decodeWordTags([...into.values()].sort((a, b) => a.start - b.start), TAGS), `${chunkWords}/${stride} ${firstSubTokenOnly}`).toEqual(doc.spans);
       }

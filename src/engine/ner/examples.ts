@@ -131,20 +131,33 @@ export function labelChunks(chunks: EncodedChunk[], docs: NerDocument[], tags: s
   });
 }
 
-/** One word's predicted tag id, with how far its first sub-token sits from its chunk's edges (in tokens). */
+/** One word's tag scores (log-probabilities, one per tag) from its first sub-token. */
 export interface WordTag {
   start: number;
   end: number;
-  tag: number;
+  scores: Float32Array;
+  /** How far the first sub-token sits from its chunk's nearer edge, in tokens. */
   centrality: number;
 }
 
+/** Log-softmax of each row of `logits` ([rows × numTags]) for the given rows. */
+function logSoftmax(logits: ArrayLike<number>, row: number, numTags: number): Float32Array {
+  const out = new Float32Array(numTags);
+  let max = -Infinity;
+  for (let j = 0; j < numTags; j++) max = Math.max(max, logits[row * numTags + j]!);
+  let sum = 0;
+  for (let j = 0; j < numTags; j++) sum += Math.exp(logits[row * numTags + j]! - max);
+  const lse = max + Math.log(sum);
+  for (let j = 0; j < numTags; j++) out[j] = logits[row * numTags + j]! - lse;
+  return out;
+}
+
 /**
- * Adds a chunk's predictions to its document's words (keyed by the word's start): a word takes its
- * first sub-token's tag, and when overlapping chunks both hold a word, the chunk where it is most
- * central (most context on its narrower side) wins.
+ * Adds a chunk's logits ([tokens × numTags]) to its document's words, keyed by the word's start:
+ * a word is scored by its first sub-token, and when overlapping chunks both hold a word, the chunk
+ * where it is most central (most context on its narrower side) wins.
  */
-export function collectWordTags(chunk: EncodedChunk, predicted: ArrayLike<number>, into: Map<number, WordTag>): void {
+export function collectWordTags(chunk: EncodedChunk, logits: ArrayLike<number>, numTags: number, into: Map<number, WordTag>): void {
   const positions = chunk.offsets.flatMap((o, t) => (o ? [t] : []));
   if (!positions.length) return;
   const first = positions[0]!;
@@ -156,37 +169,82 @@ export function collectWordTags(chunk: EncodedChunk, predicted: ArrayLike<number
       current.end = offset[1];
       return;
     }
-    current = { start: offset[0], end: offset[1], tag: predicted[t]!, centrality: Math.min(t - first, last - t) };
+    current = { start: offset[0], end: offset[1], scores: logSoftmax(logits, t, numTags), centrality: Math.min(t - first, last - t) };
     const held = into.get(current.start);
     if (!held || current.centrality > held.centrality) into.set(current.start, current);
   });
 }
 
+const argmax = (xs: ArrayLike<number>): number => {
+  let best = 0;
+  for (let j = 1; j < xs.length; j++) if (xs[j]! > xs[best]!) best = j;
+  return best;
+};
+
 /**
- * Spans from per-word tags, in text order, repairing invalid BIO as conlleval reads it: B-X opens
- * a span, I-X continues an open span of X and otherwise opens one (after O or another label),
- * O closes. A span runs from its first word's start to its last word's end.
+ * The best tag sequence under BIO's one rule (I-X only after B-X or I-X): Viterbi over the words'
+ * log-probabilities, so an I-X the model puts after O is either joined to a B-X before it or
+ * dropped, whichever the scores favour.
  */
-export function decodeWordTags(words: readonly WordTag[], tags: string[]): NerSpan[] {
+export function viterbiBio(words: readonly WordTag[], tags: string[]): number[] {
+  const L = tags.length;
+  if (!words.length) return [];
+  // allowed[p * L + c]: tag c may follow tag p; row L is the start of the text
+  const allowed = new Uint8Array((L + 1) * L);
+  for (let p = 0; p <= L; p++) {
+    for (let c = 0; c < L; c++) {
+      const tag = tags[c]!;
+      const prev = p < L ? tags[p]! : 'O';
+      allowed[p * L + c] = !tag.startsWith('I-') || prev.slice(2) === tag.slice(2) && prev !== 'O' ? 1 : 0;
+    }
+  }
+  let score = Float64Array.from({ length: L }, (_, c) => (allowed[L * L + c] ? words[0]!.scores[c]! : -Infinity));
+  const back: Int32Array[] = [];
+  for (let i = 1; i < words.length; i++) {
+    const next = new Float64Array(L).fill(-Infinity);
+    const from = new Int32Array(L);
+    for (let c = 0; c < L; c++) {
+      for (let p = 0; p < L; p++) {
+        if (!allowed[p * L + c] || score[p]! === -Infinity) continue;
+        if (score[p]! > next[c]!) ((next[c] = score[p]!), (from[c] = p));
+      }
+      next[c]! += words[i]!.scores[c]!;
+    }
+    back.push(from);
+    score = next;
+  }
+  const path = [argmax(score)];
+  for (let i = back.length - 1; i >= 0; i--) path.push(back[i]![path.at(-1)!]!);
+  return path.reverse();
+}
+
+/**
+ * Spans from per-word scores, in text order. Greedy (default): each word's best tag, with invalid
+ * BIO repaired as conlleval reads it: B-X opens a span, I-X continues an open span of X and
+ * otherwise opens one (after O or another label), O closes. `viterbi`: the best valid sequence
+ * (viterbiBio). A span runs from its first word's start to its last word's end.
+ */
+export function decodeWordTags(words: readonly WordTag[], tags: string[], opts: { viterbi?: boolean } = {}): NerSpan[] {
+  const ids = opts.viterbi ? viterbiBio(words, tags) : words.map((w) => argmax(w.scores));
   const spans: NerSpan[] = [];
   let open: NerSpan | null = null;
-  for (const word of words) {
-    const tag = tags[word.tag] ?? 'O';
+  words.forEach((word, i) => {
+    const tag = tags[ids[i]!] ?? 'O';
     const [prefix, label] = tag === 'O' ? ['O', ''] : [tag.slice(0, 1), tag.slice(2)];
     if (prefix === 'I' && open && open.label === label) {
       open.end = word.end;
-      continue;
+      return;
     }
     if (open) spans.push(open);
     open = prefix === 'O' ? null : { start: word.start, end: word.end, label };
-  }
+  });
   if (open) spans.push(open);
   return spans;
 }
 
-/** Spans of one chunk's predicted tag ids (collectWordTags, then decodeWordTags). */
-export function decodeSpans(chunk: EncodedChunk, predicted: ArrayLike<number>, tags: string[]): NerSpan[] {
+/** Spans of one chunk's logits ([tokens × tags.length]): collectWordTags, then decodeWordTags. */
+export function decodeSpans(chunk: EncodedChunk, logits: ArrayLike<number>, tags: string[], opts: { viterbi?: boolean } = {}): NerSpan[] {
   const words = new Map<number, WordTag>();
-  collectWordTags(chunk, predicted, words);
-  return decodeWordTags([...words.values()].sort((a, b) => a.start - b.start), tags);
+  collectWordTags(chunk, logits, tags.length, words);
+  return decodeWordTags([...words.values()].sort((a, b) => a.start - b.start), tags, opts);
 }

@@ -115,6 +115,8 @@ export interface NerAnnotateSpec {
   chunkWords: number;
   /** A chunk starts every this many words (default chunkWords: no overlap); see collectWordTags. */
   chunkStride?: number;
+  /** 'viterbi' (default): the best valid BIO sequence over the words; 'greedy': each word's best tag, BIO repaired. */
+  decoding?: 'greedy' | 'viterbi';
   batchSize: number;
   device?: Device;
   intraOpThreads?: number;
@@ -138,11 +140,12 @@ export async function annotateNer(spec: NerAnnotateSpec, onProgress?: (p: { done
       const inputIds = new Array<number>(batch.length * seqLen).fill(pad);
       const attentionMask = new Array<number>(batch.length * seqLen).fill(0);
       batch.forEach((chunk, b) => chunk.inputIds.forEach((id, t) => ((inputIds[b * seqLen + t] = id), (attentionMask[b * seqLen + t] = 1))));
-      const predicted = await model.predict({ batchSize: batch.length, seqLen, inputIds, attentionMask });
-      batch.forEach((chunk, b) => collectWordTags(chunk, predicted.subarray(b * seqLen, (b + 1) * seqLen), words[chunk.docIndex]!));
+      const logits = await model.forward({ batchSize: batch.length, seqLen, inputIds, attentionMask });
+      const L = tags.length;
+      batch.forEach((chunk, b) => collectWordTags(chunk, logits.subarray(b * seqLen * L, (b + 1) * seqLen * L), L, words[chunk.docIndex]!));
       onProgress?.({ done: Math.min(at + spec.batchSize, order.length), total: order.length });
     }
-    return words.map((doc) => decodeWordTags([...doc.values()].sort((a, b) => a.start - b.start), tags));
+    return words.map((doc) => decodeWordTags([...doc.values()].sort((a, b) => a.start - b.start), tags, { viterbi: (spec.decoding ?? 'viterbi') === 'viterbi' }));
   } finally {
     await model.release();
   }
