@@ -8,7 +8,9 @@
  * --threads [2]; --label-words (train on each word's first sub-token only); --stride N (tag with
  * chunks starting every N words, overlapping; default chunk-words); --greedy (each word's best tag,
  * BIO repaired, instead of the best valid BIO sequence); --model DIR tags with a trained model folder instead of training one;
- * --keep DIR saves the trained model there; --dev N scores the first N dev documents [all].
+ * --keep DIR saves the trained model there; --validation-split F holds out that share of the
+ * training documents, validates after every epoch, keeps the best epoch and stops early after
+ * --patience N [2] epochs without a better strict entity F1; --dev N scores the first N dev documents [all].
  * Prints token F1, strict entity F1, merged span F1 (labels ignored) and training seconds.
  * Results: docs/engine-benchmark.md, "Tagger quality".
  */
@@ -61,6 +63,8 @@ async function main(): Promise<void> {
     threads: num('threads', 2),
     labelWords: argv.includes('--label-words'),
     stride: num('stride', num('chunk-words', 128)),
+    validationSplit: num('validation-split', 0),
+    patience: num('patience', 2),
   };
   const train = readBratDirectory(path.join(DATA, 'train'));
   const trainDocs = train.slice(0, Math.max(1, Math.round(o.fraction * train.length)));
@@ -84,12 +88,14 @@ async function main(): Promise<void> {
         base: { scratch: { hiddenSize: o.hidden, numLayers: o.layers, numHeads: o.heads, intermediateSize: o.ffn, maxPositions: o.maxPositions, vocabSize: o.vocab } },
         chunkWords: o.chunkWords,
         labelWords: o.labelWords,
+        validationSplit: o.validationSplit,
         resume: false,
         seed: o.seed,
         intraOpThreads: o.threads,
-        train: { epochs: o.epochs, batchSize: o.batch, lr: o.lr, schedule: 'linear', warmupRatio: o.warmup, seed: o.seed },
+        train: { epochs: o.epochs, batchSize: o.batch, lr: o.lr, schedule: 'linear', warmupRatio: o.warmup, seed: o.seed, earlyStoppingPatience: o.patience },
       },
       (p) => {
+        if (p.validation) console.log(`  epoch ${p.validation.epoch} (step ${p.step}): validation token F1 ${p.validation.tokenF1.toFixed(3)}, strict entity F1 ${p.validation.entityF1.toFixed(3)}`);
         if (performance.now() - lastPrint > 30_000 || p.step === p.totalSteps) {
           lastPrint = performance.now();
           console.log(`  step ${p.step}/${p.totalSteps} epoch ${p.epoch} loss ${p.loss.toFixed(4)} (${((performance.now() - started) / 1000).toFixed(0)} s)`);
@@ -99,6 +105,7 @@ async function main(): Promise<void> {
     trainSeconds = (performance.now() - started) / 1000;
     steps = result.steps;
     console.log(`trained ${result.parameters} parameters, ${result.examples} examples, ${steps} steps in ${trainSeconds.toFixed(0)} s`);
+    if (result.validation) console.log(`validation on ${result.validation.documents} held-out documents: kept step ${result.validation.bestStep}${result.validation.stoppedEarly ? ', stopped early' : ''}`);
   }
   const tagStarted = performance.now();
   const predicted = await annotateNer({ modelDir, documents: dev.map((d) => ({ text: d.text })), chunkWords: o.chunkWords, chunkStride: o.stride, decoding: argv.includes('--greedy') ? 'greedy' : 'viterbi', batchSize: 16, intraOpThreads: o.threads });

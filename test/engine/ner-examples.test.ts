@@ -10,6 +10,9 @@ import {
   decodeWordTags,
   encodeChunks,
   labelChunks,
+  scoreSpans,
+  splitDocuments,
+  textWords,
   viterbiBio,
   wordIndices,
   type EncodedChunk,
@@ -142,5 +145,27 @@ describe('NER chunks', () => {
     const continuation = chunk!.words.map((w, t) => w >= 0 && t > 0 && chunk!.words[t - 1] === w);
     expect(continuation.some(Boolean)).toBe(true);
     chunk!.words.forEach((w, t) => expect(first[t]).toBe(continuation[t] ? -100 : every[t]));
+  });
+});
+
+describe('NER validation', () => {
+  it('should score strict entity F1 and typed word F1, and hold out a seeded share of documents', () => {
+    const doc: NerDocument = { text: 'Juan Pérez, 12/03/2019.', spans: [{ start: 0, end: 10, label: 'NOMBRE' }, { start: 12, end: 22, label: 'FECHAS' }] };
+    expect(textWords(Array.from(doc.text))).toEqual([[0, 4], [5, 10], [10, 11], [12, 14], [14, 15], [15, 17], [17, 18], [18, 22], [22, 23]]);
+    expect(scoreSpans([doc], [doc.spans])).toEqual({ tokenF1: 1, entityF1: 1 });
+    // "Juan" alone: 1 of 2 entities wrong (and 1 missed is the same span); words: 1 of 2 name words found, the date's 5 all
+    const found = scoreSpans([doc], [[{ start: 0, end: 4, label: 'NOMBRE' }, { start: 12, end: 22, label: 'FECHAS' }]]);
+    expect(found.entityF1).toBeCloseTo((2 * 1) / (2 * 1 + 1 + 1));
+    expect(found.tokenF1).toBeCloseTo((2 * 6) / (2 * 6 + 0 + 1));
+    expect(scoreSpans([doc], [[]])).toEqual({ tokenF1: 0, entityF1: 0 });
+
+    const docs = Array.from({ length: 10 }, (_, i) => i);
+    const { train, held } = splitDocuments(docs, 0.2, 7);
+    expect(held).toHaveLength(2);
+    expect([...train, ...held].sort((a, b) => a - b)).toEqual(docs);
+    expect(splitDocuments(docs, 0.2, 7)).toEqual({ train, held });
+    expect(splitDocuments(docs, 0, 7)).toEqual({ train: docs, held: [] });
+    expect(splitDocuments([1, 2], 0.01, 0).held).toHaveLength(1);
+    expect(() => splitDocuments(docs, 1, 0)).toThrow(/validationSplit/);
   });
 });

@@ -248,3 +248,49 @@ export function decodeSpans(chunk: EncodedChunk, logits: ArrayLike<number>, tags
   collectWordTags(chunk, logits, tags.length, words);
   return decodeWordTags([...words.values()].sort((a, b) => a.start - b.start), tags, opts);
 }
+
+/** [start, end) of every word of a text (runs of letters, digits and marks, or one other non-space character). */
+export function textWords(chars: readonly string[]): [number, number][] {
+  const words: [number, number][] = [];
+  let i = 0;
+  while (i < chars.length) {
+    const c = chars[i]!;
+    if (/\s/u.test(c)) {
+      i++;
+      continue;
+    }
+    const start = i++;
+    if (WORD_CHAR.test(c)) while (i < chars.length && WORD_CHAR.test(chars[i]!)) i++;
+    words.push([start, i]);
+  }
+  return words;
+}
+
+/**
+ * Micro F1 of predicted spans against the documents' own, as validation during training reads it:
+ * strict entity F1 (same start, end and label) and token F1 over words (a word takes the label of
+ * the span its first character is in; typed, O not counted). src/scoring's evaluate is the
+ * reference scorer; its token F1 counts its own tokens, so the two differ slightly.
+ */
+export function scoreSpans(docs: readonly NerDocument[], predicted: readonly NerSpan[][]): { tokenF1: number; entityF1: number } {
+  const f1 = (tp: number, fp: number, fn: number): number => (tp ? (2 * tp) / (2 * tp + fp + fn) : 0);
+  let [etp, efp, efn, ttp, tfp, tfn] = [0, 0, 0, 0, 0, 0];
+  docs.forEach((doc, i) => {
+    const key = (s: NerSpan): string => `${s.start}:${s.end}:${s.label}`;
+    const gold = new Set(doc.spans.map(key));
+    const pred = new Set(predicted[i]!.map(key));
+    for (const k of pred) gold.has(k) ? etp++ : efp++;
+    for (const k of gold) if (!pred.has(k)) efn++;
+    const labelAt = (spans: readonly NerSpan[], at: number): string => spans.find((s) => at >= s.start && at < s.end)?.label ?? 'O';
+    for (const [start] of textWords(Array.from(doc.text))) {
+      const g = labelAt(doc.spans, start);
+      const p = labelAt(predicted[i]!, start);
+      if (p !== 'O' && p === g) ttp++;
+      else {
+        if (p !== 'O') tfp++;
+        if (g !== 'O') tfn++;
+      }
+    }
+  });
+  return { tokenF1: f1(ttp, tfp, tfn), entityF1: f1(etp, efp, efn) };
+}
