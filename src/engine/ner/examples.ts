@@ -195,7 +195,7 @@ export function viterbiBio(words: readonly WordTag[], tags: string[]): number[] 
     for (let c = 0; c < L; c++) {
       const tag = tags[c]!;
       const prev = p < L ? tags[p]! : 'O';
-      allowed[p * L + c] = !tag.startsWith('I-') || prev.slice(2) === tag.slice(2) && prev !== 'O' ? 1 : 0;
+      allowed[p * L + c] = !tag.startsWith('I-') || (prev !== 'O' && prev.slice(2) === tag.slice(2)) ? 1 : 0;
     }
   }
   let score = Float64Array.from({ length: L }, (_, c) => (allowed[L * L + c] ? words[0]!.scores[c]! : -Infinity));
@@ -205,10 +205,11 @@ export function viterbiBio(words: readonly WordTag[], tags: string[]): number[] 
     const from = new Int32Array(L);
     for (let c = 0; c < L; c++) {
       for (let p = 0; p < L; p++) {
-        if (!allowed[p * L + c] || score[p]! === -Infinity) continue;
-        if (score[p]! > next[c]!) ((next[c] = score[p]!), (from[c] = p));
+        if (!allowed[p * L + c] || !(score[p]! > next[c]!)) continue;
+        next[c] = score[p]!;
+        from[c] = p;
       }
-      next[c]! += words[i]!.scores[c]!;
+      next[c] = next[c]! + words[i]!.scores[c]!;
     }
     back.push(from);
     score = next;
