@@ -164,6 +164,10 @@ export interface TrainNerPayload {
   learningRate: number | null;
   warmupRatio: number;
   chunkWords: number;
+  /** Share of the documents held out to validate on after every epoch (absent or 0: none); the best epoch's weights are kept. */
+  validationSplit?: number;
+  /** With validationSplit: stop after this many epochs without a better strict entity F1 (default 2). */
+  earlyStoppingPatience?: number;
   seed: number;
   maxSteps: number | null;
   kind: 'NER_ANNOTATOR' | 'NER_SYNTHETIC';

@@ -151,9 +151,10 @@ export class ModelService {
       const base = await this.requireReadable(user, request.baseModelId);
       if (registryEntry(base.architecture).kind !== 'encoder') throw badInput('baseModelId', `model ${base.id} is a ${base.architecture} decoder; a NER tagger fine-tunes an encoder (bert, roberta).`);
     }
-    for (const [field, value] of Object.entries({ epochs: request.epochs, batchSize: request.batchSize, chunkWords: request.chunkWords })) {
+    for (const [field, value] of Object.entries({ epochs: request.epochs, batchSize: request.batchSize, chunkWords: request.chunkWords, earlyStoppingPatience: request.earlyStoppingPatience ?? 1 })) {
       if (!Number.isInteger(value) || value < 1) throw badInput(field, 'must be a positive integer.');
     }
+    if (!((request.validationSplit ?? 0) >= 0 && (request.validationSplit ?? 0) < 1)) throw badInput('validationSplit', 'must be in [0, 1).');
     return this.steps.submit(user, JobName.TrainNer, { ...request, ownerId: user.id }, request.device);
   }
 
@@ -176,6 +177,7 @@ export class ModelService {
       outputDir: path.join(workDir, 'model'),
       base: base ? { modelDir: await this.folderOf(base) } : { scratch: request.scratch },
       chunkWords: request.chunkWords,
+      validationSplit: request.validationSplit ?? 0,
       seed: request.seed,
       resume,
       intraOpThreads: this.engineThreads,
@@ -189,6 +191,7 @@ export class ModelService {
         seed: request.seed,
         checkpointDir,
         checkpointEverySteps: 20,
+        earlyStoppingPatience: request.earlyStoppingPatience ?? 2,
         ...(request.maxSteps ? { maxSteps: request.maxSteps } : {}),
       },
     };
@@ -197,6 +200,11 @@ export class ModelService {
     const task = runEngineTask('trainNer', spec, (p) => {
       crashHereInTests(`training-step-${p.step}`);
       report(p);
+      if (p.validation) {
+        void ctx.metric('val_token_f1', p.validation.tokenF1, p.step);
+        void ctx.metric('val_entity_f1', p.validation.entityF1, p.step);
+        void ctx.log(`epoch ${p.validation.epoch}: validation token F1 ${p.validation.tokenF1.toFixed(3)}, strict entity F1 ${p.validation.entityF1.toFixed(3)}`);
+      }
     });
     const result = await untilDoneOrCancelled(ctx, task, 'Training');
     const seconds = (Date.now() - started) / 1000;
@@ -206,7 +214,14 @@ export class ModelService {
       baseModelId: base?.id ?? null,
       trainedOnCorpusId: corpus.id,
       containsPhi: corpus.containsPhi || Boolean(base?.containsPhi) || Boolean(annotator?.containsPhi),
-      trainingConfig: { ...request, documents: documents.length, steps: result.steps, examples: result.examples, seconds },
+      trainingConfig: {
+        ...request,
+        documents: documents.length,
+        steps: result.steps,
+        examples: result.examples,
+        seconds,
+        ...(result.validation ? { validationDocuments: result.validation.documents, bestStep: result.validation.bestStep, stoppedEarly: result.validation.stoppedEarly } : {}),
+      },
     });
     fs.rmSync(workDir, { recursive: true, force: true });
     return { modelId: model.id, steps: result.steps, finalLoss: result.losses.at(-1) ?? null, examples: result.examples, parameters: result.parameters, seconds };

@@ -86,6 +86,12 @@ export class TrainNerModelInput {
   @Field(() => Float, { nullable: true, description: 'Default 1e-3 from scratch, 5e-5 when fine-tuning.' }) learningRate?: number;
   @Field(() => Float, { defaultValue: 0 }) warmupRatio!: number;
   @Field(() => Int, { defaultValue: 128, description: 'Texts are cut into chunks of this many words.' }) chunkWords!: number;
+  @Field(() => Float, {
+    defaultValue: 0,
+    description: 'Hold out this share of the documents (seeded) and score on it after every epoch (metrics val_token_f1, val_entity_f1); the best epoch by strict entity F1 is the model kept. 0: no validation.',
+  })
+  validationSplit!: number;
+  @Field(() => Int, { defaultValue: 2, description: 'With validationSplit: stop after this many epochs without a better strict entity F1.' }) earlyStoppingPatience!: number;
   @Field(() => Int, { defaultValue: 0 }) seed!: number;
   @Field(() => Int, { nullable: true, description: 'Stop after this many optimizer steps.' }) maxSteps?: number;
   @Field(() => ModelKindEnum, { defaultValue: ModelKindEnum.NER_ANNOTATOR }) kind!: ModelKindEnum;

@@ -71,6 +71,46 @@ describe('trainTokenClassification', () => {
     for (const [name, p] of straight.params) expect(Array.from(b.params.get(name)!), name).toEqual(Array.from(p));
   });
 
+  it('should validate after every epoch, keep the best weights, stop early, and resume to the same end', async () => {
+    const { examples, vocab, labels } = loadMeddocan(MEDDOCAN_TRAIN, { docs: 6, seqLen: 32 });
+    const perEpoch = Math.ceil(examples.length / 4);
+    const cfg = { batchSize: 4, epochs: 8, lr: 1e-3, seed: 2, earlyStoppingPatience: 2 };
+    // scores by epoch: the best is epoch 2's, epochs 3 and 4 do not beat it, so training stops after 4
+    const SCORES = [0.2, 0.6, 0.4, 0.5, 0.9];
+    const scoreOf = ({ epoch }: { epoch: number }): Promise<number> => Promise.resolve(SCORES[epoch - 1]!);
+    const straight = tinyModel(vocab.size, labels, 3);
+    let atBest: Map<string, Float32Array> | null = null;
+    const full = await trainTokenClassification(straight, examples, cfg, {
+      validate: async (at) => {
+        if (at.epoch === 2) atBest = new Map([...straight.params].map(([name, w]) => [name, w.slice()]));
+        return scoreOf(at);
+      },
+    });
+    expect(full.validations).toEqual(SCORES.slice(0, 4).map((score, i) => ({ step: (i + 1) * perEpoch, epoch: i + 1, score })));
+    expect(full).toMatchObject({ steps: 4 * perEpoch, bestStep: 2 * perEpoch, stoppedEarly: true });
+    for (const [name, w] of atBest!) expect(Array.from(straight.params.get(name)!), name).toEqual(Array.from(w));
+
+    // crash in epoch 4: the checkpoint written at the end of epoch 3 holds the best weights beside the current ones
+    const dir = join(tmp, 'validated');
+    const a = tinyModel(vocab.size, labels, 3);
+    const crash = (p: TrainProgress): void => {
+      if (p.step === 3 * perEpoch + 1) throw new Error('simulated crash');
+    };
+    await trainTokenClassification(a, examples, { ...cfg, checkpointDir: dir }, { validate: scoreOf, onProgress: crash }).catch((e: Error) => expect(e.message).toBe('simulated crash'));
+    expect(await latestCheckpoint(dir)).toBe(join(dir, `checkpoint-${3 * perEpoch}`));
+    const b = tinyModel(vocab.size, labels, 99);
+    const resumed = await trainTokenClassification(b, examples, { ...cfg, checkpointDir: dir }, { validate: scoreOf, resume: true });
+    expect(resumed.losses).toEqual(full.losses);
+    expect(resumed.validations).toEqual(full.validations);
+    expect(resumed).toMatchObject({ steps: full.steps, bestStep: full.bestStep, stoppedEarly: true });
+    for (const [name, p] of straight.params) expect(Array.from(b.params.get(name)!), name).toEqual(Array.from(p));
+    // resuming a finished run trains no further and ends on the same best weights
+    const c = tinyModel(vocab.size, labels, 98);
+    const again = await trainTokenClassification(c, examples, { ...cfg, checkpointDir: dir }, { validate: scoreOf, resume: true });
+    expect(again.steps).toBe(full.steps);
+    for (const [name, p] of straight.params) expect(Array.from(c.params.get(name)!), name).toEqual(Array.from(p));
+  });
+
   it('should stop on a NaN loss naming the step and keep the last good checkpoint', async () => {
     const { examples, vocab, labels } = loadMeddocan(MEDDOCAN_TRAIN, { docs: 4, seqLen: 32 });
     const model = tinyModel(vocab.size, labels);

@@ -114,6 +114,36 @@ describe.each(DATABASES)('models (%s database)', (database) => {
     expect(await other.errorCode(TRAIN, { input: { name: 'x', corpusId } })).toBe('NOT_FOUND');
     expect(await admin.errorCode(TRAIN, { input: { name: 'x', corpusId, documentFraction: 2 } })).toBe('BAD_USER_INPUT');
     expect(await admin.errorCode(TRAIN, { input: { name: 'x', corpusId, epochs: 0 } })).toBe('BAD_USER_INPUT');
+    expect(await admin.errorCode(TRAIN, { input: { name: 'x', corpusId, validationSplit: 1 } })).toBe('BAD_USER_INPUT');
+    expect(await admin.errorCode(TRAIN, { input: { name: 'x', corpusId, validationSplit: 0.2, earlyStoppingPatience: 0 } })).toBe('BAD_USER_INPUT');
+  });
+
+  it('should validate on held-out documents after every epoch, streaming val_token_f1 and val_entity_f1, and keep the best epoch', async () => {
+    const { trainNerModel } = await admin.query(TRAIN, { input: { name: 'validated', corpusId, scratch: TINY, epochs: 3, batchSize: 8, learningRate: 0.003, seed: 1, validationSplit: 0.2 } });
+    const ws = admin.ws();
+    const events = (await admin.collect(ws, EVENTS, { id: trainNerModel.id })).map((e) => e.jobEvents);
+    await ws.dispose();
+    expect(events.at(-1)!.status).toBe('SUCCEEDED');
+    const job = await admin.waitForJob(trainNerModel.id);
+    const { model } = await admin.query(`query($id: ID!) { model(id: $id) { config trainingConfig } }`, { id: job.result.modelId });
+    const { steps, bestStep, validationDocuments, documents } = model.trainingConfig;
+    expect([validationDocuments, documents]).toEqual([12, 60]);
+    const perEpoch = steps / 3;
+    for (const name of ['val_token_f1', 'val_entity_f1']) {
+      const points = events.filter((e) => e.kind === 'METRIC' && e.metricName === name);
+      // one per epoch, at the step that ended it (patience 2 lets all 3 epochs run)
+      expect(points.map((e) => e.metricStep), name).toEqual([1, 2, 3].map((epoch) => epoch * perEpoch));
+      for (const p of points) {
+        expect(p.metricValue).toBeGreaterThanOrEqual(0);
+        expect(p.metricValue).toBeLessThanOrEqual(1);
+      }
+    }
+    const entity = events.filter((e) => e.metricName === 'val_entity_f1').map((e) => e.metricValue);
+    // the best epoch (the first of equals) is the one kept
+    expect(bestStep).toBe((entity.indexOf(Math.max(...entity)) + 1) * perEpoch);
+    expect(events.some((e) => e.kind === 'LOG' && /epoch 1: validation token F1/.test(e.message))).toBe(true);
+    // the saved model keeps the Hugging Face layout and labels
+    expect(model.config.id2label['0']).toBe('O');
   });
 
   it('should run a webgpu job on WebGPU or fail it naming WebGPU, never falling back to the CPU', async () => {

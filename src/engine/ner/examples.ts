@@ -3,6 +3,11 @@
  * character spans. Texts are cut into chunks of at most `chunkWords` whitespace-separated words
  * (the method uses 128), each chunk tokenized on its own with character offsets.
  * All offsets are Unicode code points.
+ *
+ * Predictions are read per word, never per sub-token: a word is a run of letters, digits and
+ * combining marks, or one other non-space character, and takes the tag of its first sub-token,
+ * so a predicted span always starts and ends on word boundaries (in MEDDOCAN 3 of dev's 5,801
+ * gold spans start or end inside such a word).
  */
 import type { TextTokenizer } from '../tokenizers/index.js';
 import type { TokenClassificationExample } from '../train/index.js';
@@ -23,12 +28,13 @@ export function bioLabels(labels: string[]): string[] {
   return ['O', ...labels.flatMap((label) => [`B-${label}`, `I-${label}`])];
 }
 
-/** [start, end) code-point ranges of consecutive runs of at most maxWords words, covering every word. */
-export function chunkByWords(chars: string[], maxWords: number): [number, number][] {
-  const chunks: [number, number][] = [];
-  let words = 0;
-  let chunkStart = -1;
-  let lastWordEnd = 0;
+/**
+ * [start, end) code-point ranges of runs of at most maxWords words, covering every word. A new run
+ * starts every `stride` words (default maxWords: no overlap); the last run ends at the last word.
+ */
+export function chunkByWords(chars: string[], maxWords: number, stride = maxWords): [number, number][] {
+  if (!(stride >= 1 && stride <= maxWords)) throw new Error(`chunk stride must be in [1, ${maxWords}], got ${stride}`);
+  const words: [number, number][] = [];
   let i = 0;
   while (i < chars.length) {
     if (/\s/u.test(chars[i]!)) {
@@ -37,16 +43,14 @@ export function chunkByWords(chars: string[], maxWords: number): [number, number
     }
     const wordStart = i;
     while (i < chars.length && !/\s/u.test(chars[i]!)) i++;
-    if (chunkStart < 0) chunkStart = wordStart;
-    if (words === maxWords) {
-      chunks.push([chunkStart, lastWordEnd]);
-      chunkStart = wordStart;
-      words = 0;
-    }
-    words++;
-    lastWordEnd = i;
+    words.push([wordStart, i]);
   }
-  if (chunkStart >= 0) chunks.push([chunkStart, lastWordEnd]);
+  const chunks: [number, number][] = [];
+  for (let first = 0; first < words.length; first += stride) {
+    const last = Math.min(first + maxWords, words.length) - 1;
+    chunks.push([words[first]![0], words[last]![1]]);
+    if (last === words.length - 1) break;
+  }
   return chunks;
 }
 
@@ -57,14 +61,39 @@ export interface EncodedChunk {
   inputIds: number[];
   /** Per token: [start, end) in the document, or null for special tokens. */
   offsets: ([number, number] | null)[];
+  /** Per token: the index of its word in the chunk (sub-tokens of one word share it), or -1 for special tokens. */
+  words: number[];
 }
 
-/** Tokenizes every document in chunks; `maxTokens` truncates over-long chunks (the model's positions). */
-export function encodeChunks(docs: { text: string }[], tokenizer: TextTokenizer, chunkWords: number, maxTokens: number): EncodedChunk[] {
+const WORD_CHAR = /[\p{L}\p{N}\p{M}]/u;
+
+/**
+ * Groups tokens into words: a token continues the previous token's word when it starts where that
+ * one ended and the characters on both sides of the join are letters, digits or marks (WordPiece's
+ * "##" pieces; a byte-level BPE split inside a word). `chars` is the text the offsets index.
+ */
+export function wordIndices(offsets: readonly ([number, number] | null)[], chars: readonly string[]): number[] {
+  let word = -1;
+  let prevEnd = -1;
+  return offsets.map((offset) => {
+    if (!offset) return -1;
+    const [start, end] = offset;
+    const continues = word >= 0 && start === prevEnd && start > 0 && WORD_CHAR.test(chars[start - 1] ?? '') && WORD_CHAR.test(chars[start] ?? '');
+    if (!continues) word++;
+    prevEnd = end;
+    return word;
+  });
+}
+
+/**
+ * Tokenizes every document in chunks; `maxTokens` truncates over-long chunks (the model's positions).
+ * `stride` < chunkWords makes the chunks overlap (see chunkByWords).
+ */
+export function encodeChunks(docs: { text: string }[], tokenizer: TextTokenizer, chunkWords: number, maxTokens: number, stride = chunkWords): EncodedChunk[] {
   const out: EncodedChunk[] = [];
   docs.forEach((doc, docIndex) => {
     const chars = Array.from(doc.text);
-    for (const [start, end] of chunkByWords(chars, chunkWords)) {
+    for (const [start, end] of chunkByWords(chars, chunkWords, stride)) {
       const encoded = tokenizer.encode(chars.slice(start, end).join(''), { addSpecialTokens: true });
       let inputIds = encoded.ids;
       let offsets = encoded.offsets.map((o, t): [number, number] | null => (encoded.specialTokensMask[t] ? null : [start + o[0], start + o[1]]));
@@ -73,7 +102,7 @@ export function encodeChunks(docs: { text: string }[], tokenizer: TextTokenizer,
         inputIds = [...inputIds.slice(0, maxTokens - 1), inputIds.at(-1)!];
         offsets = [...offsets.slice(0, maxTokens - 1), null];
       }
-      out.push({ docIndex, start, inputIds, offsets });
+      out.push({ docIndex, start, inputIds, offsets, words: wordIndices(offsets, chars) });
     }
   });
   return out;
@@ -81,14 +110,16 @@ export function encodeChunks(docs: { text: string }[], tokenizer: TextTokenizer,
 
 /**
  * BIO label ids per token: a token that starts where its span starts is B-X, a later token
- * inside the span I-X, any other token O; special tokens are ignored (-100).
+ * inside the span I-X, any other token O; special tokens are ignored (-100). With `firstSubTokenOnly`
+ * only the first sub-token of each word is labelled and the rest are ignored (-100) too.
  */
-export function labelChunks(chunks: EncodedChunk[], docs: NerDocument[], tags: string[]): TokenClassificationExample[] {
+export function labelChunks(chunks: EncodedChunk[], docs: NerDocument[], tags: string[], opts: { firstSubTokenOnly?: boolean } = {}): TokenClassificationExample[] {
   const tagId = new Map(tags.map((tag, i) => [tag, i]));
   return chunks.map((chunk) => {
     const spans = docs[chunk.docIndex]!.spans;
-    const labels = chunk.offsets.map((offset) => {
+    const labels = chunk.offsets.map((offset, t) => {
       if (!offset) return -100;
+      if (opts.firstSubTokenOnly && t > 0 && chunk.words[t] === chunk.words[t - 1]) return -100;
       const span = spans.find((s) => offset[0] >= s.start && offset[0] < s.end);
       if (!span) return 0;
       const tag = `${offset[0] === span.start ? 'B' : 'I'}-${span.label}`;
@@ -100,24 +131,167 @@ export function labelChunks(chunks: EncodedChunk[], docs: NerDocument[], tags: s
   });
 }
 
+/** One word's tag scores (log-probabilities, one per tag) from its first sub-token. */
+export interface WordTag {
+  start: number;
+  end: number;
+  scores: Float32Array;
+  /** How far the first sub-token sits from its chunk's nearer edge, in tokens. */
+  centrality: number;
+}
+
+/** Log-softmax of each row of `logits` ([rows × numTags]) for the given rows. */
+function logSoftmax(logits: ArrayLike<number>, row: number, numTags: number): Float32Array {
+  const out = new Float32Array(numTags);
+  let max = -Infinity;
+  for (let j = 0; j < numTags; j++) max = Math.max(max, logits[row * numTags + j]!);
+  let sum = 0;
+  for (let j = 0; j < numTags; j++) sum += Math.exp(logits[row * numTags + j]! - max);
+  const lse = max + Math.log(sum);
+  for (let j = 0; j < numTags; j++) out[j] = logits[row * numTags + j]! - lse;
+  return out;
+}
+
 /**
- * Spans from predicted tag ids: B-X opens a span, I-X continues a span of X (or opens one, as
- * conlleval does), O closes. A span runs from its first token's start to its last token's end.
+ * Adds a chunk's logits ([tokens × numTags]) to its document's words, keyed by the word's start:
+ * a word is scored by its first sub-token, and when overlapping chunks both hold a word, the chunk
+ * where it is most central (most context on its narrower side) wins.
  */
-export function decodeSpans(chunk: EncodedChunk, predicted: ArrayLike<number>, tags: string[]): NerSpan[] {
-  const spans: NerSpan[] = [];
-  let open: NerSpan | null = null;
+export function collectWordTags(chunk: EncodedChunk, logits: ArrayLike<number>, numTags: number, into: Map<number, WordTag>): void {
+  const positions = chunk.offsets.flatMap((o, t) => (o ? [t] : []));
+  if (!positions.length) return;
+  const first = positions[0]!;
+  const last = positions.at(-1)!;
+  let current: WordTag | null = null;
   chunk.offsets.forEach((offset, t) => {
     if (!offset) return;
-    const tag = tags[predicted[t]!] ?? 'O';
+    if (current && chunk.words[t] === chunk.words[t - 1]) {
+      current.end = offset[1];
+      return;
+    }
+    current = { start: offset[0], end: offset[1], scores: logSoftmax(logits, t, numTags), centrality: Math.min(t - first, last - t) };
+    const held = into.get(current.start);
+    if (!held || current.centrality > held.centrality) into.set(current.start, current);
+  });
+}
+
+const argmax = (xs: ArrayLike<number>): number => {
+  let best = 0;
+  for (let j = 1; j < xs.length; j++) if (xs[j]! > xs[best]!) best = j;
+  return best;
+};
+
+/**
+ * The best tag sequence under BIO's one rule (I-X only after B-X or I-X): Viterbi over the words'
+ * log-probabilities, so an I-X the model puts after O is either joined to a B-X before it or
+ * dropped, whichever the scores favour.
+ */
+export function viterbiBio(words: readonly WordTag[], tags: string[]): number[] {
+  const L = tags.length;
+  if (!words.length) return [];
+  // allowed[p * L + c]: tag c may follow tag p; row L is the start of the text
+  const allowed = new Uint8Array((L + 1) * L);
+  for (let p = 0; p <= L; p++) {
+    for (let c = 0; c < L; c++) {
+      const tag = tags[c]!;
+      const prev = p < L ? tags[p]! : 'O';
+      allowed[p * L + c] = !tag.startsWith('I-') || (prev !== 'O' && prev.slice(2) === tag.slice(2)) ? 1 : 0;
+    }
+  }
+  let score = Float64Array.from({ length: L }, (_, c) => (allowed[L * L + c] ? words[0]!.scores[c]! : -Infinity));
+  const back: Int32Array[] = [];
+  for (let i = 1; i < words.length; i++) {
+    const next = new Float64Array(L).fill(-Infinity);
+    const from = new Int32Array(L);
+    for (let c = 0; c < L; c++) {
+      for (let p = 0; p < L; p++) {
+        if (!allowed[p * L + c] || !(score[p]! > next[c]!)) continue;
+        next[c] = score[p]!;
+        from[c] = p;
+      }
+      next[c] = next[c]! + words[i]!.scores[c]!;
+    }
+    back.push(from);
+    score = next;
+  }
+  const path = [argmax(score)];
+  for (let i = back.length - 1; i >= 0; i--) path.push(back[i]![path.at(-1)!]!);
+  return path.reverse();
+}
+
+/**
+ * Spans from per-word scores, in text order. Greedy (default): each word's best tag, with invalid
+ * BIO repaired as conlleval reads it: B-X opens a span, I-X continues an open span of X and
+ * otherwise opens one (after O or another label), O closes. `viterbi`: the best valid sequence
+ * (viterbiBio). A span runs from its first word's start to its last word's end.
+ */
+export function decodeWordTags(words: readonly WordTag[], tags: string[], opts: { viterbi?: boolean } = {}): NerSpan[] {
+  const ids = opts.viterbi ? viterbiBio(words, tags) : words.map((w) => argmax(w.scores));
+  const spans: NerSpan[] = [];
+  let open: NerSpan | null = null;
+  words.forEach((word, i) => {
+    const tag = tags[ids[i]!] ?? 'O';
     const [prefix, label] = tag === 'O' ? ['O', ''] : [tag.slice(0, 1), tag.slice(2)];
     if (prefix === 'I' && open && open.label === label) {
-      open.end = offset[1];
+      open.end = word.end;
       return;
     }
     if (open) spans.push(open);
-    open = prefix === 'O' ? null : { start: offset[0], end: offset[1], label };
+    open = prefix === 'O' ? null : { start: word.start, end: word.end, label };
   });
   if (open) spans.push(open);
   return spans;
+}
+
+/** Spans of one chunk's logits ([tokens × tags.length]): collectWordTags, then decodeWordTags. */
+export function decodeSpans(chunk: EncodedChunk, logits: ArrayLike<number>, tags: string[], opts: { viterbi?: boolean } = {}): NerSpan[] {
+  const words = new Map<number, WordTag>();
+  collectWordTags(chunk, logits, tags.length, words);
+  return decodeWordTags([...words.values()].sort((a, b) => a.start - b.start), tags, opts);
+}
+
+/** [start, end) of every word of a text (runs of letters, digits and marks, or one other non-space character). */
+export function textWords(chars: readonly string[]): [number, number][] {
+  const words: [number, number][] = [];
+  let i = 0;
+  while (i < chars.length) {
+    const c = chars[i]!;
+    if (/\s/u.test(c)) {
+      i++;
+      continue;
+    }
+    const start = i++;
+    if (WORD_CHAR.test(c)) while (i < chars.length && WORD_CHAR.test(chars[i]!)) i++;
+    words.push([start, i]);
+  }
+  return words;
+}
+
+/**
+ * Micro F1 of predicted spans against the documents' own, as validation during training reads it:
+ * strict entity F1 (same start, end and label) and token F1 over words (a word takes the label of
+ * the span its first character is in; typed, O not counted). src/scoring's evaluate is the
+ * reference scorer; its token F1 counts its own tokens, so the two differ slightly.
+ */
+export function scoreSpans(docs: readonly NerDocument[], predicted: readonly NerSpan[][]): { tokenF1: number; entityF1: number } {
+  const f1 = (tp: number, fp: number, fn: number): number => (tp ? (2 * tp) / (2 * tp + fp + fn) : 0);
+  let [etp, efp, efn, ttp, tfp, tfn] = [0, 0, 0, 0, 0, 0];
+  docs.forEach((doc, i) => {
+    const key = (s: NerSpan): string => `${s.start}:${s.end}:${s.label}`;
+    const gold = new Set(doc.spans.map(key));
+    const pred = new Set(predicted[i]!.map(key));
+    for (const k of pred) gold.has(k) ? etp++ : efp++;
+    for (const k of gold) if (!pred.has(k)) efn++;
+    const labelAt = (spans: readonly NerSpan[], at: number): string => spans.find((s) => at >= s.start && at < s.end)?.label ?? 'O';
+    for (const [start] of textWords(Array.from(doc.text))) {
+      const g = labelAt(doc.spans, start);
+      const p = labelAt(predicted[i]!, start);
+      if (p !== 'O' && p === g) ttp++;
+      else {
+        if (p !== 'O') tfp++;
+        if (g !== 'O') tfn++;
+      }
+    }
+  });
+  return { tokenF1: f1(ttp, tfp, tfn), entityF1: f1(etp, efp, efn) };
 }

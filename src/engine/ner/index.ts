@@ -1,4 +1,4 @@
-export { bioLabels, chunkByWords, decodeSpans, encodeChunks, labelChunks } from './examples.js';
-export type { EncodedChunk, NerDocument, NerSpan } from './examples.js';
-export { annotateNer, trainNer } from './tasks.js';
-export type { NerAnnotateSpec, NerTrainResult, NerTrainSpec, ScratchEncoderSpec } from './tasks.js';
+export { bioLabels, chunkByWords, collectWordTags, decodeSpans, decodeWordTags, encodeChunks, labelChunks, scoreSpans, textWords, viterbiBio, wordIndices } from './examples.js';
+export type { EncodedChunk, NerDocument, NerSpan, WordTag } from './examples.js';
+export { annotateNer, splitDocuments, trainNer } from './tasks.js';
+export type { NerAnnotateSpec, NerTrainProgress, NerTrainResult, NerTrainSpec, NerValidation, ScratchEncoderSpec } from './tasks.js';

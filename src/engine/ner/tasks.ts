@@ -7,9 +7,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { EncoderModel, parseEncoderConfig } from '../models/bert/index.js';
 import { loadTokenizer, trainWordPiece, type TextTokenizer } from '../tokenizers/index.js';
-import { trainTokenClassification, type TrainConfig, type TrainProgress } from '../train/index.js';
+import { Rng, trainTokenClassification, type TrainConfig, type TrainProgress } from '../train/index.js';
 import type { Device } from '../runtime/session.js';
-import { bioLabels, decodeSpans, encodeChunks, labelChunks, type NerDocument, type NerSpan } from './examples.js';
+import { bioLabels, collectWordTags, decodeWordTags, encodeChunks, labelChunks, scoreSpans, type EncodedChunk, type NerDocument, type NerSpan, type WordTag } from './examples.js';
 
 export interface ScratchEncoderSpec {
   hiddenSize: number;
@@ -30,7 +30,15 @@ export interface NerTrainSpec {
   /** A Hugging Face folder to fine-tune, or a fresh encoder. */
   base: { modelDir: string } | { scratch: ScratchEncoderSpec };
   chunkWords: number;
+  /** Label only the first sub-token of each word (the rest are ignored by the loss); default false: every sub-token. */
+  labelWords?: boolean;
   train: TrainConfig;
+  /**
+   * Hold out this share of the documents (seeded by `seed`; 0 or absent: none). The model is
+   * scored on them after every epoch, the best epoch's weights are the ones saved, and training
+   * stops after train.earlyStoppingPatience epochs without a better strict entity F1.
+   */
+  validationSplit?: number;
   /** Continue from the latest checkpoint in train.checkpointDir. */
   resume: boolean;
   seed: number;
@@ -44,15 +52,29 @@ export interface NerTrainResult {
   examples: number;
   tags: string[];
   parameters: number;
+  /** With validationSplit: held-out documents, scores after every epoch, the step whose weights were saved. */
+  validation: { documents: number; epochs: NerValidation[]; bestStep: number | null; stoppedEarly: boolean } | null;
 }
+
+/** Scores on the held-out documents (scoreSpans) after an epoch. */
+export interface NerValidation {
+  step: number;
+  epoch: number;
+  tokenF1: number;
+  entityF1: number;
+}
+
+/** Training progress; `validation` comes with the step that ended an epoch. */
+export type NerTrainProgress = TrainProgress & { validation?: NerValidation };
 
 const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json'];
 
-export async function trainNer(spec: NerTrainSpec, onProgress?: (p: TrainProgress) => void, signal?: AbortSignal): Promise<NerTrainResult> {
+export async function trainNer(spec: NerTrainSpec, onProgress?: (p: NerTrainProgress) => void, signal?: AbortSignal): Promise<NerTrainResult> {
   fs.mkdirSync(spec.outputDir, { recursive: true });
   const tags = bioLabels(spec.labels);
   const id2label = Object.fromEntries(tags.map((tag, i) => [i, tag]));
-  const tokenizer = prepareTokenizer(spec);
+  const { train: documents, held } = splitDocuments(spec.documents, spec.validationSplit ?? 0, spec.seed);
+  const tokenizer = prepareTokenizer(spec, documents);
   const threads = { ...(spec.intraOpThreads ? { intraOpThreads: spec.intraOpThreads } : {}), ...(spec.device ? { device: spec.device } : {}) };
   const model =
     'modelDir' in spec.base
@@ -73,20 +95,45 @@ export async function trainNer(spec: NerTrainSpec, onProgress?: (p: TrainProgres
           { seed: spec.seed, ...threads },
         );
   try {
-    const chunks = encodeChunks(spec.documents, tokenizer, spec.chunkWords, maxTokens(model));
-    const examples = labelChunks(chunks, spec.documents, tags);
-    const result = await trainTokenClassification(model, examples, spec.train, { ...(onProgress ? { onProgress } : {}), resume: spec.resume, ...(signal ? { signal } : {}) });
+    const chunks = encodeChunks(documents, tokenizer, spec.chunkWords, maxTokens(model));
+    const examples = labelChunks(chunks, documents, tags, { firstSubTokenOnly: spec.labelWords ?? false });
+    const heldChunks = encodeChunks(held, tokenizer, spec.chunkWords, maxTokens(model));
+    const scores = new Map<number, NerValidation>();
+    let pending: NerValidation | null = null;
+    const validate = async ({ step, epoch }: { step: number; epoch: number }): Promise<number> => {
+      pending = { step, epoch, ...scoreSpans(held, await tagChunks(model, heldChunks, held.length, tags, tokenizer.special.pad ?? 0, 16, 'viterbi', signal)) };
+      scores.set(step, pending);
+      return pending.entityF1;
+    };
+    const progress = (p: TrainProgress): void => {
+      onProgress?.(pending ? { ...p, validation: pending } : p);
+      pending = null;
+    };
+    const result = await trainTokenClassification(model, examples, spec.train, { onProgress: progress, resume: spec.resume, ...(signal ? { signal } : {}), ...(held.length ? { validate } : {}) });
     await model.save(spec.outputDir);
     let parameters = 0;
     for (const tensor of model.params.values()) parameters += tensor.length;
-    return { steps: result.steps, losses: result.losses, examples: examples.length, tags, parameters };
+    // scores of epochs before a resume are not re-measured: their strict F1 is the loop's record
+    const epochs = result.validations.map((v) => scores.get(v.step) ?? { step: v.step, epoch: v.epoch, tokenF1: NaN, entityF1: v.score });
+    const validation = held.length ? { documents: held.length, epochs, bestStep: result.bestStep, stoppedEarly: result.stoppedEarly } : null;
+    return { steps: result.steps, losses: result.losses, examples: examples.length, tags, parameters, validation };
   } finally {
     await model.release();
   }
 }
 
+/** A seeded share of the documents held out for validation (at least one, and at least one left to train on), in their original order. */
+export function splitDocuments<D>(documents: readonly D[], share: number, seed: number): { train: D[]; held: D[] } {
+  if (!(share >= 0 && share < 1)) throw new Error(`validationSplit must be in [0, 1), got ${share}`);
+  if (!share) return { train: [...documents], held: [] };
+  if (documents.length < 2) throw new Error(`validationSplit needs at least 2 documents, got ${documents.length}`);
+  const count = Math.min(documents.length - 1, Math.max(1, Math.round(share * documents.length)));
+  const heldOut = new Set(new Rng(seed + 3).permutation(documents.length).slice(0, count));
+  return { train: documents.filter((_, i) => !heldOut.has(i)), held: documents.filter((_, i) => heldOut.has(i)) };
+}
+
 /** The base model's tokenizer, or a WordPiece tokenizer trained on the training texts (deterministic, so a resumed run gets the same one). */
-function prepareTokenizer(spec: NerTrainSpec): TextTokenizer {
+function prepareTokenizer(spec: NerTrainSpec, documents: NerDocument[]): TextTokenizer {
   if ('modelDir' in spec.base) {
     for (const file of TOKENIZER_FILES) {
       const from = path.join(spec.base.modelDir, file);
@@ -95,7 +142,7 @@ function prepareTokenizer(spec: NerTrainSpec): TextTokenizer {
     if (!fs.existsSync(path.join(spec.outputDir, 'tokenizer.json'))) throw new Error(`${spec.base.modelDir} has no tokenizer.json; a Hugging Face model folder needs one`);
   } else {
     trainWordPiece(
-      spec.documents.map((doc) => doc.text),
+      documents.map((doc) => doc.text),
       { vocabSize: spec.base.scratch.vocabSize },
     ).save(spec.outputDir);
   }
@@ -111,6 +158,10 @@ export interface NerAnnotateSpec {
   modelDir: string;
   documents: { text: string }[];
   chunkWords: number;
+  /** A chunk starts every this many words (default chunkWords: no overlap); see collectWordTags. */
+  chunkStride?: number;
+  /** 'viterbi' (default): the best valid BIO sequence over the words; 'greedy': each word's best tag, BIO repaired. */
+  decoding?: 'greedy' | 'viterbi';
   batchSize: number;
   device?: Device;
   intraOpThreads?: number;
@@ -122,25 +173,39 @@ export async function annotateNer(spec: NerAnnotateSpec, onProgress?: (p: { done
   const model = await EncoderModel.fromPretrained(spec.modelDir, { ...(spec.intraOpThreads ? { intraOpThreads: spec.intraOpThreads } : {}), ...(spec.device ? { device: spec.device } : {}) });
   try {
     const tags = Array.from({ length: model.config.numLabels }, (_, i) => model.config.id2label[i]!);
-    const chunks = encodeChunks(spec.documents, tokenizer, spec.chunkWords, maxTokens(model));
-    const spans: NerSpan[][] = spec.documents.map(() => []);
-    const pad = tokenizer.special.pad ?? 0;
-    // Similar lengths together: less padding per batch.
-    const order = chunks.map((_, i) => i).sort((a, b) => chunks[a]!.inputIds.length - chunks[b]!.inputIds.length);
-    for (let at = 0; at < order.length; at += spec.batchSize) {
-      if (signal?.aborted) throw new Error('annotation cancelled');
-      const batch = order.slice(at, at + spec.batchSize).map((i) => chunks[i]!);
-      const seqLen = Math.max(...batch.map((c) => c.inputIds.length));
-      const inputIds = new Array<number>(batch.length * seqLen).fill(pad);
-      const attentionMask = new Array<number>(batch.length * seqLen).fill(0);
-      batch.forEach((chunk, b) => chunk.inputIds.forEach((id, t) => ((inputIds[b * seqLen + t] = id), (attentionMask[b * seqLen + t] = 1))));
-      const predicted = await model.predict({ batchSize: batch.length, seqLen, inputIds, attentionMask });
-      batch.forEach((chunk, b) => spans[chunk.docIndex]!.push(...decodeSpans(chunk, predicted.subarray(b * seqLen, (b + 1) * seqLen), tags)));
-      onProgress?.({ done: Math.min(at + spec.batchSize, order.length), total: order.length });
-    }
-    for (const list of spans) list.sort((a, b) => a.start - b.start || a.end - b.end);
-    return spans;
+    const chunks = encodeChunks(spec.documents, tokenizer, spec.chunkWords, maxTokens(model), spec.chunkStride ?? spec.chunkWords);
+    return await tagChunks(model, chunks, spec.documents.length, tags, tokenizer.special.pad ?? 0, spec.batchSize, spec.decoding ?? 'viterbi', signal, onProgress);
   } finally {
     await model.release();
   }
+}
+
+/** Spans per document from the model's logits on every chunk of those documents. */
+async function tagChunks(
+  model: EncoderModel,
+  chunks: EncodedChunk[],
+  documents: number,
+  tags: string[],
+  pad: number,
+  batchSize: number,
+  decoding: 'greedy' | 'viterbi',
+  signal?: AbortSignal,
+  onProgress?: (p: { done: number; total: number }) => void,
+): Promise<NerSpan[][]> {
+  const words: Map<number, WordTag>[] = Array.from({ length: documents }, () => new Map());
+  // Similar lengths together: less padding per batch.
+  const order = chunks.map((_, i) => i).sort((a, b) => chunks[a]!.inputIds.length - chunks[b]!.inputIds.length);
+  for (let at = 0; at < order.length; at += batchSize) {
+    if (signal?.aborted) throw new Error('annotation cancelled');
+    const batch = order.slice(at, at + batchSize).map((i) => chunks[i]!);
+    const seqLen = Math.max(...batch.map((c) => c.inputIds.length));
+    const inputIds = new Array<number>(batch.length * seqLen).fill(pad);
+    const attentionMask = new Array<number>(batch.length * seqLen).fill(0);
+    batch.forEach((chunk, b) => chunk.inputIds.forEach((id, t) => ((inputIds[b * seqLen + t] = id), (attentionMask[b * seqLen + t] = 1))));
+    const logits = await model.forward({ batchSize: batch.length, seqLen, inputIds, attentionMask });
+    const L = tags.length;
+    batch.forEach((chunk, b) => collectWordTags(chunk, logits.subarray(b * seqLen * L, (b + 1) * seqLen * L), L, words[chunk.docIndex]!));
+    onProgress?.({ done: Math.min(at + batchSize, order.length), total: order.length });
+  }
+  return words.map((doc) => decodeWordTags([...doc.values()].sort((a, b) => a.start - b.start), tags, { viterbi: decoding === 'viterbi' }));
 }

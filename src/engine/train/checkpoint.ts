@@ -1,7 +1,9 @@
 // Training checkpoints: a folder per checkpoint holding
 //   config.json + model.safetensors   (Hugging Face layout: loads elsewhere as-is)
 //   optimizer.safetensors             (AdamW moments, 'm.<param>' and 'v.<param>')
-//   trainer_state.json                (step, epoch, position in the epoch's data order, the order, RNG state, losses)
+//   trainer_state.json                (step, epoch, position in the epoch's data order, the order, RNG state, losses,
+//                                      validations and the best one)
+//   best.safetensors                  (the best validation's weights, once training has moved past them)
 // Written to a temporary folder and renamed into place, then `latest` is updated the same way,
 // so a crash mid-write leaves the previous checkpoint intact.
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
@@ -26,9 +28,15 @@ export interface TrainerState {
   losses: number[];
   /** Fingerprint of the training configuration, to refuse resuming a different run. */
   configKey: string;
+  /** With validation: every score so far, the best one's step and score, validations since it, and whether early stopping ended the run. */
+  validations?: { step: number; epoch: number; score: number }[];
+  bestStep?: number;
+  bestScore?: number;
+  sinceBest?: number;
+  stoppedEarly?: boolean;
 }
 
-export async function saveCheckpoint(root: string, model: EncoderModel, opt: AdamW, state: TrainerState, keep = 1): Promise<string> {
+export async function saveCheckpoint(root: string, model: EncoderModel, opt: AdamW, state: TrainerState, keep = 1, best: Map<string, Float32Array> | null = null): Promise<string> {
   await mkdir(root, { recursive: true });
   const name = `checkpoint-${state.step}`;
   const tmp = join(root, `${name}.tmp`);
@@ -44,6 +52,7 @@ export async function saveCheckpoint(root: string, model: EncoderModel, opt: Ada
     }
   }
   await writeSafetensors(join(tmp, 'optimizer.safetensors'), moments, { step: String(opt.state.step) });
+  if (best) await writeSafetensors(join(tmp, 'best.safetensors'), Object.fromEntries(model.specs.map((s) => [s.name, { data: best.get(s.name)!, shape: s.shape }])));
   await writeFile(join(tmp, 'trainer_state.json'), JSON.stringify(state));
   const dir = join(root, name);
   await rm(dir, { recursive: true, force: true });
@@ -86,4 +95,16 @@ export async function loadCheckpoint(dir: string, model: EncoderModel, opt: Adam
   }
   model.dropoutRng.state = state.dropoutRngState;
   return state;
+}
+
+/** The best validation's weights kept in a checkpoint (best.safetensors). */
+export async function loadBestWeights(dir: string, model: EncoderModel): Promise<Map<string, Float32Array>> {
+  const weights = await readSafetensors(join(dir, 'best.safetensors'));
+  return new Map(
+    model.specs.map((s) => {
+      const t = weights.get(s.name);
+      if (!t || t.data.length !== s.shape.reduce((a, b) => a * b, 1)) throw new Error(`${dir}: best.safetensors tensor '${s.name}' is missing or not of shape [${s.shape}]`);
+      return [s.name, t.data as Float32Array];
+    }),
+  );
 }

@@ -1,11 +1,11 @@
 // Training loop for token classification (NER): seeded data order, AdamW with a warm-up
-// schedule, gradient clipping and accumulation, resumable checkpoints, NaN detection and
-// progress events. Plain data in and out, so it runs the same in a worker thread.
+// schedule, gradient clipping and accumulation, resumable checkpoints, NaN detection, progress
+// events, and (with a validate hook) per-epoch validation, best weights kept, early stopping. Plain data in and out, so it runs the same in a worker thread.
 import type { EncoderBatch, EncoderModel } from '../models/bert/model.js';
 import { AdamW, GradAccumulator } from '../optim/adamw.js';
 import { scheduledLr } from '../optim/schedule.js';
 import type { ScheduleKind } from '../optim/schedule.js';
-import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { latestCheckpoint, loadBestWeights, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import type { TrainerState } from './checkpoint.js';
 import { Rng } from './rng.js';
 
@@ -39,8 +39,10 @@ export interface TrainConfig {
   seed?: number;
   /** Where checkpoints go; without it none are written. */
   checkpointDir?: string;
-  /** Write a checkpoint every this many optimizer steps (default: only at the end). */
+  /** Write a checkpoint every this many optimizer steps (default: only at the end, and after every validation). */
   checkpointEverySteps?: number;
+  /** Stop after this many validations in a row without a better score (needs hooks.validate; default: never). */
+  earlyStoppingPatience?: number;
 }
 
 export interface TrainProgress {
@@ -58,6 +60,17 @@ export interface TrainResult {
   steps: number;
   losses: number[];
   checkpoint: string | null;
+  /** hooks.validate's score after every epoch (and after the last step). */
+  validations: Validation[];
+  /** The step whose weights the model holds at the end: the best validation's, or null without validation. */
+  bestStep: number | null;
+  stoppedEarly: boolean;
+}
+
+export interface Validation {
+  step: number;
+  epoch: number;
+  score: number;
 }
 
 export class NonFiniteLossError extends Error {
@@ -132,7 +145,13 @@ export async function trainTokenClassification(
   model: EncoderModel,
   data: TokenClassificationExample[],
   config: TrainConfig,
-  hooks: { onProgress?: (p: TrainProgress) => void; resume?: boolean; signal?: AbortSignal } = {},
+  hooks: {
+    onProgress?: (p: TrainProgress) => void;
+    resume?: boolean;
+    signal?: AbortSignal;
+    /** Scores the model as it stands (higher is better); called after every epoch and after the last step. */
+    validate?: (at: { step: number; epoch: number }) => Promise<number>;
+  } = {},
 ): Promise<TrainResult> {
   if (model.head !== 'token-classification') throw new Error(`trainTokenClassification needs a token-classification model, got head '${model.head}'`);
   if (!data.length) throw new Error('trainTokenClassification: no training examples');
@@ -142,13 +161,17 @@ export async function trainTokenClassification(
   const batchesPerEpoch = Math.ceil(data.length / c.batchSize);
   const stepsPerEpoch = Math.ceil(batchesPerEpoch / c.gradAccumSteps);
   const totalSteps = Math.min(config.maxSteps ?? Infinity, stepsPerEpoch * c.epochs);
-  const configKey = JSON.stringify({ ...c, n: data.length, maxSeqLen, totalSteps });
+  const patience = hooks.validate ? (config.earlyStoppingPatience ?? 0) : 0;
+  const configKey = JSON.stringify({ ...c, n: data.length, maxSeqLen, totalSteps, ...(hooks.validate ? { validate: true, patience } : {}) });
 
   const opt = new AdamW({ lr: c.lr, betas: c.betas, eps: c.eps, weightDecay: c.weightDecay });
   const rng = new Rng(c.seed + 1);
   model.dropoutRng.state = new Rng(c.seed + 2).state; // dropout masks follow the run's seed (a resume restores them)
   let state: TrainerState = { version: 1, step: 0, epoch: 0, batchInEpoch: 0, order: rng.permutation(data.length), rngState: rng.state, dropoutRngState: model.dropoutRng.state, losses: [], configKey };
   let lastCheckpoint: string | null = null;
+  /** A copy of the weights at the best validation so far. */
+  let best: Map<string, Float32Array> | null = null;
+  const snapshot = (): Map<string, Float32Array> => new Map([...model.params].map(([name, w]) => [name, w.slice()]));
   if (hooks.resume && config.checkpointDir) {
     const dir = await latestCheckpoint(config.checkpointDir);
     if (dir) {
@@ -156,12 +179,14 @@ export async function trainTokenClassification(
       if (state.configKey !== configKey) throw new Error(`${dir}: checkpoint was written by a different training configuration; refusing to resume`);
       rng.state = state.rngState;
       lastCheckpoint = dir;
+      if (state.bestStep !== undefined) best = state.bestStep === state.step ? snapshot() : await loadBestWeights(dir, model);
     }
   }
+  const validations = (state.validations ??= []);
 
   const acc = new GradAccumulator();
   const schedule = { kind: c.schedule, warmupSteps: config.warmupSteps ?? Math.round((config.warmupRatio ?? 0) * totalSteps), totalSteps };
-  while (state.step < totalSteps) {
+  while (state.step < totalSteps && !state.stoppedEarly) {
     hooks.signal?.throwIfAborted();
     acc.reset();
     let lossSum = 0;
@@ -191,11 +216,27 @@ export async function trainTokenClassification(
     }
     state.rngState = rng.state;
     state.dropoutRngState = model.dropoutRng.state;
+    const validated = hooks.validate && (state.batchInEpoch === 0 || state.step === totalSteps);
+    if (validated) {
+      const score = await hooks.validate!({ step: state.step, epoch: state.epoch });
+      validations.push({ step: state.step, epoch: state.epoch, score });
+      if (state.bestStep === undefined || score > state.bestScore!) {
+        state.bestStep = state.step;
+        state.bestScore = score;
+        state.sinceBest = 0;
+        best = snapshot();
+      } else {
+        state.sinceBest = (state.sinceBest ?? 0) + 1;
+        if (patience && state.sinceBest >= patience) state.stoppedEarly = true;
+      }
+    }
     hooks.onProgress?.({ step: state.step, totalSteps, epoch: state.epoch, loss, lr, gradNorm, percent: (100 * state.step) / totalSteps });
     const every = config.checkpointEverySteps;
-    if (config.checkpointDir && ((every && state.step % every === 0) || state.step === totalSteps)) {
-      lastCheckpoint = await saveCheckpoint(config.checkpointDir, model, opt, state);
+    if (config.checkpointDir && ((every && state.step % every === 0) || state.step === totalSteps || validated)) {
+      // the best weights go into the checkpoint too once the model has moved on from them
+      lastCheckpoint = await saveCheckpoint(config.checkpointDir, model, opt, state, 1, state.bestStep !== undefined && state.bestStep !== state.step ? best : null);
     }
   }
-  return { steps: state.step, losses: state.losses, checkpoint: lastCheckpoint };
+  if (best && state.bestStep !== state.step) for (const [name, w] of best) model.params.get(name)!.set(w);
+  return { steps: state.step, losses: state.losses, checkpoint: lastCheckpoint, validations, bestStep: state.bestStep ?? null, stoppedEarly: Boolean(state.stoppedEarly) };
 }

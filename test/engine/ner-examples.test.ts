@@ -1,0 +1,171 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  bioLabels,
+  chunkByWords,
+  collectWordTags,
+  decodeSpans,
+  decodeWordTags,
+  encodeChunks,
+  labelChunks,
+  scoreSpans,
+  splitDocuments,
+  textWords,
+  viterbiBio,
+  wordIndices,
+  type EncodedChunk,
+  type NerDocument,
+  type WordTag,
+} from '../../src/engine/ner/index.js';
+import { loadTokenizer, trainWordPiece } from '../../src/engine/tokenizers/index.js';
+
+const tmp = await mkdtemp(join(tmpdir(), 'engine-ner-'));
+afterAll(() => rm(tmp, { recursive: true, force: true }));
+
+const TAGS = bioLabels(['NOMBRE', 'FECHAS']); // O, B-NOMBRE, I-NOMBRE, B-FECHAS, I-FECHAS
+const id = (tag: string): number => TAGS.indexOf(tag);
+
+/** A chunk of `text` from hand-made token offsets ([CLS] and [SEP] around them). */
+function chunkOf(text: string, offsets: [number, number][]): EncodedChunk {
+  const all = [null, ...offsets, null];
+  return { docIndex: 0, start: 0, inputIds: all.map((_, i) => i), offsets: all, words: wordIndices(all, Array.from(text)) };
+}
+/** Logits [tokens × tags] that favour the given tag ids (rows of -100 stay flat). */
+const logitsOf = (ids: number[]): Float32Array => {
+  const out = new Float32Array(ids.length * TAGS.length);
+  ids.forEach((tag, t) => tag >= 0 && (out[t * TAGS.length + tag] = 10));
+  return out;
+};
+/** Logits for a chunkOf chunk: O on the special tokens. */
+const predicted = (...tags: string[]): Float32Array => logitsOf([0, ...tags.map(id), 0]);
+/** A word at `start` whose scores favour `tag`. */
+const w = (start: number, tag: string): WordTag => ({ start, end: start + 1, scores: logitsOf([id(tag)]).map((x) => x - 10), centrality: 0 });
+
+describe('NER decoding', () => {
+  it('should group sub-tokens into words: letters and digits join, punctuation stands alone', () => {
+    // "Gar" "##cía" "vive" | "12" "/" "03"
+    expect(wordIndices([null, [0, 3], [3, 6], [7, 11], null], Array.from('García vive'))).toEqual([-1, 0, 0, 1, -1]);
+    expect(wordIndices([[0, 2], [2, 3], [3, 5]], Array.from('12/03'))).toEqual([0, 1, 2]);
+  });
+
+  it("should give a word its first sub-token's tag, so a span never ends or starts inside a word", () => {
+    const text = 'Dr. García vive';
+    // "Dr" "." "Gar" "##cía" "vive"
+    const chunk = chunkOf(text, [[0, 2], [2, 3], [4, 7], [7, 10], [11, 15]]);
+    // the second piece says O: the span still covers the whole word
+    expect(decodeSpans(chunk, predicted('O', 'O', 'B-NOMBRE', 'O', 'O'), TAGS)).toEqual([{ start: 4, end: 10, label: 'NOMBRE' }]);
+    // the second piece says B-NOMBRE again: one span, not two
+    expect(decodeSpans(chunk, predicted('O', 'O', 'B-NOMBRE', 'B-NOMBRE', 'O'), TAGS)).toEqual([{ start: 4, end: 10, label: 'NOMBRE' }]);
+    // a span that starts on a word's second piece starts at the word's start; the word's first piece decides its label
+    expect(decodeSpans(chunk, predicted('O', 'O', 'O', 'B-NOMBRE', 'O'), TAGS)).toEqual([]);
+    expect(decodeSpans(chunk, predicted('O', 'O', 'I-NOMBRE', 'I-FECHAS', 'I-NOMBRE'), TAGS)).toEqual([{ start: 4, end: 15, label: 'NOMBRE' }]);
+  });
+
+  it('should repair invalid BIO: I-X after O or after another label opens a span of X', () => {
+    expect(decodeWordTags([w(0, 'O'), w(2, 'I-NOMBRE'), w(4, 'I-NOMBRE'), w(6, 'O')], TAGS)).toEqual([{ start: 2, end: 5, label: 'NOMBRE' }]);
+    expect(decodeWordTags([w(0, 'B-NOMBRE'), w(2, 'I-FECHAS'), w(4, 'I-FECHAS')], TAGS)).toEqual([
+      { start: 0, end: 1, label: 'NOMBRE' },
+      { start: 2, end: 5, label: 'FECHAS' },
+    ]);
+    expect(decodeWordTags([w(0, 'B-NOMBRE'), w(2, 'B-NOMBRE'), w(4, 'I-NOMBRE')], TAGS)).toEqual([
+      { start: 0, end: 1, label: 'NOMBRE' },
+      { start: 2, end: 5, label: 'NOMBRE' },
+    ]);
+  });
+
+  it('should decode the best valid BIO sequence with viterbi', () => {
+    // O, then a word torn between O (0.5) and B-NOMBRE (0.4), then I-NOMBRE (0.9): greedy takes O and
+    // the repair opens a span on the third word only; the best valid sequence is O B-NOMBRE I-NOMBRE
+    const soft = (start: number, probs: Record<string, number>): WordTag => ({
+      start,
+      end: start + 1,
+      scores: Float32Array.from(TAGS, (tag) => Math.log(probs[tag] ?? 1e-4)),
+      centrality: 0,
+    });
+    const words = [soft(0, { O: 0.9 }), soft(2, { O: 0.5, 'B-NOMBRE': 0.4, 'I-NOMBRE': 0.1 }), soft(4, { 'I-NOMBRE': 0.9, 'B-NOMBRE': 0.05 })];
+    expect(decodeWordTags(words, TAGS)).toEqual([{ start: 4, end: 5, label: 'NOMBRE' }]);
+    expect(viterbiBio(words, TAGS).map((t) => TAGS[t])).toEqual(['O', 'B-NOMBRE', 'I-NOMBRE']);
+    expect(decodeWordTags(words, TAGS, { viterbi: true })).toEqual([{ start: 2, end: 5, label: 'NOMBRE' }]);
+    // valid input passes unchanged
+    const valid = [w(0, 'B-FECHAS'), w(2, 'I-FECHAS'), w(4, 'O'), w(6, 'B-NOMBRE'), w(8, 'B-NOMBRE')];
+    expect(viterbiBio(valid, TAGS).map((t) => TAGS[t])).toEqual(['B-FECHAS', 'I-FECHAS', 'O', 'B-NOMBRE', 'B-NOMBRE']);
+    expect(viterbiBio([], TAGS)).toEqual([]);
+  });
+});
+
+describe('NER chunks', () => {
+  it('should cut overlapping runs of words with a stride, the last one ending at the last word', () => {
+    const chars = Array.from('a bb c d e f g');
+    expect(chunkByWords(chars, 3)).toEqual([[0, 6], [7, 12], [13, 14]]);
+    expect(chunkByWords(chars, 4, 2)).toEqual([[0, 8], [5, 12], [9, 14]]);
+    expect(chunkByWords(chars, 7, 3)).toEqual([[0, 14]]);
+    expect(() => chunkByWords(chars, 4, 5)).toThrow(/stride/);
+  });
+
+  it('should take each word from the overlapping chunk where it is most central', () => {
+    const text = 'a b Juan Pérez c d';
+    const into = new Map<number, WordTag>();
+    // words a, b, Juan, Pérez: Juan is central here; Pérez, at the edge, is mispredicted
+    collectWordTags(chunkOf(text, [[0, 1], [2, 3], [4, 8], [9, 14]]), predicted('O', 'O', 'B-NOMBRE', 'O'), TAGS.length, into);
+    // words Juan, Pérez, c, d: Juan, at the edge without its left context, is mispredicted
+    collectWordTags(chunkOf(text, [[4, 8], [9, 14], [15, 16], [17, 18]]), predicted('O', 'I-NOMBRE', 'O', 'O'), TAGS.length, into);
+    const words = [...into.values()].sort((a, b) => a.start - b.start);
+    expect(words.map((word) => TAGS[word.scores.indexOf(Math.max(...word.scores))])).toEqual(['O', 'O', 'B-NOMBRE', 'I-NOMBRE', 'O', 'O']);
+    expect(decodeWordTags(words, TAGS)).toEqual([{ start: 4, end: 14, label: 'NOMBRE' }]);
+  });
+
+  it('should label only the first sub-token of each word when asked, and decode gold labels back to the gold spans across chunk borders', () => {
+    const doc: NerDocument = {
+      text: 'Paciente Alejandro Fernández Gutiérrez ingresó el 12/03/2019 en el hospital con Alejandro.',
+      spans: [
+        { start: 9, end: 38, label: 'NOMBRE' },
+        { start: 50, end: 60, label: 'FECHAS' },
+        { start: 80, end: 89, label: 'NOMBRE' },
+      ],
+    };
+    const dir = join(tmp, 'wp');
+    trainWordPiece([doc.text, 'Paciente ingresó el hospital con'], { vocabSize: 120 }).save(dir);
+    const tokenizer = loadTokenizer(dir);
+    for (const [chunkWords, stride] of [[3, 3], [4, 2], [5, 1], [64, 64]] as const) {
+      const chunks = encodeChunks([doc], tokenizer, chunkWords, 512, stride);
+      for (const firstSubTokenOnly of [false, true]) {
+        const examples = labelChunks(chunks, [doc], TAGS, { firstSubTokenOnly });
+        const into = new Map<number, WordTag>();
+        chunks.forEach((chunk, i) => collectWordTags(chunk, logitsOf(examples[i]!.labels), TAGS.length, into));
+        // the spans cross chunk borders (3 words a chunk cuts both names and the date's chunk apart)
+        expect(decodeWordTags([...into.values()].sort((a, b) => a.start - b.start), TAGS), `${chunkWords}/${stride} ${firstSubTokenOnly}`).toEqual(doc.spans);
+      }
+    }
+    // sub-tokens after a word's first are ignored (-100) only with firstSubTokenOnly
+    const [chunk] = encodeChunks([doc], tokenizer, 64, 512);
+    const every = labelChunks([chunk!], [doc], TAGS)[0]!.labels;
+    const first = labelChunks([chunk!], [doc], TAGS, { firstSubTokenOnly: true })[0]!.labels;
+    const continuation = chunk!.words.map((w, t) => w >= 0 && t > 0 && chunk!.words[t - 1] === w);
+    expect(continuation.some(Boolean)).toBe(true);
+    chunk!.words.forEach((w, t) => expect(first[t]).toBe(continuation[t] ? -100 : every[t]));
+  });
+});
+
+describe('NER validation', () => {
+  it('should score strict entity F1 and typed word F1, and hold out a seeded share of documents', () => {
+    const doc: NerDocument = { text: 'Juan Pérez, 12/03/2019.', spans: [{ start: 0, end: 10, label: 'NOMBRE' }, { start: 12, end: 22, label: 'FECHAS' }] };
+    expect(textWords(Array.from(doc.text))).toEqual([[0, 4], [5, 10], [10, 11], [12, 14], [14, 15], [15, 17], [17, 18], [18, 22], [22, 23]]);
+    expect(scoreSpans([doc], [doc.spans])).toEqual({ tokenF1: 1, entityF1: 1 });
+    // "Juan" alone: 1 of 2 entities wrong (and 1 missed is the same span); words: 1 of 2 name words found, the date's 5 all
+    const found = scoreSpans([doc], [[{ start: 0, end: 4, label: 'NOMBRE' }, { start: 12, end: 22, label: 'FECHAS' }]]);
+    expect(found.entityF1).toBeCloseTo((2 * 1) / (2 * 1 + 1 + 1));
+    expect(found.tokenF1).toBeCloseTo((2 * 6) / (2 * 6 + 0 + 1));
+    expect(scoreSpans([doc], [[]])).toEqual({ tokenF1: 0, entityF1: 0 });
+
+    const docs = Array.from({ length: 10 }, (_, i) => i);
+    const { train, held } = splitDocuments(docs, 0.2, 7);
+    expect(held).toHaveLength(2);
+    expect([...train, ...held].sort((a, b) => a - b)).toEqual(docs);
+    expect(splitDocuments(docs, 0.2, 7)).toEqual({ train, held });
+    expect(splitDocuments(docs, 0, 7)).toEqual({ train: docs, held: [] });
+    expect(splitDocuments([1, 2], 0.01, 0).held).toHaveLength(1);
+    expect(() => splitDocuments(docs, 1, 0)).toThrow(/validationSplit/);
+  });
+});
