@@ -1,6 +1,6 @@
 import path from 'node:path';
 import fs from 'node:fs';
-import { printSchema, type GraphQLSchema } from 'graphql';
+import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
 import { PROJECT_ROOT } from '../common/paths.js';
 import { CorpusResolver, DocumentResolver } from '../resolvers/corpus.resolver.js';
@@ -37,8 +37,9 @@ export function buildAppSchema(services: Services | null): Promise<GraphQLSchema
 /** The committed SDL (schema.graphql) that frontends and scripts generate typed clients from. */
 export const SDL_PATH = path.join(PROJECT_ROOT, 'schema.graphql');
 
+/** Sorted, so the file does not depend on the order in which resolver modules happened to load. */
 export async function printAppSchema(): Promise<string> {
-  return printSchema(await buildAppSchema(null)) + '\n';
+  return printSchema(lexicographicSortSchema(await buildAppSchema(null))) + '\n';
 }
 
 export async function writeSdl(): Promise<string> {
