@@ -287,7 +287,10 @@ export class AblationService {
     await this.ablation(user, id);
     const cells = await this.cells(id);
     const results = await Promise.all(cells.map((cell) => this.experiments.finishedJobs(cell.id)));
-    const jobIds = results.flatMap((r) => [r.evaluate_gold?.jobId, r.evaluate_synthetic?.jobId, r.privacy_report?.jobId].filter((j): j is string => Boolean(j)));
+    const finished = results.flatMap((r) => [r.evaluate_gold?.jobId, r.evaluate_synthetic?.jobId, r.privacy_report?.jobId].filter((j): j is string => Boolean(j)));
+    // Scores of jobs on data the caller may not read (an admin's view of another's ablation) stay out.
+    const readable = await this.experiments.readableJobIds(user, finished);
+    const jobIds = finished.filter((id) => readable.has(id));
     const rows = await this.metricRows.micro(jobIds, [metric, 'ngram5_overlap']);
     const value = (jobId: string | undefined, name: string) => rows.find((row) => row.jobId === jobId && row.name === name);
     if (jobIds.length && !rows.some((row) => row.name === metric)) {

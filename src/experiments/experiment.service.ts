@@ -399,6 +399,11 @@ export class ExperimentService {
   }
 
   /** The job of each finished step by name, for the result table. */
+  /** Those of these jobs whose contents the user may read (an admin may see an experiment on data they may not read). */
+  readableJobIds(user: AuthUser, jobIds: string[]) {
+    return this.jobs.readableIds(user, jobIds);
+  }
+
   async finishedJobs(experimentId: string): Promise<Partial<Record<StepName, { jobId: string; result: Record<string, unknown> }>>> {
     const out: Partial<Record<StepName, { jobId: string; result: Record<string, unknown> }>> = {};
     for (const row of await this.repository.steps(experimentId)) {

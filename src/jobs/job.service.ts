@@ -60,6 +60,12 @@ export class JobService {
     return job;
   }
 
+  /** Those of these jobs whose contents (results, metric values) the user may read. */
+  async readableIds(user: AuthUser, ids: string[]): Promise<Set<string>> {
+    const jobs = await this.prisma.job.findMany({ where: { id: { in: ids } } });
+    return new Set((await this.redact(user, jobs)).filter((job) => !job.redacted).map((job) => job.id));
+  }
+
   /** Marks and strips the jobs whose corpora or models the user may not read (two queries for any number of jobs). */
   private async redact(user: AuthUser, jobs: Job[]): Promise<JobView[]> {
     const foreign = jobs.filter((job) => job.ownerId !== user.id);

@@ -202,6 +202,30 @@ describe('ablations (embedded database)', () => {
     await api.query(`mutation($id: ID!) { deleteAblation(id: $id) }`, { id });
   });
 
+  it("should show an admin another researcher's ablation without the scores of data the admin may not read", async () => {
+    const { importCorpus } = await outsider.query(`mutation($input: ImportCorpusInput!) { importCorpus(input: $input) { id } }`, {
+      input: { name: 'theirs', fileName: 'm.zip', contentBase64: base64(meddocanZip({ train: 8, dev: 2, test: { from: 'dev', skip: 2, take: 2 } }).bytes) },
+    });
+    const theirCorpus = (await outsider.waitForJob(importCorpus.id)).result.corpusId;
+    const files = Object.fromEntries(['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'].map((f) => [f, fs.readFileSync(path.join(HF_TINY, 'gpt2-tiny', f))]));
+    const { importModel } = await outsider.query(`mutation($input: ImportModelInput!) { importModel(input: $input) { id } }`, { input: { name: 'gpt2', kind: 'GENERATOR', contentBase64: base64(zipSync(files)) } });
+    const base = { ...input().base, corpusId: theirCorpus, generator: { baseModelId: importModel.id } };
+    const { createAblation } = await outsider.query(CREATE, { input: { name: 'private', base, axes: [{ field: 'generation.samplesPerPrompt', values: [1] }], seeds: [1] } });
+    const id = createAblation.ablation.id;
+    let status = '';
+    for (const deadline = Date.now() + 100_000; Date.now() < deadline && !['SUCCEEDED', 'FAILED'].includes(status); await new Promise((r) => setTimeout(r, 300))) {
+      status = (await outsider.query(`query($id: ID!) { ablation(id: $id) { status } }`, { id })).ablation.status;
+    }
+    const { experiments } = await outsider.query(`query($id: ID!) { experiments(ablationId: $id) { edges { node { error } } } }`, { id });
+    expect(experiments.edges[0].node.error).toBeNull();
+    expect(status).toBe('SUCCEEDED');
+    const owner = (await outsider.query(TABLE, { id })).ablation.table[0];
+    expect(owner.gold.n).toBe(1);
+    const admin = (await api.query(TABLE, { id })).ablation.table[0];
+    expect(admin).toMatchObject({ cellsDone: 1, gold: null, synthetic: null, gap: null, ngramOverlap: null });
+    await outsider.query(`mutation($id: ID!) { deleteAblation(id: $id) }`, { id });
+  });
+
   it('should refuse an outsider everywhere, and delete the ablation with its cells', async () => {
     for (const mutation of ['pauseAblation(id: $id) { id }', 'resumeAblation(id: $id) { id }', 'cancelAblation(id: $id) { id }', 'deleteAblation(id: $id)', 'extendAblation(id: $id, seeds: [9]) { id }']) {
       expect(await outsider.errorCode(`mutation($id: ID!) { ${mutation} }`, { id: ablationId }), mutation).toBe('NOT_FOUND');
