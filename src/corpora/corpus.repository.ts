@@ -165,17 +165,9 @@ export class CorpusRepository {
     const corpus = await this.prisma.corpus.findUniqueOrThrow({ where: { id: corpusId }, select: { contentHash: true } });
     if (corpus.contentHash) return corpus.contentHash;
     const hash = crypto.createHash('sha256');
-    const PAGE = 500;
-    for (let skip = 0; ; skip += PAGE) {
-      const rows = await this.prisma.document.findMany({
-        where: { corpusId },
-        orderBy: { ordinal: 'asc' },
-        skip,
-        take: PAGE,
-        select: { split: true, externalId: true, text: true, annotations: { where: { source: 'GOLD' }, orderBy: [{ start: 'asc' }, { end: 'asc' }, { label: 'asc' }], select: { start: true, end: true, label: true } } },
-      });
-      for (const row of rows) hash.update(JSON.stringify([row.split, row.externalId, row.text, row.annotations.map((a) => [a.start, a.end, a.label])])).update('\n');
-      if (rows.length < PAGE) break;
+    const select = { split: true, externalId: true, text: true, annotations: { where: { source: 'GOLD' as const }, orderBy: [{ start: 'asc' as const }, { end: 'asc' as const }, { label: 'asc' as const }], select: { start: true, end: true, label: true } } };
+    for await (const row of this.documentPages(corpusId, select)) {
+      hash.update(JSON.stringify([row.split, row.externalId, row.text, row.annotations.map((a) => [a.start, a.end, a.label])])).update('\n');
     }
     const contentHash = hash.digest('hex');
     await this.prisma.corpus.update({ where: { id: corpusId }, data: { contentHash } });
@@ -185,17 +177,18 @@ export class CorpusRepository {
   /** What corpus.stats counts: every document's split and text and its gold labels, read a page at a time. */
   async countableDocuments(corpusId: string): Promise<Countable[]> {
     const documents: Countable[] = [];
+    const select = { externalId: true, split: true, text: true, annotations: { where: { source: 'GOLD' as const }, select: { label: true } } };
+    for await (const row of this.documentPages(corpusId, select)) documents.push({ id: row.externalId, split: row.split || null, text: row.text, spans: row.annotations });
+    return documents;
+  }
+
+  /** The corpus's documents in import order, read 500 at a time (a large corpus is never one query). */
+  private async *documentPages<S extends Prisma.DocumentSelect>(corpusId: string, select: S): AsyncGenerator<Prisma.DocumentGetPayload<{ select: S }>> {
     const PAGE = 500;
     for (let skip = 0; ; skip += PAGE) {
-      const rows = await this.prisma.document.findMany({
-        where: { corpusId },
-        orderBy: { ordinal: 'asc' },
-        skip,
-        take: PAGE,
-        select: { externalId: true, split: true, text: true, annotations: { where: { source: 'GOLD' }, select: { label: true } } },
-      });
-      for (const row of rows) documents.push({ id: row.externalId, split: row.split || null, text: row.text, spans: row.annotations });
-      if (rows.length < PAGE) return documents;
+      const rows = (await this.prisma.document.findMany({ where: { corpusId }, orderBy: { ordinal: 'asc' }, skip, take: PAGE, select })) as Prisma.DocumentGetPayload<{ select: S }>[];
+      yield* rows;
+      if (rows.length < PAGE) return;
     }
   }
 

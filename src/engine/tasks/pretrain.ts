@@ -6,9 +6,8 @@
  */
 import fs from 'node:fs';
 import { createDecoder } from '../models/registry.js';
-import type { Device } from '../runtime/session.js';
 import { loadTokenizer, trainByteLevelBpe } from '../tokenizers/index.js';
-import { adaptGenerator, type AdaptProgress, type AdaptResult } from './adapt.js';
+import { adaptGenerator, type AdaptGeneratorSpec, type AdaptProgress, type AdaptResult } from './adapt.js';
 
 export interface DecoderSize {
   hiddenSize: number;
@@ -20,22 +19,13 @@ export interface DecoderSize {
   vocabSize: number;
 }
 
-export interface PretrainDecoderSpec {
+/** The adaptation loop's settings (every weight trained), and what model to build first. */
+export interface PretrainDecoderSpec extends Omit<AdaptGeneratorSpec, 'modelDir' | 'lora' | 'heldOutTexts'> {
   architecture: 'gpt2' | 'llama';
   size: DecoderSize;
-  texts: string[];
   heldOutTexts: string[];
   /** Receives the trained model and its tokenizer; `${outputDir}.init` holds the untrained one meanwhile. */
   outputDir: string;
-  seqLen: number;
-  batchSize: number;
-  epochs: number;
-  maxSteps: number | null;
-  lr: number;
-  warmupSteps: number;
-  seed: number;
-  device?: Device;
-  intraOpThreads?: number;
 }
 
 export async function pretrainDecoder(spec: PretrainDecoderSpec, onProgress?: (p: AdaptProgress) => void, signal?: AbortSignal): Promise<AdaptResult & { vocabSize: number }> {
@@ -68,26 +58,8 @@ export async function pretrainDecoder(spec: PretrainDecoderSpec, onProgress?: (p
     await model.dispose();
   }
   try {
-    const result = await adaptGenerator(
-      {
-        modelDir: initDir,
-        texts: spec.texts,
-        heldOutTexts: spec.heldOutTexts,
-        outputDir: spec.outputDir,
-        lora: null,
-        seqLen: spec.seqLen,
-        batchSize: spec.batchSize,
-        epochs: spec.epochs,
-        maxSteps: spec.maxSteps,
-        lr: spec.lr,
-        warmupSteps: spec.warmupSteps,
-        seed: spec.seed,
-        ...(spec.device ? { device: spec.device } : {}),
-        ...(spec.intraOpThreads ? { intraOpThreads: spec.intraOpThreads } : {}),
-      },
-      onProgress,
-      signal,
-    );
+    const { architecture: _architecture, size: _size, ...training } = spec;
+    const result = await adaptGenerator({ ...training, modelDir: initDir, lora: null }, onProgress, signal);
     return { ...result, vocabSize: tokenizer.vocabSize };
   } finally {
     fs.rmSync(initDir, { recursive: true, force: true });
