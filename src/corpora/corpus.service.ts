@@ -337,7 +337,7 @@ export class CorpusService {
         ],
       },
     });
-    const artifacts = jobs.flatMap((job) => JSON.stringify([job.payload, job.result]).match(/\b[0-9a-f]{64}\b/g) ?? []);
+    const artifacts = jobs.flatMap((job) => JSON.stringify([job.payload, job.result, job.checkpoint]).match(/\b[0-9a-f]{64}\b/g) ?? []);
     await this.repository.delete(corpusId);
     await this.prisma.job.deleteMany({ where: { id: { in: jobs.map((job) => job.id) } } });
     await this.artifacts.release(artifacts);
