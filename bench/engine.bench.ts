@@ -122,7 +122,7 @@ function encoderWorkloads(name: string, dims: { C: number; L: number; H: number;
   const batch = { batchSize: dims.B, seqLen: T, inputIds: randomIds(n, 30522, 1), labels: randomIds(n, labels, 2) };
   const w: Record<string, Workload> = { [`${name}.train`]: trainWorkload(model, batch) };
   if (forward) w[`${name}.forward`] = { run: async () => void (await model.forward(batch)) };
-  return { names: Object.keys(w), get: (k) => w[k]!, release: () => model.release() };
+  return { names: Object.keys(w), get: (k) => w[k]!, release: () => model.dispose() };
 }
 
 /** One training step (loss, gradients, AdamW), timing the two halves separately. */

@@ -33,11 +33,19 @@ const MODEL_FILES = { weights: 'model.safetensors', tokenizer: 'tokenizer.json',
 /** Metrics streamed while training: one loss point every this many steps (and the last). */
 const LOSS_METRIC_EVERY_STEPS = 5;
 
-/** A training job's progress (with the loss in its message) and its train_loss curve. */
-const reportTraining = (ctx: JobContext) => (p: { step: number; totalSteps: number; loss: number; percent: number }) => {
+/** A training job's progress (with the loss in its message), its train_loss curve, and the held-out perplexity where a step measured it. */
+const reportTraining = (ctx: JobContext) => (p: { step: number; totalSteps: number; loss: number; percent: number; validation?: { perplexity: number } | object }) => {
   void ctx.progress(p.percent / 100, `step ${p.step}/${p.totalSteps}, loss ${p.loss.toFixed(4)}`);
   if (p.step % LOSS_METRIC_EVERY_STEPS === 0 || p.step === p.totalSteps) void ctx.metric('train_loss', p.loss, p.step);
+  if (p.validation && 'perplexity' in p.validation) void ctx.metric('val_perplexity', p.validation.perplexity, p.step);
 };
+
+/** A job's working folder and where its training checkpoints go; a run finding checkpoints there resumes from them. */
+function trainingFolders(dataDir: string, jobId: string) {
+  const workDir = path.join(dataDir, 'jobs', jobId);
+  const checkpointDir = path.join(workDir, 'checkpoints');
+  return { workDir, checkpointDir, resume: fs.existsSync(checkpointDir) && fs.readdirSync(checkpointDir).length > 0 };
+}
 
 export class ModelService {
   readonly repository: ModelRepository;
@@ -167,9 +175,7 @@ export class ModelService {
     if (documents.length === 0) throw badInput('split', `corpus ${corpus.id} has no documents in split "${request.split}".`);
     const base = request.baseModelId ? await this.repository.findById(request.baseModelId) : null;
     const annotator = request.annotationModelId ? await this.repository.findById(request.annotationModelId) : null;
-    const workDir = path.join(this.dataDir, 'jobs', ctx.jobId);
-    const checkpointDir = path.join(workDir, 'checkpoints');
-    const resume = fs.existsSync(checkpointDir) && fs.readdirSync(checkpointDir).length > 0;
+    const { workDir, checkpointDir, resume } = trainingFolders(this.dataDir, ctx.jobId);
     await ctx.log(`${resume ? 'Resuming' : 'Training'} on ${documents.length} documents of "${request.split}", ${corpus.labels.length} labels.`);
     const spec: NerTrainSpec = {
       documents: documents.map((doc) => ({ text: doc.text, spans: doc.spans })),
@@ -251,8 +257,9 @@ export class ModelService {
     const base = await this.prisma.model.findUniqueOrThrow({ where: { id: request.baseModelId } });
     const corpus = await this.prisma.corpus.findUniqueOrThrow({ where: { id: request.corpusId } });
     const heldOut = request.heldOutSplit ? await this.corpora.repository.loadDocuments(request.corpusId, { splits: [request.heldOutSplit] }) : [];
-    const outputDir = path.join(this.dataDir, 'jobs', ctx.jobId, 'model');
-    await ctx.log(`Adapting ${base.architecture} model ${base.id} on ${documents.length} documents (${request.lora ? `LoRA r=${request.lora.r}, alpha=${request.lora.alpha}` : 'all weights'}).`);
+    const { workDir, checkpointDir, resume } = trainingFolders(this.dataDir, ctx.jobId);
+    const outputDir = path.join(workDir, 'model');
+    await ctx.log(`${resume ? 'Resuming: adapting' : 'Adapting'} ${base.architecture} model ${base.id} on ${documents.length} documents (${request.lora ? `LoRA r=${request.lora.r}, alpha=${request.lora.alpha}` : 'all weights'}).`);
     const started = Date.now();
     const task = runEngineTask(
       'adaptGenerator',
@@ -269,6 +276,8 @@ export class ModelService {
         lr: request.learningRate ?? (request.lora ? 2e-4 : 5e-5),
         warmupSteps: request.warmupSteps,
         seed: request.seed,
+        checkpointDir,
+        resume,
         device: request.device,
         intraOpThreads: this.engineThreads,
       },
@@ -325,7 +334,8 @@ export class ModelService {
     if (train.length === 0) throw badInput('corpusIds', 'the corpora hold no text to pre-train on.');
     const corpora = await this.prisma.corpus.findMany({ where: { id: { in: [...request.corpusIds, ...(request.corpusId ? [request.corpusId] : [])] } }, select: { id: true, containsPhi: true } });
     await ctx.log(`Pre-training a ${request.architecture} decoder (width ${request.size.hiddenSize}, ${request.size.numLayers} layers) on ${train.length} documents; ${heldOut.length} held out.`);
-    const outputDir = path.join(this.dataDir, 'jobs', ctx.jobId, 'model');
+    const { workDir, checkpointDir, resume } = trainingFolders(this.dataDir, ctx.jobId);
+    const outputDir = path.join(workDir, 'model');
     const started = Date.now();
     const task = runEngineTask(
       'pretrainDecoder',
@@ -342,6 +352,8 @@ export class ModelService {
         lr: request.learningRate,
         warmupSteps: request.warmupSteps,
         seed: request.seed,
+        checkpointDir,
+        resume,
         device: request.device,
         intraOpThreads: this.engineThreads,
       },

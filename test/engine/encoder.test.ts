@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { encodeSafetensors, readSafetensors, writeSafetensors } from '../../src/engine/io/safetensors.js';
 import { EncoderModel, loadEncoder, parseEncoderConfig } from '../../src/engine/models/bert/index.js';
-import { Rng, fillKeepMask } from '../../src/engine/runtime/index.js';
-import { runTrainJob } from '../../src/engine/train/index.js';
+import { Rng } from '../../src/engine/runtime/index.js';
+import { tokenClassificationBatches, trainLoop } from '../../src/engine/train/index.js';
 
 const BERT = join(HF_TINY, 'bert-tiny-ner');
 const ROBERTA = join(HF_TINY, 'roberta-tiny-ner');
@@ -152,23 +152,24 @@ describe('EncoderModel', () => {
 
   it('should draw dropout keep-masks at the configured rate', () => {
     const keep = new Uint8Array(100_001);
-    fillKeepMask(new Rng(9), keep, 0.1);
+    Rng.fromSeed(9).fillKeepMask(keep, 0.1);
     const kept = keep.reduce((a, b) => a + b, 0) / keep.length;
     expect(Math.abs(kept - 0.9)).toBeLessThan(0.005);
   });
 
-  it('should run a training job from plain data and write a loadable model', async () => {
+  it('should fine-tune a checkpoint with a new label set and write a loadable model', async () => {
     const out = join(tmp, 'job-out');
     const data = Array.from({ length: 8 }, (_, i) => ({ inputIds: [2, 10 + i, 20 + i, 3], labels: [-100, i % 3, (i + 1) % 3, -100] }));
+    const model = await EncoderModel.fromPretrained(BERT, { id2label: { 0: 'O', 1: 'B-X', 2: 'I-X' } });
     const seen: number[] = [];
-    const res = await runTrainJob(
-      { modelDir: BERT, id2label: { 0: 'O', 1: 'B-X', 2: 'I-X' }, outputDir: out, data, train: { batchSize: 4, epochs: 2, lr: 1e-3 } },
-      (p) => seen.push(p.percent),
-    );
+    const res = await trainLoop(model, tokenClassificationBatches(model, data), { batchSize: 4, epochs: 2, lr: 1e-3 }, { onProgress: (p) => seen.push(p.percent) });
+    await model.save(out);
+    await model.dispose();
     expect(res.steps).toBe(4);
     expect(seen).toEqual([25, 50, 75, 100]);
     const back = await loadEncoder(out);
     expect(back.config.id2label).toEqual({ 0: 'O', 1: 'B-X', 2: 'I-X' });
+    await back.dispose();
   });
 });
 

@@ -36,7 +36,7 @@ for (const name of ['bert-tiny-ner', 'roberta-tiny-ner']) {
       expect(res.inputs).toEqual(['input_ids', 'attention_mask', 'token_type_ids']);
       expect(res.outputs).toEqual(['logits']);
     });
-    afterAll(() => engine?.release());
+    afterAll(() => engine?.dispose());
 
     it('loads with AutoModelForTokenClassification and gives the engine logits (padded batch)', async () => {
       // by model id under env.localModelPath
@@ -114,7 +114,7 @@ describe('transformers.js export: a model in memory', () => {
     const tok = JSON.parse(readFileSync(join(local.dir(), 'roberta-fresh', 'tokenizer_config.json'), 'utf8'));
     expect(tok.model_max_length).toBe(38); // max_position_embeddings − (padding_idx + 1)
     await tjs.dispose();
-    await model.release();
+    await model.dispose();
   });
 });
 

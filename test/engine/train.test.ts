@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EncoderModel, parseEncoderConfig } from '../../src/engine/models/bert/index.js';
-import { NonFiniteLossError, latestCheckpoint, trainTokenClassification } from '../../src/engine/train/index.js';
-import type { TrainProgress } from '../../src/engine/train/index.js';
+import { NonFiniteLossError, latestCheckpoint, tokenClassificationBatches, trainLoop } from '../../src/engine/train/index.js';
+import type { TokenClassificationExample, TrainConfig, TrainHooks, TrainProgress } from '../../src/engine/train/index.js';
 import { MEDDOCAN_TRAIN, loadMeddocan } from './meddocan.js';
 
 const tmp = await mkdtemp(join(tmpdir(), 'engine-train-'));
@@ -24,7 +24,10 @@ function tinyModel(vocabSize: number, labels: string[], seed = 1): EncoderModel 
   return EncoderModel.fromConfig(config, { seed, intraOpThreads: 2 });
 }
 
-describe('trainTokenClassification', () => {
+/** The loop on token classification, the way trainNer drives it. */
+const trainTokenClassification = (model: EncoderModel, examples: TokenClassificationExample[], config: TrainConfig, hooks?: TrainHooks) => trainLoop(model, tokenClassificationBatches(model, examples), config, hooks);
+
+describe('trainLoop on token classification', () => {
   it('should train a tiny encoder from scratch on MEDDOCAN (loss falls below 10% of its start, entities learnt)', async () => {
     const { examples, vocab, labels } = loadMeddocan(MEDDOCAN_TRAIN, { docs: 120, seqLen: 64 });
     const model = tinyModel(vocab.size, labels);

@@ -13,7 +13,7 @@ import {
   TopKLogitsWarper,
   TopPLogitsWarper,
 } from './logits-process.js';
-import { Rng, type RngState } from './rng.js';
+import { Rng, type RngState } from '../runtime/rng.js';
 import { GreedySampler, MultinomialSampler, type Sampler } from './sampler.js';
 import { EosTokenCriteria, MaxNewTokensCriteria, StoppingCriteriaList } from './stopping-criteria.js';
 import type { Streamer } from './streamers.js';

@@ -7,5 +7,5 @@ export type { Sampler } from './sampler.js';
 export * from './stopping-criteria.js';
 export { BatchTextStreamer, TextStreamer, TokenStreamer } from './streamers.js';
 export type { Streamer, TextStreamerOptions, TokenDecoder } from './streamers.js';
-export { Rng } from './rng.js';
-export type { RngState } from './rng.js';
+export { Rng } from '../runtime/rng.js';
+export type { RngState } from '../runtime/rng.js';

@@ -1,6 +1,6 @@
 // Choosing the next token from a row of (processed) scores.
 import { softmax } from './logits-process.js';
-import type { Rng } from './rng.js';
+import type { Rng } from '../runtime/rng.js';
 
 export interface Sampler {
   sample(scores: Float32Array): number;

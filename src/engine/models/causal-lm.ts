@@ -24,7 +24,7 @@ import { readSafetensors, writeSafetensors, type NamedTensor } from '../io/safet
 import * as op from '../ops/index.js';
 import { Session, type Device, type HostTensor } from '../runtime/index.js';
 import type { CausalLM, StepOutput } from '../generation/generate.js';
-import { Rng } from '../generation/rng.js';
+import { Rng } from '../runtime/rng.js';
 
 export interface ParamSpec {
   name: string;
@@ -352,14 +352,13 @@ export class CausalLMModel<C extends ModelConfig = ModelConfig> implements Causa
 
   /** Fresh weights (transformers' init: normal(0, initializer_range), norms 1, biases 0), seeded. */
   static fromConfig<C extends ModelConfig>(family: DecoderFamily<C>, config: C, opts: CausalLMOptions & { seed?: number } = {}): CausalLMModel<C> {
-    const rng = Rng.fromSeed(opts.seed ?? 0);
-    const normal = (): number => Math.sqrt(-2 * Math.log(1 - rng.nextFloat())) * Math.cos(2 * Math.PI * rng.nextFloat());
+    const rng = Rng.fromSeed(opts.seed ?? 0, 'init');
     const std = Number(config.raw.initializer_range ?? 0.02);
     const params = new Map<string, Float32Array>();
     for (const s of family.paramSpecs(config)) {
       const a = new Float32Array(s.shape.reduce((x, y) => x * y, 1));
       if (s.init === 'ones') a.fill(1);
-      else if (s.init === 'normal') for (let i = 0; i < a.length; i++) a[i] = normal() * std * (s.scale ?? 1);
+      else if (s.init === 'normal') for (let i = 0; i < a.length; i++) a[i] = rng.nextNormal() * std * (s.scale ?? 1);
       params.set(s.name, a);
     }
     return new CausalLMModel(family, config, params, opts);
@@ -416,6 +415,12 @@ export class CausalLMModel<C extends ModelConfig = ModelConfig> implements Causa
   trainableNames(): string[] {
     const loraNames = (this.lora?.targets ?? []).flatMap((t) => [t.a.name, t.b.name]);
     return this.trainable === 'lora' ? loraNames : [...this.specs.map((s) => s.name), ...loraNames];
+  }
+
+  /** Names and shapes of the parameters lossAndGrads differentiates. */
+  trainableSpecs(): Array<{ name: string; shape: number[] }> {
+    const byName = new Map(this.allSpecs().map((s) => [s.name, s]));
+    return this.trainableNames().map((name) => byName.get(name)!);
   }
 
   private allSpecs(): Array<{ name: string; shape: number[] }> {

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { EncoderModel, parseEncoderConfig } from '../models/bert/index.js';
 import { loadTokenizer, trainWordPiece, type TextTokenizer } from '../tokenizers/index.js';
-import { Rng, trainTokenClassification, type TrainConfig, type TrainProgress } from '../train/index.js';
+import { Rng, encoderMaxTokens, tokenClassificationBatches, trainLoop, type TrainConfig, type TrainProgress } from '../train/index.js';
 import type { Device } from '../runtime/session.js';
 import { bioLabels, collectWordTags, decodeWordTags, encodeChunks, labelChunks, scoreSpans, type EncodedChunk, type NerDocument, type NerSpan, type WordTag } from './examples.js';
 
@@ -95,9 +95,9 @@ export async function trainNer(spec: NerTrainSpec, onProgress?: (p: NerTrainProg
           { seed: spec.seed, ...threads },
         );
   try {
-    const chunks = encodeChunks(documents, tokenizer, spec.chunkWords, maxTokens(model));
+    const chunks = encodeChunks(documents, tokenizer, spec.chunkWords, encoderMaxTokens(model.config));
     const examples = labelChunks(chunks, documents, tags, { firstSubTokenOnly: spec.labelWords ?? false });
-    const heldChunks = encodeChunks(held, tokenizer, spec.chunkWords, maxTokens(model));
+    const heldChunks = encodeChunks(held, tokenizer, spec.chunkWords, encoderMaxTokens(model.config));
     const scores = new Map<number, NerValidation>();
     let pending: NerValidation | null = null;
     const validate = async ({ step, epoch }: { step: number; epoch: number }): Promise<number> => {
@@ -109,7 +109,7 @@ export async function trainNer(spec: NerTrainSpec, onProgress?: (p: NerTrainProg
       onProgress?.(pending ? { ...p, validation: pending } : p);
       pending = null;
     };
-    const result = await trainTokenClassification(model, examples, spec.train, { onProgress: progress, resume: spec.resume, ...(signal ? { signal } : {}), ...(held.length ? { validate } : {}) });
+    const result = await trainLoop(model, tokenClassificationBatches(model, examples, spec.train.maxSeqLen), spec.train, { onProgress: progress, resume: spec.resume, ...(signal ? { signal } : {}), ...(held.length ? { validate } : {}) });
     await model.save(spec.outputDir);
     let parameters = 0;
     for (const tensor of model.params.values()) parameters += tensor.length;
@@ -118,7 +118,7 @@ export async function trainNer(spec: NerTrainSpec, onProgress?: (p: NerTrainProg
     const validation = held.length ? { documents: held.length, epochs, bestStep: result.bestStep, stoppedEarly: result.stoppedEarly } : null;
     return { steps: result.steps, losses: result.losses, examples: examples.length, tags, parameters, validation };
   } finally {
-    await model.release();
+    await model.dispose();
   }
 }
 
@@ -128,7 +128,7 @@ export function splitDocuments<D>(documents: readonly D[], share: number, seed: 
   if (!share) return { train: [...documents], held: [] };
   if (documents.length < 2) throw new Error(`validationSplit needs at least 2 documents, got ${documents.length}`);
   const count = Math.min(documents.length - 1, Math.max(1, Math.round(share * documents.length)));
-  const heldOut = new Set(new Rng(seed + 3).permutation(documents.length).slice(0, count));
+  const heldOut = new Set(Rng.fromSeed(seed, 'validation-split').permutation(documents.length).slice(0, count));
   return { train: documents.filter((_, i) => !heldOut.has(i)), held: documents.filter((_, i) => heldOut.has(i)) };
 }
 
@@ -147,11 +147,6 @@ function prepareTokenizer(spec: NerTrainSpec, documents: NerDocument[]): TextTok
     ).save(spec.outputDir);
   }
   return loadTokenizer(spec.outputDir);
-}
-
-function maxTokens(model: EncoderModel): number {
-  const { maxPositions, modelType, padTokenId } = model.config;
-  return modelType === 'roberta' ? maxPositions - padTokenId - 1 : maxPositions;
 }
 
 export interface NerAnnotateSpec {
@@ -173,10 +168,10 @@ export async function annotateNer(spec: NerAnnotateSpec, onProgress?: (p: { done
   const model = await EncoderModel.fromPretrained(spec.modelDir, { ...(spec.intraOpThreads ? { intraOpThreads: spec.intraOpThreads } : {}), ...(spec.device ? { device: spec.device } : {}) });
   try {
     const tags = Array.from({ length: model.config.numLabels }, (_, i) => model.config.id2label[i]!);
-    const chunks = encodeChunks(spec.documents, tokenizer, spec.chunkWords, maxTokens(model), spec.chunkStride ?? spec.chunkWords);
+    const chunks = encodeChunks(spec.documents, tokenizer, spec.chunkWords, encoderMaxTokens(model.config), spec.chunkStride ?? spec.chunkWords);
     return await tagChunks(model, chunks, spec.documents.length, tags, tokenizer.special.pad ?? 0, spec.batchSize, spec.decoding ?? 'viterbi', signal, onProgress);
   } finally {
-    await model.release();
+    await model.dispose();
   }
 }
 

@@ -1,3 +1,4 @@
 export { DEVICES, Session, deviceAvailable, toOrt } from './session.js';
 export type { Device, HostTensor, SessionOptions, TypedData } from './session.js';
-export { Rng, fillKeepMask } from './rng.js';
+export { Rng } from './rng.js';
+export type { RngState } from './rng.js';

@@ -7,19 +7,22 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Rng } from '../generation/index.js';
 import { loadModel } from '../models/registry.js';
-import type { CausalLMModel } from '../models/causal-lm.js';
+import type { CausalBatch, CausalLMModel } from '../models/causal-lm.js';
 import { addLora, mergeLora } from '../models/lora/index.js';
-import { AdamW, scheduledLr } from '../optim/index.js';
 import type { Device } from '../runtime/session.js';
 import { loadTokenizer } from '../tokenizers/index.js';
+import { trainLoop, type BatchSource, type TrainProgress, type Trainable } from '../train/index.js';
 
 export interface AdaptGeneratorSpec {
   /** The decoder to adapt (config.json, model.safetensors, tokenizer.json). */
   modelDir: string;
   texts: string[];
-  /** Held-out texts: their perplexity under the trained model is measured at the end. */
+  /**
+   * Held-out texts: their perplexity is measured after every epoch (and every validateEverySteps),
+   * the best weights are the ones saved, and training stops after earlyStoppingPatience
+   * validations without a better one.
+   */
   heldOutTexts?: string[];
   /** Receives the adapted model (LoRA merged) and its tokenizer files. */
   outputDir: string;
@@ -33,30 +36,45 @@ export interface AdaptGeneratorSpec {
   lr: number;
   warmupSteps: number;
   seed: number;
+  validateEverySteps?: number;
+  earlyStoppingPatience?: number;
+  /** Checkpoints go here (every checkpointEverySteps steps and after every validation); with `resume`, a run continues from the latest. */
+  checkpointDir?: string;
+  checkpointEverySteps?: number;
+  resume?: boolean;
   device?: Device;
   intraOpThreads?: number;
 }
 
-export interface AdaptProgress {
-  step: number;
-  totalSteps: number;
+/** Mean next-token cross-entropy (nats) on held-out text, exp() of it, and the tokens it was measured on. */
+export interface HeldOutLoss {
   loss: number;
-  lr: number;
-  percent: number;
+  perplexity: number;
+  tokens: number;
 }
+
+/** Training progress; `validation` comes with the steps that measured the held-out text. */
+export type AdaptProgress = TrainProgress & { validation?: HeldOutLoss };
 
 export interface AdaptResult {
   steps: number;
   losses: number[];
   tokens: number;
   trainableParameters: number;
-  /** Mean next-token cross-entropy on the held-out texts (nats), exp() of it, and their tokens; null without held-out texts. */
-  heldOut: { loss: number; perplexity: number; tokens: number } | null;
+  /** The held-out loss of the saved weights; null without held-out texts. */
+  heldOut: HeldOutLoss | null;
+  /** Every held-out measurement, by step; the step whose weights were saved; whether early stopping ended the run. */
+  validations: Array<{ step: number } & HeldOutLoss>;
+  bestStep: number | null;
+  stoppedEarly: boolean;
 }
 
 export async function adaptGenerator(spec: AdaptGeneratorSpec, onProgress?: (p: AdaptProgress) => void, signal?: AbortSignal): Promise<AdaptResult> {
   const loaded = await loadModel(spec.modelDir, { ...(spec.device ? { device: spec.device } : {}), ...(spec.intraOpThreads ? { intraOpThreads: spec.intraOpThreads } : {}) });
-  if (loaded.kind !== 'decoder') throw new Error(`${loaded.modelType} is not a causal language model; adaptation needs gpt2 or llama`);
+  if (loaded.kind !== 'decoder') {
+    await loaded.model.dispose();
+    throw new Error(`${loaded.modelType} is not a causal language model; adaptation needs gpt2 or llama`);
+  }
   const model = loaded.model;
   try {
     const tokenizer = loadTokenizer(spec.modelDir);
@@ -68,47 +86,78 @@ export async function adaptGenerator(spec: AdaptGeneratorSpec, onProgress?: (p: 
     const windows = Math.floor(stream.length / T);
     if (windows < 1) throw new Error(`the texts hold ${stream.length} tokens, fewer than one window of ${T}; lower seqLen or add text`);
     if (spec.lora) addLora(model, { r: spec.lora.r, alpha: spec.lora.alpha, seed: spec.seed, ...(spec.lora.targetModules ? { targetModules: spec.lora.targetModules } : {}) });
-    const trainable = model.trainableNames();
     const B = Math.min(spec.batchSize, windows);
-    const stepsPerEpoch = Math.floor(windows / B);
-    const totalSteps = Math.min(spec.maxSteps ?? Infinity, stepsPerEpoch * spec.epochs);
-    const opt = new AdamW({ lr: spec.lr, weightDecay: 0.01 });
-    const rng = Rng.fromSeed(spec.seed);
-    const losses: number[] = [];
-    let order: number[] = [];
-    for (let step = 0; step < totalSteps; step++) {
-      if (signal?.aborted) throw new Error('adaptation cancelled');
-      if (step % stepsPerEpoch === 0) order = shuffled(windows, rng);
-      const first = (step % stepsPerEpoch) * B;
-      const inputIds: number[] = [];
-      for (let b = 0; b < B; b++) {
-        const w = order[first + b]!;
-        for (let t = 0; t < T; t++) inputIds.push(stream[w * T + t]!);
-      }
-      // Labels are the inputs: the model shifts them by one, as Hugging Face's causal LMs do.
-      const { loss, grads } = await model.lossAndGrads({ batchSize: B, seqLen: T, inputIds, labels: inputIds });
-      if (!Number.isFinite(loss)) throw new Error(`loss became ${loss} at step ${step + 1}; lower the learning rate`);
-      const lr = scheduledLr(spec.lr, step, { kind: 'linear', warmupSteps: spec.warmupSteps, totalSteps });
-      opt.step(model.params, grads, { lr, maxGradNorm: 1 });
-      losses.push(loss);
-      onProgress?.({ step: step + 1, totalSteps, loss, lr, percent: (100 * (step + 1)) / totalSteps });
-    }
+    const heldOutStream = spec.heldOutTexts?.length ? streamOf(spec.heldOutTexts) : null;
+    const measured = new Map<number, HeldOutLoss>();
+    let pending: HeldOutLoss | null = null;
+    const validate = async ({ step }: { step: number }): Promise<number> => {
+      pending = await heldOutLoss(model, heldOutStream!, T, B);
+      measured.set(step, pending);
+      return -pending.loss;
+    };
+    const result = await trainLoop(
+      decoderTrainable(model),
+      causalWindows(stream, T),
+      {
+        batchSize: B,
+        epochs: spec.epochs,
+        ...(spec.maxSteps ? { maxSteps: spec.maxSteps } : {}),
+        lr: spec.lr,
+        warmupSteps: spec.warmupSteps,
+        schedule: 'linear',
+        weightDecay: 0.01,
+        seed: spec.seed,
+        ...(spec.validateEverySteps ? { validateEverySteps: spec.validateEverySteps } : {}),
+        ...(spec.earlyStoppingPatience ? { earlyStoppingPatience: spec.earlyStoppingPatience } : {}),
+        ...(spec.checkpointDir ? { checkpointDir: spec.checkpointDir, checkpointEverySteps: spec.checkpointEverySteps ?? 50 } : {}),
+      },
+      {
+        onProgress: (p) => {
+          onProgress?.(pending ? { ...p, validation: pending } : p);
+          pending = null;
+        },
+        ...(spec.resume ? { resume: true } : {}),
+        ...(signal ? { signal } : {}),
+        ...(heldOutStream ? { validate } : {}),
+      },
+    );
+    const trainableParameters = model.trainableSpecs().reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0);
     if (spec.lora) mergeLora(model);
-    const heldOut = spec.heldOutTexts?.length ? await heldOutLoss(model, streamOf(spec.heldOutTexts), T, B) : null;
+    // the saved weights' held-out loss: measured when they were validated (a resumed run measures again)
+    const heldOut = heldOutStream ? (measured.get(result.bestStep ?? -1) ?? (await heldOutLoss(model, heldOutStream, T, B))) : null;
     await model.save(spec.outputDir);
     for (const file of ['tokenizer.json', 'tokenizer_config.json', 'generation_config.json']) {
       const from = path.join(spec.modelDir, file);
       if (fs.existsSync(from)) fs.copyFileSync(from, path.join(spec.outputDir, file));
     }
-    const trainableParameters = trainable.reduce((n, name) => n + (model.params.get(name)?.length ?? 0), 0);
-    return { steps: losses.length, losses, tokens: stream.length, trainableParameters, heldOut };
+    const validations = result.validations.map((v) => ({ step: v.step, ...(measured.get(v.step) ?? { loss: -v.score, perplexity: Math.exp(-v.score), tokens: heldOut?.tokens ?? 0 }) }));
+    return { steps: result.steps, losses: result.losses, tokens: stream.length, trainableParameters, heldOut, validations, bestStep: result.bestStep, stoppedEarly: result.stoppedEarly };
   } finally {
-    model.dispose();
+    await model.dispose();
   }
 }
 
+/** A decoder as the training loop sees it: its trainable weights (all, or only a LoRA adapter's). */
+export function decoderTrainable(model: CausalLMModel): Trainable<CausalBatch> {
+  return { specs: model.trainableSpecs(), params: model.params, lossAndGrads: (batch) => model.lossAndGrads(batch) };
+}
+
+/** A token stream cut into windows of T tokens: causal-LM examples whose labels are their inputs (the model shifts them). */
+export function causalWindows(stream: readonly number[], T: number): BatchSource<CausalBatch> {
+  return {
+    size: Math.floor(stream.length / T),
+    batch: (indices) => {
+      const inputIds = new Array<number>(indices.length * T);
+      indices.forEach((w, b) => {
+        for (let t = 0; t < T; t++) inputIds[b * T + t] = stream[w * T + t]!;
+      });
+      return { batchSize: indices.length, seqLen: T, inputIds, labels: inputIds };
+    },
+  };
+}
+
 /** Mean next-token cross-entropy over the stream cut into windows of T (the last partial window too). */
-async function heldOutLoss(model: CausalLMModel, stream: number[], T: number, B: number) {
+async function heldOutLoss(model: CausalLMModel, stream: number[], T: number, B: number): Promise<HeldOutLoss> {
   const V = model.config.vocabSize;
   let total = 0;
   let count = 0;
@@ -133,14 +182,4 @@ async function heldOutLoss(model: CausalLMModel, stream: number[], T: number, B:
   }
   const loss = count ? total / count : 0;
   return { loss, perplexity: Math.exp(loss), tokens: count };
-}
-
-/** 0…n−1 in a seeded random order (Fisher–Yates). */
-function shuffled(n: number, rng: Rng): number[] {
-  const order = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rng.nextFloat() * (i + 1));
-    [order[i], order[j]] = [order[j]!, order[i]!];
-  }
-  return order;
 }

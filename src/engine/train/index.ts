@@ -1,7 +1,7 @@
 export { latestCheckpoint, loadBestWeights, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 export type { TrainerState } from './checkpoint.js';
-export { Rng } from './rng.js';
-export { NonFiniteLossError, collate, trainStep, trainTokenClassification } from './token-classification.js';
-export type { TokenClassificationExample, TrainConfig, TrainProgress, TrainResult, Validation } from './token-classification.js';
-export { runTrainJob } from './job.js';
-export type { TrainJob, TrainJobResult } from './job.js';
+export { Rng } from '../runtime/rng.js';
+export { NonFiniteLossError, plannedSteps, trainLoop } from './loop.js';
+export type { BatchSource, TrainConfig, TrainHooks, TrainProgress, TrainResult, Trainable, Validation } from './loop.js';
+export { collate, encoderMaxTokens, tokenClassificationBatches } from './token-classification.js';
+export type { TokenClassificationExample } from './token-classification.js';

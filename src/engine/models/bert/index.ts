@@ -2,6 +2,6 @@ export { ENCODER_MODEL_TYPES, SUPPORTED_ACTIVATIONS, encoderConfigJson, parseEnc
 export type { EncoderConfig, EncoderModelType } from './config.js';
 export { ENCODER_HEADS, buildEncoderGraph, encoderParamSpecs } from './encoder.js';
 export type { EncoderGraph, EncoderHead, ParamSpec } from './encoder.js';
-export { EncoderModel, normalSampler } from './model.js';
+export { EncoderModel } from './model.js';
 export type { EncoderBatch, EncoderOptions, LossAndGrads } from './model.js';
 export { loadEncoder } from './load.js';

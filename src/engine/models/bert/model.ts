@@ -5,7 +5,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readSafetensors, writeSafetensors } from '../../io/safetensors.js';
 import type { NamedTensor } from '../../io/safetensors.js';
-import { Rng, fillKeepMask } from '../../runtime/rng.js';
+import { Rng } from '../../runtime/rng.js';
 import { Session } from '../../runtime/session.js';
 import type { Device, HostTensor } from '../../runtime/session.js';
 import { encoderConfigJson, parseEncoderConfig } from './config.js';
@@ -46,20 +46,6 @@ const ARCHITECTURES: Record<string, Record<EncoderHead, string>> = {
   roberta: { 'token-classification': 'RobertaForTokenClassification', 'masked-lm': 'RobertaForMaskedLM' },
 };
 
-/** Deterministic normal samples (xorshift + Box-Muller), for seeded initialisation. */
-export function normalSampler(seed: number): () => number {
-  let s = seed >>> 0 || 0x9e3779b9;
-  const u = (): number => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return (s + 0.5) / 4294967296;
-  };
-  return () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
-}
-
 export class EncoderModel {
   readonly head: EncoderHead;
   readonly specs: ParamSpec[];
@@ -88,19 +74,19 @@ export class EncoderModel {
       if (p.length !== n) throw new Error(`tensor '${s.name}' has ${p.length} values; expected shape [${s.shape}] (${n} values)`);
     }
     this.params = params;
-    this.dropoutRng = new Rng((options.dropoutSeed ?? 0) + 0x51ed);
+    this.dropoutRng = Rng.fromSeed(options.dropoutSeed ?? 0, 'dropout');
   }
 
   /** Fresh weights, HF-style init (normal(0, initializer_range), LayerNorm 1/0, biases 0), seeded. */
   static fromConfig(config: EncoderConfig, opts: EncoderOptions & { seed?: number } = {}): EncoderModel {
     const specs = encoderParamSpecs(config, opts.head ?? 'token-classification');
-    const normal = normalSampler(opts.seed ?? 0);
+    const rng = Rng.fromSeed(opts.seed ?? 0, 'init');
     const std = Number(config.raw.initializer_range ?? 0.02);
     const params = new Map<string, Float32Array>();
     for (const s of specs) {
       const a = new Float32Array(s.shape.reduce((x, y) => x * y, 1));
       if (s.init === 'ones') a.fill(1);
-      else if (s.init === 'normal') for (let i = 0; i < a.length; i++) a[i] = normal() * std;
+      else if (s.init === 'normal') for (let i = 0; i < a.length; i++) a[i] = rng.nextNormal() * std;
       params.set(s.name, a);
     }
     // HF zeroes the padding row of the word embeddings
@@ -276,7 +262,7 @@ export class EncoderModel {
         this.maskBuffers.set(site.name, keep);
       }
       if (opts.dropout === false) keep.fill(1);
-      else fillKeepMask(this.dropoutRng, keep, site.p);
+      else this.dropoutRng.fillKeepMask(keep, site.p);
       feeds[site.name] = { data: keep, shape, dtype: 'bool' };
     }
     if (g.dropout.length) feeds.dropout_on = { data: Float32Array.of(opts.dropout === false ? 0 : 1), shape: [] };
@@ -330,7 +316,7 @@ export class EncoderModel {
     await writeSafetensors(join(dir, 'model.safetensors'), tensors);
   }
 
-  async release(): Promise<void> {
+  async dispose(): Promise<void> {
     await this.inferSession?.release();
     await this.trainSession?.release();
     this.inferSession = this.trainSession = undefined;

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readSafetensors, writeSafetensors, type NamedTensor } from '../../io/safetensors.js';
-import { Rng } from '../../generation/rng.js';
+import { Rng } from '../../runtime/rng.js';
 import { readJson, type CausalLMModel, type LoraSettings, type LoraTarget } from '../causal-lm.js';
 
 const PREFIX = 'base_model.model.';
@@ -94,7 +94,7 @@ export function addLora(model: CausalLMModel, opts: NewLoraOptions = {}): LoraSe
   const defaults = model.config.modelType === 'gpt2' ? ['c_attn', 'c_proj'] : ['q_proj', 'v_proj'];
   const settings: LoraSettings = { r, alpha, targetModules: opts.targetModules ?? defaults, scaling: alpha / r };
   const targets = loraTargets(model, settings);
-  const rng = Rng.fromSeed(opts.seed ?? 0);
+  const rng = Rng.fromSeed(opts.seed ?? 0, 'lora-init');
   const weights = new Map<string, Float32Array>();
   for (const t of targets) {
     const inF = t.a.shape[1]!;

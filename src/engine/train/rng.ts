@@ -1,1 +1,0 @@
-export { Rng } from '../runtime/rng.js';
