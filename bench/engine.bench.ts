@@ -18,7 +18,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { generate } from '../src/engine/generation/index.js';
-import { parseConfig, type Gpt2Config } from '../src/engine/io/config.js';
+import { parseDecoderConfig, type Gpt2Config } from '../src/engine/io/config.js';
 import { parseEncoderConfig } from '../src/engine/models/bert/config.js';
 import { EncoderModel } from '../src/engine/models/bert/model.js';
 import { CausalLMModel } from '../src/engine/models/causal-lm.js';
@@ -147,7 +147,7 @@ function trainWorkload<Batch>(
 }
 
 function decoderConfig(): Gpt2Config {
-  return parseConfig({ model_type: 'gpt2', vocab_size: 8000, n_embd: 384, n_layer: 6, n_head: 6, n_inner: 1536, n_positions: 1024 }) as Gpt2Config;
+  return parseDecoderConfig({ model_type: 'gpt2', vocab_size: 8000, n_embd: 384, n_layer: 6, n_head: 6, n_inner: 1536, n_positions: 1024 }) as Gpt2Config;
 }
 
 function decoderWorkloads(): Workloads {

@@ -17,7 +17,7 @@ import type { JobService } from '../jobs/job.service.js';
 import { FINISHED_STATES, JobName, JobStatus } from '../jobs/types.js';
 import { plannedOutput, type StepRunner } from '../steps/step.runner.js';
 import type { MetricRepository } from '../metrics/metric.repository.js';
-import { registryEntry } from '../engine/models/registry.js';
+import { modelKind, modelTypesOf } from '../engine/models/registry.js';
 import { Topic, type EventBus, type ExperimentEventPayload, type GeneratedTokenPayload, type JobEventPayload } from '../subscriptions/pubsub.js';
 import { paginate, type PageArgs, type SortDirection } from '../common/pagination.js';
 import { ExperimentRepository, type StepWithJob } from './experiment.repository.js';
@@ -99,7 +99,7 @@ export class ExperimentService {
     const encoder = async (field: string, id: string | null) => {
       if (!id) return;
       const model = await this.models.requireReadable(user, id);
-      if (registryEntry(model.architecture).kind !== 'encoder') throw badInput(field, `model ${id} is a ${model.architecture} decoder; a tagger fine-tunes an encoder (bert, roberta).`);
+      if (modelKind(model.architecture) !== 'encoder') throw badInput(field, `model ${id} is a ${model.architecture} decoder; a tagger fine-tunes an encoder (${modelTypesOf('encoder').join(', ')}).`);
     };
     await encoder('annotator.baseModelId', spec.annotator.baseModelId);
     await encoder('syntheticTagger.baseModelId', spec.syntheticTagger.baseModelId);
@@ -108,8 +108,8 @@ export class ExperimentService {
     }
     if (spec.generator.baseModelId) {
       const generator = await this.models.requireReadable(user, spec.generator.baseModelId);
-      if (registryEntry(generator.architecture).kind !== 'decoder') {
-        throw badInput('generator.baseModelId', `model ${generator.id} is a ${generator.architecture} encoder; the generator must be a causal LM (gpt2, llama).`);
+      if (modelKind(generator.architecture) !== 'decoder') {
+        throw badInput('generator.baseModelId', `model ${generator.id} is a ${generator.architecture} encoder; the generator must be a causal LM (${modelTypesOf('decoder').join(', ')}).`);
       }
     }
     if (spec.generator.pretraining) await this.models.checkPretraining(user, { ...spec.generator.pretraining, corpusId: null, split: null }, 'generator.pretraining.');

@@ -19,8 +19,7 @@ import { JobName, type AdaptGeneratorPayload, type PretrainPayload, type TrainNe
 import type { CorpusService } from '../corpora/corpus.service.js';
 import { zipFiles } from '../corpora/archive.js';
 import { crashHereInTests } from '../common/fault.js';
-import { parseConfig } from '../engine/io/config.js';
-import { registryEntry } from '../engine/models/registry.js';
+import { modelKind, modelTypesOf, parseConfig } from '../engine/models/registry.js';
 import type { NerTrainSpec } from '../engine/ner/index.js';
 import { runEngineTask } from '../engine/tasks/index.js';
 import { paginate, type PageArgs, type SortDirection } from '../common/pagination.js';
@@ -157,7 +156,7 @@ export class ModelService {
     if (request.annotationModelId) await this.requireReadable(user, request.annotationModelId);
     if (request.baseModelId) {
       const base = await this.requireReadable(user, request.baseModelId);
-      if (registryEntry(base.architecture).kind !== 'encoder') throw badInput('baseModelId', `model ${base.id} is a ${base.architecture} decoder; a NER tagger fine-tunes an encoder (bert, roberta).`);
+      if (modelKind(base.architecture) !== 'encoder') throw badInput('baseModelId', `model ${base.id} is a ${base.architecture} decoder; a NER tagger fine-tunes an encoder (${modelTypesOf('encoder').join(', ')}).`);
     }
     for (const [field, value] of Object.entries({ epochs: request.epochs, batchSize: request.batchSize, chunkWords: request.chunkWords, earlyStoppingPatience: request.earlyStoppingPatience ?? 1 })) {
       if (!Number.isInteger(value) || value < 1) throw badInput(field, 'must be a positive integer.');
@@ -239,7 +238,7 @@ export class ModelService {
     if (!canWrite(user)) throw new AppError('FORBIDDEN', 'Viewers may not train models.');
     await this.corpora.requireReadable(user, request.corpusId);
     const base = await this.requireReadable(user, request.baseModelId);
-    if (registryEntry(base.architecture).kind !== 'decoder') throw badInput('baseModelId', `model ${base.id} is a ${base.architecture} encoder; adaptation needs a causal LM (gpt2, llama).`);
+    if (modelKind(base.architecture) !== 'decoder') throw badInput('baseModelId', `model ${base.id} is a ${base.architecture} encoder; adaptation needs a causal LM (${modelTypesOf('decoder').join(', ')}).`);
     if (!(request.documentFraction > 0 && request.documentFraction <= 1)) throw badInput('documentFraction', 'must be in (0, 1].');
     for (const [field, value] of Object.entries({ seqLen: request.seqLen, batchSize: request.batchSize, epochs: request.epochs, ...(request.lora ? { loraR: request.lora.r } : {}) })) {
       if (!Number.isInteger(value) || value < 1) throw badInput(field, 'must be a positive integer.');
@@ -418,7 +417,7 @@ export class ModelService {
   async startAnnotation(user: AuthUser, modelId: string, corpusId: string, split: string | null, device: 'cpu' | 'webgpu' | 'cuda') {
     if (!canWrite(user)) throw new AppError('FORBIDDEN', 'Viewers may not annotate corpora.');
     const model = await this.requireReadable(user, modelId);
-    if (registryEntry(model.architecture).kind !== 'encoder') throw badInput('modelId', `model ${modelId} is not a tagger (${model.architecture}).`);
+    if (modelKind(model.architecture) !== 'encoder') throw badInput('modelId', `model ${modelId} is not a tagger (${model.architecture}).`);
     await this.corpora.requireOwned(user, corpusId);
     return this.steps.submit(user, JobName.Annotate, { modelId, corpusId, split, device }, device);
   }

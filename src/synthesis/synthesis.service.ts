@@ -19,7 +19,7 @@ import { crashHereInTests } from '../common/fault.js';
 import { checkGuardThresholds, flagNotes, type GuardReason } from './guard.js';
 import { untilDoneOrCancelled, type JobContext } from '../jobs/job.runner.js';
 import { FINISHED_STATES, JobName, type GeneratePayload, type PrivacyGuardPayload } from '../jobs/types.js';
-import { registryEntry } from '../engine/models/registry.js';
+import { modelKind, modelTypesOf } from '../engine/models/registry.js';
 import { runEngineTask } from '../engine/tasks/index.js';
 import { Topic, type EventBus, type GeneratedTokenPayload, type JobEventPayload } from '../subscriptions/pubsub.js';
 
@@ -50,8 +50,8 @@ export class SynthesisService {
   async startGeneration(user: AuthUser, request: GeneratePayload) {
     if (!canWrite(user)) throw new AppError('FORBIDDEN', 'Viewers may not generate corpora.');
     const model = await this.models.requireReadable(user, request.generatorModelId);
-    if (registryEntry(model.architecture).kind !== 'decoder') {
-      throw badInput('generatorModelId', `model ${model.id} is a ${model.architecture} encoder; generation needs a causal LM (gpt2, llama).`);
+    if (modelKind(model.architecture) !== 'decoder') {
+      throw badInput('generatorModelId', `model ${model.id} is a ${model.architecture} encoder; generation needs a causal LM (${modelTypesOf('decoder').join(', ')}).`);
     }
     await this.corpora.requireReadable(user, request.promptCorpusId);
     const positive = { promptWords: request.promptWords, samplesPerPrompt: request.samplesPerPrompt, maxNewTokens: request.maxNewTokens };

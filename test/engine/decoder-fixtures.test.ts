@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSafetensors } from '../../src/engine/io/safetensors.js';
 import { generate } from '../../src/engine/generation/index.js';
 import { CausalLMModel } from '../../src/engine/models/causal-lm.js';
-import { parseConfig, type LlamaConfig } from '../../src/engine/io/config.js';
+import { parseDecoderConfig, type LlamaConfig } from '../../src/engine/io/config.js';
 import { llama } from '../../src/engine/models/llama/index.js';
 import { loadModel } from '../../src/engine/models/registry.js';
 import { HF_TINY } from '../support/paths.js';
@@ -119,7 +119,7 @@ describe('LLaMA without grouped-query attention (llama-tiny fixture, K/V heads r
     // heads it serves (transformers' repeat_kv order) is the same function, computed ungrouped.
     const grouped = f.model as CausalLMModel<LlamaConfig>;
     const { H, G, D } = { H: grouped.config.numHeads, G: grouped.config.numKvHeads, D: grouped.config.headDim };
-    const config = parseConfig({ ...grouped.config.raw, num_key_value_heads: H }) as LlamaConfig;
+    const config = parseDecoderConfig({ ...grouped.config.raw, num_key_value_heads: H }) as LlamaConfig;
     const params = new Map(grouped.params);
     for (const [name, w] of grouped.params) {
       if (!/\.(k_proj|v_proj)\.weight$/.test(name)) continue;

@@ -44,8 +44,8 @@ describe('EncoderModel', () => {
     const dir = await copyFixture('bert');
     const cfg = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8'));
     await writeFile(join(dir, 'config.json'), JSON.stringify({ ...cfg, model_type: 'electra' }));
-    await expect(loadEncoder(dir)).rejects.toThrow(/unsupported encoder architecture 'electra'; supported: bert, roberta/);
-    expect(() => parseEncoderConfig({ ...cfg, model_type: 'gpt2' })).toThrow(/supported: bert, roberta/);
+    await expect(loadEncoder(dir)).rejects.toThrow(/model_type "electra" is not supported; supported encoders: bert, roberta/);
+    expect(() => parseEncoderConfig({ ...cfg, model_type: 'gpt2' })).toThrow(/model_type "gpt2" is a decoder; supported encoders: bert, roberta/);
   });
 
   it('should reject a sequence longer than the maximum positions', async () => {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generate, TextStreamer } from '../../src/engine/generation/index.js';
-import { loadConfig } from '../../src/engine/io/config.js';
+import { loadConfig } from '../../src/engine/models/registry.js';
 import { createDecoder, loadModel } from '../../src/engine/models/registry.js';
 import { checkVocabFits, loadTokenizer, trainByteLevelBpe } from '../../src/engine/tokenizers/index.js';
 

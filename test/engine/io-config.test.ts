@@ -4,15 +4,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  loadConfig,
-  parseConfig,
   planShards,
   readCheckpointIndex,
   ropeInverseFrequencies,
   saveConfig,
   writeCheckpointIndex,
+  type DecoderConfig,
   type LlamaConfig,
 } from '../../src/engine/io/config.js';
+import { encoderConfigJson } from '../../src/engine/models/bert/index.js';
+import { isEncoderConfig, loadConfig, parseConfig } from '../../src/engine/models/registry.js';
 
 const FIX = HF_TINY;
 const fixture = (name: string) => join(process.env.HF_TINY ?? FIX, name);
@@ -21,9 +22,9 @@ describe('parseConfig', () => {
   it('should read the transformers 5 fixtures for every family', () => {
     const bert = loadConfig(fixture('bert-tiny-ner'));
     expect(bert.modelType).toBe('bert');
-    if (bert.modelType !== 'bert') throw new Error();
-    expect(bert.labels).toHaveLength(45);
-    expect(bert.labels[10]).toBe('L10');
+    if (!isEncoderConfig(bert)) throw new Error('expected an encoder config');
+    expect(bert.numLabels).toBe(45);
+    expect(bert.id2label[10]).toBe('L10');
     expect(bert.intermediateSize).toBe(128);
     const gpt2 = loadConfig(fixture('gpt2-tiny'));
     expect(gpt2).toMatchObject({ modelType: 'gpt2', hiddenSize: 64, numLayers: 2, numHeads: 4, intermediateSize: 256, eosTokenIds: [2], tieWordEmbeddings: true });
@@ -57,7 +58,8 @@ describe('parseConfig', () => {
     for (const name of ['bert-tiny-ner', 'roberta-tiny-ner', 'gpt2-tiny', 'llama-tiny']) {
       const cfg = loadConfig(fixture(name));
       const changed = { ...cfg, vocabSize: 1234 };
-      saveConfig(dir, changed);
+      if (isEncoderConfig(changed)) writeFileSync(join(dir, 'config.json'), JSON.stringify(encoderConfigJson(changed, 'BertForTokenClassification')));
+      else saveConfig(dir, changed as DecoderConfig);
       const back = loadConfig(dir);
       const { raw: _a, ...x } = back;
       const { raw: _b, ...y } = changed;

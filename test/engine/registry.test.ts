@@ -5,14 +5,14 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { planShards, shardFileName, writeCheckpointIndex } from '../../src/engine/io/config.js';
 import { readSafetensors, writeSafetensors } from '../../src/engine/io/safetensors.js';
-import { createDecoder, loadModel, MODEL_REGISTRY, registryEntry } from '../../src/engine/models/registry.js';
+import { createDecoder, loadModel, MODEL_TYPES, modelKind } from '../../src/engine/models/registry.js';
 
 const FIX = HF_TINY;
 
 describe('model registry', () => {
   it('should map every supported model_type to its architecture kind', () => {
-    expect(Object.fromEntries([...MODEL_REGISTRY].map(([k, v]) => [k, v.kind]))).toEqual({ bert: 'encoder', roberta: 'encoder', gpt2: 'decoder', llama: 'decoder' });
-    expect(() => registryEntry('t5')).toThrow(/unsupported model_type "t5"; supported: bert, roberta, gpt2, llama/);
+    expect(MODEL_TYPES).toEqual({ bert: 'encoder', roberta: 'encoder', gpt2: 'decoder', llama: 'decoder' });
+    expect(() => modelKind('t5')).toThrow(/unsupported model_type "t5"; supported: bert, roberta, gpt2, llama/);
   });
 
   it('should load encoders and decoders through one loadModel', async () => {

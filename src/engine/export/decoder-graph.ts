@@ -26,8 +26,6 @@ import type { ModelData } from '../onnx/index.js';
 import * as op from '../ops/index.js';
 import { rawOp, renameDims } from './onnx-util.js';
 
-export const DECODER_EXPORT_TYPES = ['gpt2', 'llama'] as const;
-
 /** Names of the graph's inputs and outputs for a decoder with `numLayers` layers. */
 export function decoderIoNames(numLayers: number): { inputs: string[]; outputs: string[] } {
   const layers = Array.from({ length: numLayers }, (_, i) => i);
@@ -39,9 +37,6 @@ export function decoderIoNames(numLayers: number): { inputs: string[]; outputs: 
 
 export function buildDecoderExportGraph(model: CausalLMModel): ModelData {
   const { family, config } = model;
-  if (!(DECODER_EXPORT_TYPES as readonly string[]).includes(config.modelType)) {
-    throw new Error(`transformers.js export: decoder model_type '${config.modelType}' is not supported; supported: ${DECODER_EXPORT_TYPES.join(', ')}`);
-  }
   const g = new Graph(`${config.modelType}-transformersjs`, { contribOps: false });
 
   // Weights (and adapter matrices) as initializers named as in the checkpoint, made on first use.

@@ -19,8 +19,6 @@ import { DataType } from '../onnx/index.js';
 import type { ModelData, NodeData, TensorData, ValueInfo } from '../onnx/index.js';
 import { float32Bytes, renameDims } from './onnx-util.js';
 
-export const ENCODER_EXPORT_TYPES = ['bert', 'roberta'] as const;
-
 const PREFIX = 'export::';
 
 function int64Scalar(name: string, v: number): TensorData {
@@ -33,9 +31,6 @@ const int = (value: number) => ({ kind: 'int' as const, value });
 
 export function buildEncoderExportGraph(model: EncoderModel): ModelData {
   const cfg = model.config;
-  if (!(ENCODER_EXPORT_TYPES as readonly string[]).includes(cfg.modelType)) {
-    throw new Error(`transformers.js export: encoder model_type '${cfg.modelType}' is not supported; supported: ${ENCODER_EXPORT_TYPES.join(', ')}`);
-  }
   if (model.head !== 'token-classification') {
     throw new Error(`transformers.js export: the encoder has a '${model.head}' head; only 'token-classification' is exported`);
   }

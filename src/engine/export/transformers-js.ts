@@ -12,12 +12,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { toHfJson } from '../io/config.js';
-import { EncoderModel, encoderConfigJson } from '../models/bert/index.js';
+import { ENCODER_ARCHITECTURES, EncoderModel, encoderConfigJson } from '../models/bert/index.js';
 import { CausalLMModel } from '../models/causal-lm.js';
-import { loadModel, type LoadedModel } from '../models/registry.js';
+import { loadModel, modelTypesOf, type LoadedModel } from '../models/registry.js';
 import { encodeModel, type ModelData } from '../onnx/index.js';
-import { buildDecoderExportGraph, DECODER_EXPORT_TYPES } from './decoder-graph.js';
-import { buildEncoderExportGraph, ENCODER_EXPORT_TYPES } from './encoder-graph.js';
+import { buildDecoderExportGraph } from './decoder-graph.js';
+import { buildEncoderExportGraph } from './encoder-graph.js';
 import { initializerBytes } from './onnx-util.js';
 
 type Json = Record<string, unknown>;
@@ -55,7 +55,6 @@ export interface TransformersJsExport {
 /** What can be exported: a model folder (loaded with loadModel), a loadModel result, or a model. */
 export type ExportSource = string | LoadedModel | EncoderModel | CausalLMModel;
 
-const ENCODER_ARCHITECTURES: Record<string, string> = { bert: 'BertForTokenClassification', roberta: 'RobertaForTokenClassification' };
 /** A protobuf message (the .onnx file) cannot exceed 2 GiB; larger models need external data (not written yet). */
 const MAX_ONNX_BYTES = 2 ** 31 - 64 * 2 ** 20;
 
@@ -120,11 +119,11 @@ export async function exportForTransformersJs(source: ExportSource, outDir: stri
   let generationConfig: Json | undefined;
   if (opts.task === 'token-classification') {
     if (loaded.kind !== 'encoder') {
-      throw new Error(`exportForTransformersJs: task 'token-classification' needs an encoder (${ENCODER_EXPORT_TYPES.join(', ')}); got ${loaded.modelType}, a decoder (export it with task 'text-generation')`);
+      throw new Error(`exportForTransformersJs: task 'token-classification' needs an encoder (${modelTypesOf('encoder').join(', ')}); got ${loaded.modelType}, a decoder (export it with task 'text-generation')`);
     }
     const model = loaded.model;
     onnx = buildEncoderExportGraph(model);
-    config = encoderConfigJson(model.config, ENCODER_ARCHITECTURES[model.config.modelType]!);
+    config = encoderConfigJson(model.config, ENCODER_ARCHITECTURES[model.config.modelType]['token-classification']);
     // The pipeline truncates to model_max_length: no longer than the position table allows.
     const pad = model.config.modelType === 'roberta' ? model.config.padTokenId + 1 : 0;
     const maxLen = model.config.maxPositions - pad;
@@ -132,7 +131,7 @@ export async function exportForTransformersJs(source: ExportSource, outDir: stri
     if (typeof cur !== 'number' || cur > maxLen) tokenizer.config.model_max_length = maxLen;
   } else {
     if (loaded.kind !== 'decoder') {
-      throw new Error(`exportForTransformersJs: task 'text-generation' needs a causal LM (${DECODER_EXPORT_TYPES.join(', ')}); got ${loaded.modelType}, an encoder (export it with task 'token-classification')`);
+      throw new Error(`exportForTransformersJs: task 'text-generation' needs a causal LM (${modelTypesOf('decoder').join(', ')}); got ${loaded.modelType}, an encoder (export it with task 'token-classification')`);
     }
     const model = loaded.model;
     onnx = buildDecoderExportGraph(model);

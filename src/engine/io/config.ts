@@ -1,4 +1,5 @@
-// Hugging Face config.json → typed, normalized model configs (and back).
+// Hugging Face config.json → typed, normalized decoder configs (and back); encoders are read by
+// models/bert/config.ts, and models/registry.ts picks the parser by model_type.
 //
 // transformers 4 and 5 spell some fields differently; both are read:
 //  - RoPE: v5 `rope_parameters: { rope_theta, rope_type, ... }`, v4 `rope_theta` + `rope_scaling`.
@@ -7,6 +8,7 @@
 // engine does not model (id2label order, architectures, generation ids, ...).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { expectModelType } from '../models/model-types.js';
 
 export type Json = Record<string, unknown>;
 
@@ -24,15 +26,6 @@ export interface BaseModelConfig {
   padTokenId: number | null;
   tieWordEmbeddings: boolean;
   raw: Json;
-}
-
-export interface EncoderConfig extends BaseModelConfig {
-  modelType: 'bert' | 'roberta';
-  hiddenAct: string;
-  layerNormEps: number;
-  typeVocabSize: number;
-  /** Labels of a token-classification head, in id order; empty when the config has none. */
-  labels: string[];
 }
 
 export interface Gpt2Config extends BaseModelConfig {
@@ -63,9 +56,7 @@ export interface LlamaConfig extends BaseModelConfig {
   mlpBias: boolean;
 }
 
-export type ModelConfig = EncoderConfig | Gpt2Config | LlamaConfig;
-
-export const SUPPORTED_CONFIG_TYPES = ['bert', 'roberta', 'gpt2', 'llama'] as const;
+export type DecoderConfig = Gpt2Config | LlamaConfig;
 
 function num(raw: Json, keys: string[], fallback?: number): number {
   for (const k of keys) {
@@ -88,20 +79,6 @@ function ids(v: unknown): number[] {
 
 function bool(v: unknown, fallback: boolean): boolean {
   return typeof v === 'boolean' ? v : fallback;
-}
-
-function labelsOf(raw: Json): string[] {
-  const id2label = raw.id2label as Record<string, string> | undefined;
-  if (id2label && typeof id2label === 'object') {
-    const n = Object.keys(id2label).length;
-    return Array.from({ length: n }, (_, i) => {
-      const l = id2label[String(i)];
-      if (l === undefined) throw new Error(`config.json: id2label has no entry for id ${i}; ids must be 0..${n - 1}`);
-      return l;
-    });
-  }
-  const n = typeof raw.num_labels === 'number' ? raw.num_labels : 0;
-  return Array.from({ length: n }, (_, i) => `LABEL_${i}`);
 }
 
 function base(raw: Json): Omit<BaseModelConfig, 'modelType' | 'tieWordEmbeddings'> {
@@ -133,23 +110,10 @@ export function parseRope(raw: Json): RopeConfig {
   return { theta, type, params };
 }
 
-export function parseConfig(raw: Json): ModelConfig {
-  const modelType = raw.model_type;
+/** A decoder's config.json (models/registry.ts parses every model_type; this is its decoder half). */
+export function parseDecoderConfig(raw: Json): DecoderConfig {
+  const modelType = expectModelType(raw.model_type, 'decoder');
   switch (modelType) {
-    case 'bert':
-    case 'roberta': {
-      const b = base(raw);
-      return {
-        ...b,
-        modelType,
-        intermediateSize: num(raw, ['intermediate_size']),
-        hiddenAct: String(raw.hidden_act ?? 'gelu'),
-        layerNormEps: num(raw, ['layer_norm_eps'], 1e-12),
-        typeVocabSize: num(raw, ['type_vocab_size'], 2),
-        tieWordEmbeddings: bool(raw.tie_word_embeddings, true),
-        labels: labelsOf(raw),
-      };
-    }
     case 'gpt2': {
       const b = base(raw);
       const inner = raw.n_inner;
@@ -184,44 +148,17 @@ export function parseConfig(raw: Json): ModelConfig {
         tieWordEmbeddings: bool(raw.tie_word_embeddings, false),
       };
     }
-    default:
-      throw new Error(
-        `config.json: unsupported model_type ${JSON.stringify(modelType)}; supported: ${SUPPORTED_CONFIG_TYPES.join(', ')}`,
-      );
   }
 }
 
-export function loadConfig(folder: string): ModelConfig {
-  const path = join(folder, 'config.json');
-  if (!existsSync(path)) throw new Error(`no config.json in ${folder}; is this a Hugging Face model folder?`);
-  return parseConfig(JSON.parse(readFileSync(path, 'utf8')) as Json);
-}
-
 /** The config as Hugging Face JSON: `raw` with the normalized fields written over it. */
-export function toHfJson(config: ModelConfig): Json {
+export function toHfJson(config: DecoderConfig): Json {
   const out: Json = { ...config.raw, model_type: config.modelType, vocab_size: config.vocabSize };
   out.bos_token_id = config.bosTokenId;
   out.eos_token_id = config.eosTokenIds.length === 1 ? config.eosTokenIds[0] : config.eosTokenIds.length ? config.eosTokenIds : null;
   out.pad_token_id = config.padTokenId;
   out.tie_word_embeddings = config.tieWordEmbeddings;
   switch (config.modelType) {
-    case 'bert':
-    case 'roberta':
-      Object.assign(out, {
-        hidden_size: config.hiddenSize,
-        num_hidden_layers: config.numLayers,
-        num_attention_heads: config.numHeads,
-        intermediate_size: config.intermediateSize,
-        max_position_embeddings: config.maxPositionEmbeddings,
-        hidden_act: config.hiddenAct,
-        layer_norm_eps: config.layerNormEps,
-        type_vocab_size: config.typeVocabSize,
-      });
-      if (config.labels.length) {
-        out.id2label = Object.fromEntries(config.labels.map((l, i) => [String(i), l]));
-        out.label2id = Object.fromEntries(config.labels.map((l, i) => [l, i]));
-      }
-      break;
     case 'gpt2':
       Object.assign(out, {
         n_embd: config.hiddenSize,
@@ -261,12 +198,8 @@ export function toHfJson(config: ModelConfig): Json {
   return out;
 }
 
-function defaultArchitecture(config: ModelConfig): string {
+function defaultArchitecture(config: DecoderConfig): string {
   switch (config.modelType) {
-    case 'bert':
-      return 'BertForTokenClassification';
-    case 'roberta':
-      return 'RobertaForTokenClassification';
     case 'gpt2':
       return 'GPT2LMHeadModel';
     case 'llama':
@@ -274,7 +207,7 @@ function defaultArchitecture(config: ModelConfig): string {
   }
 }
 
-export function saveConfig(folder: string, config: ModelConfig): void {
+export function saveConfig(folder: string, config: DecoderConfig): void {
   mkdirSync(folder, { recursive: true });
   writeFileSync(join(folder, 'config.json'), JSON.stringify(toHfJson(config), null, 2) + '\n');
 }

@@ -19,7 +19,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Graph, gradients, Tensor as TensorValue } from '../graph/index.js';
 import type { Tensor } from '../graph/index.js';
-import { planShards, readCheckpointIndex, saveConfig, shardFileName, SINGLE_CHECKPOINT, writeCheckpointIndex, type ModelConfig } from '../io/config.js';
+import { planShards, readCheckpointIndex, saveConfig, shardFileName, SINGLE_CHECKPOINT, writeCheckpointIndex, type DecoderConfig } from '../io/config.js';
 import { readSafetensors, writeSafetensors, type NamedTensor } from '../io/safetensors.js';
 import * as op from '../ops/index.js';
 import { Session, type Device, type HostTensor } from '../runtime/index.js';
@@ -82,7 +82,7 @@ export interface DecoderBuild {
   loraScaling: number;
 }
 
-export interface DecoderFamily<C extends ModelConfig = ModelConfig> {
+export interface DecoderFamily<C extends DecoderConfig = DecoderConfig> {
   modelType: C['modelType'];
   architecture: string;
   paramSpecs(config: C): ParamSpec[];
@@ -192,7 +192,7 @@ export interface DecoderGraph {
   outputs: string[];
 }
 
-function buildContext<C extends ModelConfig>(
+function buildContext<C extends DecoderConfig>(
   family: DecoderFamily<C>,
   config: C,
   lora: { settings: LoraSettings; targets: LoraTarget[] } | null,
@@ -232,7 +232,7 @@ function buildContext<C extends ModelConfig>(
 }
 
 /** Full-sequence graph: logits [B,T,V]; loss over labels (already shifted) and the gradients of `trainable`. */
-export function buildTrainingGraph<C extends ModelConfig>(
+export function buildTrainingGraph<C extends DecoderConfig>(
   family: DecoderFamily<C>,
   config: C,
   lora: { settings: LoraSettings; targets: LoraTarget[] } | null,
@@ -251,7 +251,7 @@ export function buildTrainingGraph<C extends ModelConfig>(
 }
 
 /** Cached graph: logits of the last position [B,V], and new_k.i [B,G,D,T] / new_v.i [B,G,T,D] per layer. */
-export function buildCachedGraph<C extends ModelConfig>(
+export function buildCachedGraph<C extends DecoderConfig>(
   family: DecoderFamily<C>,
   config: C,
   lora: { settings: LoraSettings; targets: LoraTarget[] } | null,
@@ -316,7 +316,7 @@ export interface KvCache {
   nextPosition: number[];
 }
 
-export class CausalLMModel<C extends ModelConfig = ModelConfig> implements CausalLM<KvCache> {
+export class CausalLMModel<C extends DecoderConfig = DecoderConfig> implements CausalLM<KvCache> {
   readonly specs: ParamSpec[];
   readonly params: Map<string, Float32Array>;
   lora: { settings: LoraSettings; targets: LoraTarget[] } | null = null;
@@ -351,7 +351,7 @@ export class CausalLMModel<C extends ModelConfig = ModelConfig> implements Causa
   }
 
   /** Fresh weights (transformers' init: normal(0, initializer_range), norms 1, biases 0), seeded. */
-  static fromConfig<C extends ModelConfig>(family: DecoderFamily<C>, config: C, opts: CausalLMOptions & { seed?: number } = {}): CausalLMModel<C> {
+  static fromConfig<C extends DecoderConfig>(family: DecoderFamily<C>, config: C, opts: CausalLMOptions & { seed?: number } = {}): CausalLMModel<C> {
     const rng = Rng.fromSeed(opts.seed ?? 0, 'init');
     const std = Number(config.raw.initializer_range ?? 0.02);
     const params = new Map<string, Float32Array>();
@@ -365,7 +365,7 @@ export class CausalLMModel<C extends ModelConfig = ModelConfig> implements Causa
   }
 
   /** Load weights from model.safetensors or the shards of model.safetensors.index.json. */
-  static async fromPretrained<C extends ModelConfig>(family: DecoderFamily<C>, config: C, dir: string, opts: CausalLMOptions = {}): Promise<CausalLMModel<C>> {
+  static async fromPretrained<C extends DecoderConfig>(family: DecoderFamily<C>, config: C, dir: string, opts: CausalLMOptions = {}): Promise<CausalLMModel<C>> {
     const tensors = new Map<string, NamedTensor>();
     for (const f of readCheckpointIndex(dir).files) for (const [k, t] of await readSafetensors(join(dir, f))) tensors.set(k, t);
     const params = new Map<string, Float32Array>();

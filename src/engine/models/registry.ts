@@ -1,36 +1,38 @@
-// model_type → family and architecture kind, and one loadModel(folder) for all of them.
-// Encoders (BERT, RoBERTa) load through models/bert; decoders through CausalLMModel with
-// their family (models/gpt2, models/llama). An unknown model_type lists the supported ones.
-import { existsSync } from 'node:fs';
+// The model registry: model_type → kind (models/model-types.ts), its config parser, and how it is
+// built. The only place a config.json is parsed (parseConfig / loadConfig) and one loadModel(folder)
+// for every family. Encoders (BERT, RoBERTa) load through models/bert; decoders through
+// CausalLMModel with their family (models/gpt2, models/llama).
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfig, parseConfig, type ModelConfig } from '../io/config.js';
-import { EncoderModel, loadEncoder, type EncoderOptions } from './bert/index.js';
+import { parseDecoderConfig, type DecoderConfig, type Json } from '../io/config.js';
+import { EncoderModel, loadEncoder, parseEncoderConfig, type EncoderConfig, type EncoderOptions } from './bert/index.js';
 import { CausalLMModel, readJson, type CausalLMOptions, type DecoderFamily } from './causal-lm.js';
 import { gpt2 } from './gpt2/index.js';
 import { llama } from './llama/index.js';
 import { loadLora } from './lora/index.js';
+import { modelKind, type DecoderModelType } from './model-types.js';
 
-export type ArchitectureKind = 'encoder' | 'decoder';
+export { MODEL_TYPES, SUPPORTED_MODEL_TYPES, expectModelType, modelKind, modelTypesOf } from './model-types.js';
+export type { ArchitectureKind, DecoderModelType, EncoderModelType, ModelType } from './model-types.js';
 
-export interface RegistryEntry {
-  kind: ArchitectureKind;
-  /** The decoder family (layers, positions, parameter names); encoders are built by models/bert. */
-  family?: DecoderFamily<any>;
+export type ModelConfig = EncoderConfig | DecoderConfig;
+
+/** How each decoder model_type builds its layers, positions and parameter names. */
+const DECODER_FAMILIES: Record<DecoderModelType, DecoderFamily<any>> = { gpt2, llama };
+
+/** Any supported config.json, normalized; an unknown model_type lists the supported ones. */
+export function parseConfig(raw: Json): ModelConfig {
+  return modelKind(raw.model_type) === 'encoder' ? parseEncoderConfig(raw) : parseDecoderConfig(raw);
 }
 
-export const MODEL_REGISTRY: ReadonlyMap<string, RegistryEntry> = new Map<string, RegistryEntry>([
-  ['bert', { kind: 'encoder' }],
-  ['roberta', { kind: 'encoder' }],
-  ['gpt2', { kind: 'decoder', family: gpt2 }],
-  ['llama', { kind: 'decoder', family: llama }],
-]);
+export function isEncoderConfig(config: ModelConfig): config is EncoderConfig {
+  return modelKind(config.modelType) === 'encoder';
+}
 
-export const SUPPORTED_MODEL_TYPES: readonly string[] = [...MODEL_REGISTRY.keys()];
-
-export function registryEntry(modelType: unknown): RegistryEntry {
-  const e = typeof modelType === 'string' ? MODEL_REGISTRY.get(modelType) : undefined;
-  if (!e) throw new Error(`unsupported model_type ${JSON.stringify(modelType ?? null)}; supported: ${SUPPORTED_MODEL_TYPES.join(', ')}`);
-  return e;
+export function loadConfig(folder: string): ModelConfig {
+  const path = join(folder, 'config.json');
+  if (!existsSync(path)) throw new Error(`no config.json in ${folder}; is this a Hugging Face model folder?`);
+  return parseConfig(JSON.parse(readFileSync(path, 'utf8')) as Json);
 }
 
 export type LoadedModel =
@@ -57,17 +59,15 @@ export async function loadModel(folder: string, opts: LoadModelOptions = {}): Pr
     await loadLora(loaded.model, folder);
     return loaded;
   }
-  const raw = await readJson(join(folder, 'config.json'));
-  const entry = registryEntry(raw.model_type);
-  if (entry.kind === 'encoder') return { kind: 'encoder', modelType: String(raw.model_type), model: await loadEncoder(folder, { ...opts.encoder, device: opts.device, intraOpThreads: opts.intraOpThreads }) };
   const config = loadConfig(folder);
-  return { kind: 'decoder', modelType: config.modelType, model: await CausalLMModel.fromPretrained(entry.family!, config, folder, opts) };
+  if (isEncoderConfig(config)) {
+    return { kind: 'encoder', modelType: config.modelType, model: await loadEncoder(folder, { ...opts.encoder, device: opts.device, intraOpThreads: opts.intraOpThreads }) };
+  }
+  return { kind: 'decoder', modelType: config.modelType, model: await CausalLMModel.fromPretrained(DECODER_FAMILIES[config.modelType], config, folder, opts) };
 }
 
 /** A fresh, randomly initialised decoder for a config (training from scratch). */
-export function createDecoder(config: ModelConfig | Record<string, unknown>, opts: CausalLMOptions & { seed?: number } = {}): CausalLMModel {
-  const cfg = 'modelType' in config ? (config as ModelConfig) : parseConfig(config as Record<string, unknown>);
-  const entry = registryEntry(cfg.modelType);
-  if (entry.kind !== 'decoder') throw new Error(`${cfg.modelType} is an encoder; create it with EncoderModel.fromConfig`);
-  return CausalLMModel.fromConfig(entry.family!, cfg, opts);
+export function createDecoder(config: DecoderConfig | Json, opts: CausalLMOptions & { seed?: number } = {}): CausalLMModel {
+  const cfg = 'modelType' in config ? (config as DecoderConfig) : parseDecoderConfig(config as Json);
+  return CausalLMModel.fromConfig(DECODER_FAMILIES[cfg.modelType], cfg, opts);
 }

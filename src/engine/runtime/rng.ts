@@ -6,14 +6,16 @@
 
 export type RngState = [number, number, number, number];
 
+/** splitmix32 (the variant with multipliers 0x21f0aafd, 0x735a2d97): fills the 128-bit state from a 32-bit seed. */
 function splitmix32(seed: number): () => number {
-  let s = seed >>> 0;
+  let a = seed | 0;
   return () => {
-    s = (s + 0x9e3779b9) >>> 0;
-    let z = s;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-    return (z ^ (z >>> 16)) >>> 0;
+    a = (a + 0x9e3779b9) | 0;
+    let t = a ^ (a >>> 16);
+    t = Math.imul(t, 0x21f0aafd);
+    t ^= t >>> 15;
+    t = Math.imul(t, 0x735a2d97);
+    return (t ^ (t >>> 15)) >>> 0;
   };
 }
 
@@ -31,14 +33,14 @@ export class Rng {
 
   private constructor(state: ArrayLike<number>) {
     this.s = Uint32Array.from(state);
-    if (this.s.every((x) => x === 0)) throw new Error('Rng state must not be all zeros');
+    if (this.s.every((x) => x === 0)) this.s[0] = 1; // the all-zero state is a fixed point
   }
 
   /** A generator for `seed`; with `stream`, an independent one for that purpose (e.g. 'data-order', 'dropout'). */
   static fromSeed(seed: number, stream?: string): Rng {
     if (!Number.isInteger(seed)) throw new Error(`seed must be an integer, got ${seed}`);
-    // Fold seeds above 2^32 into the low word so every integer seed is accepted.
-    const next = splitmix32(((seed >>> 0) ^ Math.floor(seed / 2 ** 32)) >>> 0);
+    // A seed outside 32 bits is folded into 32 so every integer seed is accepted.
+    const next = splitmix32(seed >= -(2 ** 31) && seed < 2 ** 32 ? seed : (seed >>> 0) ^ Math.floor(seed / 2 ** 32));
     if (stream !== undefined) {
       const h = streamHash(stream);
       const a = next() ^ h;
@@ -76,11 +78,9 @@ export class Rng {
     return result;
   }
 
-  /** Uniform in [0, 1) with 53 random bits. */
+  /** Uniform in [0, 1) with 32 random bits (one draw). */
   nextFloat(): number {
-    const hi = this.nextUint32() >>> 5; // 27 bits
-    const lo = this.nextUint32() >>> 6; // 26 bits
-    return (hi * 67108864 + lo) / 9007199254740992;
+    return this.nextUint32() / 2 ** 32;
   }
 
   /** Uniform integer in [0, n), unbiased (rejection sampling); n in [1, 2^32]. */

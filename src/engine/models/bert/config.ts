@@ -1,8 +1,9 @@
 // Encoder (BERT / RoBERTa) configuration read from a Hugging Face config.json.
 // Accepts transformers 4 and 5 spellings (torch_dtype/dtype, num_labels/id2label, ...).
 
-export const ENCODER_MODEL_TYPES = ['bert', 'roberta'] as const;
-export type EncoderModelType = (typeof ENCODER_MODEL_TYPES)[number];
+import { expectModelType, type EncoderModelType } from '../model-types.js';
+
+export type { EncoderModelType };
 
 export const SUPPORTED_ACTIVATIONS = ['gelu', 'gelu_new', 'gelu_pytorch_tanh', 'gelu_fast', 'relu', 'silu', 'swish'] as const;
 
@@ -38,10 +39,7 @@ function num(raw: Record<string, unknown>, names: string[], fallback?: number): 
 }
 
 export function parseEncoderConfig(raw: Record<string, unknown>): EncoderConfig {
-  const modelType = String(raw.model_type ?? '');
-  if (!(ENCODER_MODEL_TYPES as readonly string[]).includes(modelType)) {
-    throw new Error(`unsupported encoder architecture '${modelType || '(no model_type)'}'; supported: ${ENCODER_MODEL_TYPES.join(', ')}`);
-  }
+  const modelType = expectModelType(raw.model_type, 'encoder');
   const hiddenAct = String(raw.hidden_act ?? raw.activation_function ?? 'gelu');
   if (!(SUPPORTED_ACTIVATIONS as readonly string[]).includes(hiddenAct)) {
     throw new Error(`unsupported hidden_act '${hiddenAct}'; supported: ${SUPPORTED_ACTIVATIONS.join(', ')}`);
@@ -53,7 +51,7 @@ export function parseEncoderConfig(raw: Record<string, unknown>): EncoderConfig 
   for (let i = 0; i < numLabels; i++) id2label[i] ??= `LABEL_${i}`;
   const hiddenSize = num(raw, ['hidden_size', 'dim', 'd_model']);
   const cfg: EncoderConfig = {
-    modelType: modelType as EncoderModelType,
+    modelType,
     vocabSize: num(raw, ['vocab_size']),
     hiddenSize,
     numLayers: num(raw, ['num_hidden_layers', 'n_layers', 'num_layers']),

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ENCODER_MODEL_TYPES } from './config.js';
+import { expectModelType } from '../model-types.js';
 import { EncoderModel } from './model.js';
 import type { EncoderOptions } from './model.js';
 
@@ -15,8 +15,10 @@ export async function loadEncoder(dir: string, opts: EncoderOptions & { id2label
   } catch (e) {
     throw new Error(`${dir}: cannot read config.json (${e instanceof Error ? e.message : String(e)})`);
   }
-  if (!(ENCODER_MODEL_TYPES as readonly string[]).includes(raw.model_type ?? '')) {
-    throw new Error(`${dir}: unsupported encoder architecture '${raw.model_type ?? '(none)'}'; supported: ${ENCODER_MODEL_TYPES.join(', ')}`);
+  try {
+    expectModelType(raw.model_type, 'encoder');
+  } catch (e) {
+    throw new Error(`${dir}: ${(e as Error).message}`);
   }
   return EncoderModel.fromPretrained(dir, opts);
 }

@@ -9,7 +9,7 @@ import { Rng } from '../../runtime/rng.js';
 import { Session } from '../../runtime/session.js';
 import type { Device, HostTensor } from '../../runtime/session.js';
 import { encoderConfigJson, parseEncoderConfig } from './config.js';
-import type { EncoderConfig } from './config.js';
+import type { EncoderConfig, EncoderModelType } from './config.js';
 import { ENCODER_HEADS, buildEncoderGraph, encoderParamSpecs, prefixOf } from './encoder.js';
 import type { EncoderGraph, EncoderHead, ParamSpec } from './encoder.js';
 
@@ -41,7 +41,8 @@ export interface LossAndGrads {
   grads: Map<string, Float32Array>;
 }
 
-const ARCHITECTURES: Record<string, Record<EncoderHead, string>> = {
+/** The Hugging Face class each model_type and head is saved as (config.json's architectures). */
+export const ENCODER_ARCHITECTURES: Record<EncoderModelType, Record<EncoderHead, string>> = {
   bert: { 'token-classification': 'BertForTokenClassification', 'masked-lm': 'BertForMaskedLM' },
   roberta: { 'token-classification': 'RobertaForTokenClassification', 'masked-lm': 'RobertaForMaskedLM' },
 };
@@ -309,7 +310,7 @@ export class EncoderModel {
   /** Write config.json + model.safetensors in the Hugging Face layout. */
   async save(dir: string): Promise<void> {
     await mkdir(dir, { recursive: true });
-    const arch = ARCHITECTURES[this.config.modelType]![this.head];
+    const arch = ENCODER_ARCHITECTURES[this.config.modelType]![this.head];
     await writeFile(join(dir, 'config.json'), JSON.stringify(encoderConfigJson(this.config, arch), null, 2));
     const tensors: Record<string, NamedTensor> = {};
     for (const s of this.specs) tensors[s.name] = { data: this.params.get(s.name)!, shape: s.shape };
