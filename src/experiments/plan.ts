@@ -53,6 +53,8 @@ function trainNer(spec: ExperimentSpec, t: TaggerSpec, name: string, ownerId: st
     chunkWords: t.chunkWords,
     seed: seedOf(spec, t.seed),
     maxSteps: t.maxSteps,
+    validationSplit: t.validationSplit,
+    earlyStoppingPatience: t.earlyStoppingPatience,
     device: spec.device,
   };
 }

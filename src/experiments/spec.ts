@@ -21,6 +21,9 @@ export interface TaggerSpec {
   warmupRatio: number;
   chunkWords: number;
   maxSteps: number | null;
+  /** Share of the training documents held out to pick the best epoch (0: none; the last epoch is kept). */
+  validationSplit: number;
+  earlyStoppingPatience: number;
   /** null: the experiment's seed (so an ablation's seeds vary it). */
   seed: number | null;
 }
@@ -106,6 +109,8 @@ export function checkSpecNumbers(spec: ExperimentSpec): void {
     for (const [key, value] of Object.entries(t.scratch)) positiveInt(`${prefix}.scratch.${key}`, value);
     if (t.learningRate !== null && !(t.learningRate > 0)) throw badInput(`${prefix}.learningRate`, `must be above 0; got ${t.learningRate}.`);
     if (!(t.warmupRatio >= 0 && t.warmupRatio < 1)) throw badInput(`${prefix}.warmupRatio`, `must be in [0, 1); got ${t.warmupRatio}.`);
+    if (!(t.validationSplit >= 0 && t.validationSplit < 1)) throw badInput(`${prefix}.validationSplit`, `must be in [0, 1); got ${t.validationSplit}.`);
+    positiveInt(`${prefix}.earlyStoppingPatience`, t.earlyStoppingPatience);
   };
   for (const [key, value] of Object.entries(spec.splits)) if (!value.trim()) throw badInput(`splits.${key}`, 'must name a split.');
   if (spec.splits.test === spec.splits.train) throw badInput('splits.test', `the test split "${spec.splits.test}" is also the training split; test on held-out documents.`);

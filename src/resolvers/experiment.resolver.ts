@@ -144,6 +144,8 @@ export function specFromInput(input: CreateExperimentInput): ExperimentSpec {
     warmupRatio: t?.warmupRatio ?? 0,
     chunkWords: t?.chunkWords ?? 128,
     maxSteps: t?.maxSteps ?? null,
+    validationSplit: t?.validationSplit ?? 0,
+    earlyStoppingPatience: t?.earlyStoppingPatience ?? 2,
     seed: t?.seed ?? null,
   });
   const a = input.generator.adaptation;

@@ -144,6 +144,12 @@ export class ExperimentTaggerInput {
   @Field(() => Float, { defaultValue: 0, description: 'Share of the steps spent warming the learning rate up from 0.' }) warmupRatio!: number;
   @Field(() => Int, { defaultValue: 128 }) chunkWords!: number;
   @Field(() => Int, { nullable: true, description: 'Stop after this many optimizer steps.' }) maxSteps?: number;
+  @Field(() => Float, {
+    defaultValue: 0,
+    description: 'Hold out this share of the training documents (seeded) and score on it after every epoch; the best epoch by strict entity F1 is the model kept (trainNerModel.validationSplit). 0: no validation.',
+  })
+  validationSplit!: number;
+  @Field(() => Int, { defaultValue: 2, description: 'With validationSplit: stop after this many epochs without a better strict entity F1.' }) earlyStoppingPatience!: number;
   @Field(() => Int, { nullable: true, description: "Default: the experiment's seed." }) seed?: number;
 }
 

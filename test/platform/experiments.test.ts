@@ -43,6 +43,8 @@ describe('experiments (embedded database)', () => {
     corpusId,
     seed: 3,
     annotator: TAGGER,
+    // The synthetic tagger picks its best epoch on a quarter of the synthetic notes.
+    syntheticTagger: { ...TAGGER, validationSplit: 0.25, earlyStoppingPatience: 1 },
     generator: { baseModelId: generatorId, adaptation: { seqLen: 32, batchSize: 4, maxSteps: 3, learningRate: 0.01 } },
     generation: { maxPrompts: 4, samplesPerPrompt: 2, maxNewTokens: 16 },
     guard: { action: 'FLAG' },
@@ -86,6 +88,7 @@ describe('experiments (embedded database)', () => {
       [{ annotator: { ...TAGGER, fraction: 1.5 } }, 'BAD_USER_INPUT', /annotator\.fraction/],
       [{ generator: { baseModelId: generatorId, adaptation: { fraction: 0 } } }, 'BAD_USER_INPUT', /generator\.adaptation\.fraction/],
       [{ generation: { topP: 0 } }, 'BAD_USER_INPUT', /generation\.topP/],
+      [{ syntheticTagger: { ...TAGGER, validationSplit: 1 } }, 'BAD_USER_INPUT', /syntheticTagger\.validationSplit/],
       [{ corpusId: '00000000-0000-0000-0000-000000000000' }, 'NOT_FOUND', /Corpus/],
       [{ generator: { baseModelId: '00000000-0000-0000-0000-000000000000' } }, 'NOT_FOUND', /Model/],
     ];
@@ -146,7 +149,9 @@ describe('experiments (embedded database)', () => {
       loss: metrics(filter: { experimentId: $id, name: "train_loss" }) { totalCount }
       f1: metrics(filter: { experimentId: $id, name: "entity_f1" }) { totalCount }
       overlap: metrics(filter: { experimentId: $id, name: "ngram5_overlap" }) { totalCount }
+      validation: metrics(filter: { experimentId: $id, name: "val_entity_f1" }) { totalCount }
     }`, { id });
+    expect(counts.validation.totalCount).toBeGreaterThan(0);
     expect(counts.loss.totalCount).toBeGreaterThan(0);
     const entityRows = (e: { scorers: { family: string; perLabel: unknown[] }[] }) => 1 + e.scorers.find((s) => s.family === 'entity')!.perLabel.length;
     expect(counts.f1.totalCount).toBe(entityRows(r.gold) + entityRows(r.synthetic));
