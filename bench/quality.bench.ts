@@ -53,9 +53,9 @@ const DEFAULTS = {
 };
 /** --quick: a smoke run of every stage (minutes, not hours); the scores say little at this size. */
 const QUICK: Partial<typeof DEFAULTS> = {
-  epochs: 2, hidden: 64, layers: 1, heads: 2, vocab: 2000, 'train-docs': 100, 'dev-docs': 40,
-  'gen-hidden': 64, 'gen-layers': 2, 'gen-heads': 2, 'gen-vocab': 1000, 'seq-len': 64, 'pretrain-docs': 200,
-  'pretrain-steps': 60, 'adapt-steps': 40, notes: 24, 'max-tokens': 96,
+  epochs: 3, hidden: 128, layers: 2, heads: 4, vocab: 4000, 'train-docs': 250, 'dev-docs': 100,
+  'gen-hidden': 128, 'gen-layers': 2, 'gen-heads': 4, 'gen-vocab': 2000, 'seq-len': 64, 'pretrain-docs': 300,
+  'pretrain-steps': 200, 'adapt-steps': 60, notes: 64, 'max-tokens': 128,
 };
 
 const argv = process.argv.slice(2);
@@ -150,7 +150,7 @@ async function main(): Promise<void> {
     stages.push({ name: stage, seconds: progress.end(), tokens: tokenCount(modelDir, texts), unit: 'tagged' });
     return spans;
   };
-  const score = (predicted: NerSpan[][]): EvaluationResult => evaluate(test, test.map((d, i) => ({ id: d.id, spans: predicted[i]! })), { bootstrap: false });
+  const score = (predicted: NerSpan[][]): EvaluationResult => evaluate(test, test.map((d, i) => ({ id: d.id, spans: predicted[i]! })), { bootstrap: false, labels });
 
   // (a) the gold tagger
   const goldDir = path.join(work, 'gold-tagger');
