@@ -53,9 +53,9 @@ const DEFAULTS = {
 };
 /** --quick: a smoke run of every stage (minutes, not hours); the scores say little at this size. */
 const QUICK: Partial<typeof DEFAULTS> = {
-  epochs: 3, hidden: 128, layers: 2, heads: 4, vocab: 4000, 'train-docs': 250, 'dev-docs': 100,
+  epochs: 3, hidden: 128, layers: 1, heads: 4, vocab: 4000, lr: 3e-3, 'chunk-words': 64, 'train-docs': 250, 'dev-docs': 100,
   'gen-hidden': 128, 'gen-layers': 2, 'gen-heads': 4, 'gen-vocab': 2000, 'seq-len': 64, 'pretrain-docs': 300,
-  'pretrain-steps': 200, 'adapt-steps': 60, notes: 64, 'max-tokens': 128,
+  'pretrain-steps': 300, 'pretrain-lr': 3e-3, 'adapt-steps': 80, 'adapt-lr': 1e-3, notes: 256, 'max-tokens': 256,
 };
 
 const argv = process.argv.slice(2);
