@@ -5,8 +5,9 @@
  *   (b) one small synthetic run: a generator pre-trained from scratch on the Spanish clinical
  *       text and the training notes (or --generator DIR), adapted on the training notes, N notes
  *       generated from the first words of training notes, machine-annotated by the gold tagger,
- *       and a synthetic tagger trained on those notes alone with the gold tagger's budget, scored
- *       on the same half of dev.
+ *       and a synthetic tagger trained on those notes alone with the gold tagger's budget (as many
+ *       optimizer steps, so more epochs of the smaller corpus; early stopping after as many steps
+ *       without a better validation score), validated and scored on the same halves of dev.
  * Prints token F1 (typed and binary), strict entity F1 and merged span F1 (src/scoring, the
  * official script's numbers), wall time and tokens/s of every stage, and the synthetic notes'
  * 5-gram overlap with the training notes (src/scoring privacyReport). Progress goes to stderr.
@@ -33,7 +34,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PROJECT_ROOT } from '../src/common/paths.js';
-import { annotateNer, splitDocuments, trainNer, type NerDocument, type NerSpan } from '../src/engine/ner/index.js';
+import { annotateNer, chunkByWords, splitDocuments, trainNer, type NerDocument, type NerSpan } from '../src/engine/ner/index.js';
 import { adaptGenerator, generateTexts, pretrainDecoder, type AdaptResult } from '../src/engine/tasks/index.js';
 import { loadTokenizer } from '../src/engine/tokenizers/index.js';
 import { MEDDOCAN_LABELS, evaluate, indexRealCorpus, privacyReport, readBratDirectory, type EvaluationResult, type ScoringDocument } from '../src/scoring/index.js';
@@ -122,7 +123,11 @@ async function main(): Promise<void> {
   console.log(`quality benchmark, ${mode}: ${train.length} train documents, dev ${dev.length} = ${validation.length} validation + ${test.length} test (seed ${o.seed}); ${o.threads} threads; ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown'})`);
   console.log(`settings: ${JSON.stringify(o)}${arg('generator') ? `, generator ${arg('generator')}` : ''}`);
 
-  const tagger = async (name: string, documents: NerDocument[], outputDir: string): Promise<void> => {
+  /** Trains a tagger; `budget` (the synthetic one) caps it at the gold tagger's optimizer steps. Returns its steps and steps per epoch. */
+  const tagger = async (name: string, documents: NerDocument[], outputDir: string, budget?: { steps: number; patienceSteps: number }): Promise<{ steps: number; stepsPerEpoch: number }> => {
+    const stepsPerEpoch = Math.ceil(documents.reduce((n, d) => n + chunkByWords(Array.from(d.text), o['chunk-words']).length, 0) / o.batch);
+    const epochs = budget ? Math.ceil(budget.steps / stepsPerEpoch) : o.epochs;
+    const patience = budget ? Math.ceil(budget.patienceSteps / stepsPerEpoch) : o.patience;
     const progress = new StageProgress(`${name}: train`);
     const result = await trainNer(
       {
@@ -135,7 +140,7 @@ async function main(): Promise<void> {
         resume: false,
         seed: o.seed,
         intraOpThreads: o.threads,
-        train: { epochs: o.epochs, batchSize: o.batch, lr: o.lr, schedule: 'linear', warmupRatio: 0.1, seed: o.seed, earlyStoppingPatience: o.patience },
+        train: { epochs, ...(budget ? { maxSteps: budget.steps } : {}), batchSize: o.batch, lr: o.lr, schedule: 'linear', warmupRatio: 0.1, seed: o.seed, earlyStoppingPatience: patience },
       },
       (p) => progress.update(p.step, p.totalSteps, `loss ${p.loss.toFixed(3)}${p.validation ? `, epoch ${p.validation.epoch} validation strict F1 ${p.validation.entityF1.toFixed(3)}` : ''}`),
     );
@@ -143,6 +148,8 @@ async function main(): Promise<void> {
     // tokens through the model: one epoch's sub-word tokens (chunks add [CLS]/[SEP]) × epochs run
     const epochsRun = result.steps / Math.ceil(result.examples / o.batch);
     stages.push({ name: `${name}: train (validation included)`, seconds, tokens: Math.round(tokenCount(outputDir, documents.map((d) => d.text)) * epochsRun), unit: 'trained' });
+    console.log(`${name}: ${documents.length} documents, ${result.examples} chunks, ${result.steps} steps (${epochs} epochs of ${stepsPerEpoch} planned${budget ? `, capped at the gold tagger's ${budget.steps}` : ''}, early stopping after ${patience} epochs without a better validation strict F1)${result.validation ? `; validation strict F1 by epoch ${result.validation.epochs.map((e) => e.entityF1.toFixed(3)).join(' ')}, kept step ${result.validation.bestStep}` : ''}`);
+    return { steps: result.steps, stepsPerEpoch };
   };
   const tag = async (stage: string, modelDir: string, texts: string[]): Promise<NerSpan[][]> => {
     const progress = new StageProgress(stage);
@@ -154,7 +161,7 @@ async function main(): Promise<void> {
 
   // (a) the gold tagger
   const goldDir = path.join(work, 'gold-tagger');
-  await tagger('gold tagger', train, goldDir);
+  const goldRun = await tagger('gold tagger', train, goldDir);
   const gold = score(await tag('gold tagger: tag test half', goldDir, test.map((d) => d.text)));
 
   // (b) the generator: pre-trained from scratch (or given), then adapted on the training notes
@@ -234,7 +241,9 @@ async function main(): Promise<void> {
   // machine annotation by the gold tagger, then the synthetic tagger on the notes alone
   const machine = await tag('gold tagger: annotate notes', goldDir, notes);
   const syntheticDir = path.join(work, 'synthetic-tagger');
-  await tagger('synthetic tagger', notes.map((text, i) => ({ text, spans: machine[i]! })), syntheticDir);
+  // the same budget: as many optimizer steps as the gold tagger made (the notes are fewer tokens
+  // than train, so that is more epochs), and early stopping after as many steps without a better score
+  await tagger('synthetic tagger', notes.map((text, i) => ({ text, spans: machine[i]! })), syntheticDir, { steps: goldRun.steps, patienceSteps: o.patience * goldRun.stepsPerEpoch });
   const synthetic = score(await tag('synthetic tagger: tag test half', syntheticDir, test.map((d) => d.text)));
 
   // privacy: word 5-gram overlap with the training notes, whole notes and the generated part alone
