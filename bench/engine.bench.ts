@@ -8,7 +8,9 @@
  * reported. When `python3 -c "import torch"` fails (on PATH and /usr/bin/python3), the reference
  * numbers below are printed instead, marked "reference, not measured". Options: --iters N,
  * --warmup N, --no-torch, --only encoder,decoder,generate,bert-base, --gap MS (idle time after
- * each call, default 300), --device cpu|webgpu|cuda (the engine's; PyTorch stays on the CPU).
+ * each call, default 300), --device cpu|webgpu|cuda (the engine's; PyTorch stays on the CPU),
+ * --quick (encoder, decoder and generation only; 1 warm-up call, 3 timed), --contend (a competing
+ * training process runs beside every configuration's calls: see Contender).
  * Method and results: docs/engine-benchmark.md.
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
@@ -54,6 +56,8 @@ interface Args {
   serve: boolean;
   noTorch: boolean;
   gapMs: number;
+  contend: boolean;
+  contender: boolean;
 }
 
 function parseArgs(): Args {
@@ -62,13 +66,16 @@ function parseArgs(): Args {
     const i = a.indexOf(k);
     return i >= 0 ? a[i + 1] : undefined;
   };
+  const quick = a.includes('--quick');
   return {
-    only: new Set((get('--only') ?? 'encoder,decoder,generate,bert-base').split(',')),
-    iters: Number(get('--iters') ?? 7),
-    warmup: Number(get('--warmup') ?? 2),
+    only: new Set((get('--only') ?? (quick ? 'encoder,decoder,generate' : 'encoder,decoder,generate,bert-base')).split(',')),
+    iters: Number(get('--iters') ?? (quick ? 3 : 7)),
+    warmup: Number(get('--warmup') ?? (quick ? 1 : 2)),
     serve: a.includes('--serve'),
     noTorch: a.includes('--no-torch'),
     gapMs: Number(get('--gap') ?? 300),
+    contend: a.includes('--contend'),
+    contender: a.includes('--contender'),
   };
 }
 
@@ -212,6 +219,65 @@ async function serve(): Promise<void> {
   rl.close();
 }
 
+// ------------------------------------------------------------------------------ contention
+
+/** The competing process's model: a small BERT (hidden 256, 2 layers, batch 4 × 128) trained on 1 intra-op thread. */
+const CONTENDER = { C: 256, L: 2, H: 4, F: 1024, B: 4, threads: 1 };
+
+/**
+ * --contender: another training process, as a second job on the same machine would be: training
+ * steps of a small encoder on one thread, back to back, until it is stopped (SIGTERM: it prints
+ * how many steps it made and exits). It says `ready` after its first step.
+ */
+async function contender(): Promise<void> {
+  const { C, L, H, F, B, threads } = CONTENDER;
+  const config = parseEncoderConfig({
+    model_type: 'bert', vocab_size: 30522, hidden_size: C, num_hidden_layers: L, num_attention_heads: H,
+    intermediate_size: F, max_position_embeddings: 512, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0,
+    id2label: Object.fromEntries(Array.from({ length: 43 }, (_, i) => [i, `L${i}`])),
+  });
+  const model = EncoderModel.fromConfig(config, { seed: 1, intraOpThreads: threads });
+  const n = B * 128;
+  const step = trainWorkload(model, { batchSize: B, seqLen: 128, inputIds: randomIds(n, 30522, 7), labels: randomIds(n, 43, 8) });
+  let steps = 0;
+  let stopping = false;
+  process.once('SIGTERM', () => void (stopping = true));
+  const started = performance.now();
+  while (!stopping) {
+    await step.run();
+    if (steps++ === 0) process.stdout.write(JSON.stringify({ ready: true }) + '\n');
+  }
+  process.stdout.write(JSON.stringify({ steps, seconds: (performance.now() - started) / 1000 }) + '\n');
+  await model.dispose();
+}
+
+/** A running contender: started before a configuration's warm-up, stopped after its last timed call. */
+class Contention {
+  private constructor(
+    private readonly child: ChildProcessWithoutNullStreams,
+    private readonly lines: AsyncIterableIterator<string>,
+  ) {}
+
+  static async start(bench: string): Promise<Contention> {
+    const child = spawn(process.execPath, [bench, '--contender'], { env: process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    child.stderr.resume();
+    const c = new Contention(child, createInterface({ input: child.stdout })[Symbol.asyncIterator]());
+    const first = await c.lines.next();
+    if (first.done) throw new Error('the contending process ended before its first training step');
+    return c;
+  }
+
+  /** Stops it; returns its training steps per second while it ran. */
+  async stop(): Promise<number> {
+    this.child.kill('SIGTERM');
+    const last = await this.lines.next();
+    await new Promise((r) => (this.child.exitCode !== null ? r(null) : this.child.once('close', r)));
+    if (last.done) return NaN;
+    const { steps, seconds } = JSON.parse(last.value) as { steps: number; seconds: number };
+    return steps / seconds;
+  }
+}
+
 /** A child process speaking the line protocol. */
 class Peer {
   private lines: AsyncIterableIterator<string>;
@@ -323,11 +389,18 @@ async function main(): Promise<void> {
     const r = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit', env: { ...process.env, ...MALLOC_ENV } });
     process.exit(r.status ?? 1);
   }
+  if (a.contender) return contender();
   if (a.serve) return serve();
   const torch = a.noTorch ? null : findTorch();
   const bench = fileURLToPath(import.meta.url);
   const mallocNote = process.env.MALLOC_MMAP_THRESHOLD_ ? `, MALLOC_MMAP_THRESHOLD_=${process.env.MALLOC_MMAP_THRESHOLD_} MALLOC_TRIM_THRESHOLD_=${process.env.MALLOC_TRIM_THRESHOLD_}` : '';
   console.log(`engine: onnxruntime-node ${DEVICE}${DEVICE === 'cpu' ? `, ${THREADS} intra-op threads` : ''}${mallocNote}; PyTorch: ${torch ? torch.note : 'not available — reference numbers, not measured'}`);
+  const { C, L, B, threads } = CONTENDER;
+  console.log(
+    a.contend
+      ? `mode: CONTENDED — a second process trains a BERT (hidden ${C}, ${L} layers, batch ${B} × 128, ${threads} intra-op thread) back to back beside every configuration, from before its warm-up to after its last timed call`
+      : 'mode: alone (no competing process started; other users of the machine may still load it)',
+  );
   console.log(
     `each configuration: ${a.warmup} warm-up calls each, then ${a.iters} engine calls alternating with ${a.iters} PyTorch calls; medians ` +
       `(BERT-base: 2 + 3, engine in a child process of its own for its peak RSS; generation: prompt ${PROMPT}, ${NEW} new tokens, greedy, KV cache)\n`,
@@ -345,6 +418,7 @@ async function main(): Promise<void> {
     const names = local ? local.names : ((await child!.ask({ setup: section })).names as string[]);
     if (tpeer) await tpeer.ask({ setup: section });
     for (const name of names) {
+      const contention = a.contend ? await Contention.start(bench) : null;
       // Each side's call is followed by an idle gap, so the other side starts on an idle machine:
       // OpenBLAS's worker threads spin for ~0.1 s after each call (its THREAD_TIMEOUT).
       const settled = async (ms: number): Promise<number> => {
@@ -368,6 +442,7 @@ async function main(): Promise<void> {
         e.push(await runEngine());
         if (tpeer) t.push(await runTorch());
       }
+      const contenderRate = await contention?.stop();
       let detail = local?.get(name).detail?.();
       let rss: number | undefined;
       if (child) {
@@ -375,9 +450,10 @@ async function main(): Promise<void> {
         detail = (d.detail as string) || undefined;
         rss = d.peakRssMiB as number;
       }
+      if (contenderRate !== undefined) detail = [detail, `contender ${contenderRate.toFixed(2)} steps/s`].filter(Boolean).join('; ');
       const row: Row = { name, engineMs: median(e), tokens: TOKENS[name]!, generation: name.startsWith('generate'), ...(tpeer ? { torchMs: median(t) } : {}), ...(detail ? { detail } : {}), ...(rss !== undefined ? { peakRssMiB: rss } : {}) };
       rows.push(row);
-      console.log(`  ${name}: engine ${e.map((x) => x.toFixed(0)).join(' ')}${tpeer ? ` | PyTorch ${t.map((x) => x.toFixed(0)).join(' ')}` : ''}`);
+      console.log(`  ${name}: engine ${e.map((x) => x.toFixed(0)).join(' ')}${tpeer ? ` | PyTorch ${t.map((x) => x.toFixed(0)).join(' ')}` : ''}${contenderRate !== undefined ? ` | contender ${contenderRate.toFixed(2)} steps/s` : ''}`);
     }
     await local?.release();
     await child?.quit();
@@ -404,7 +480,7 @@ async function main(): Promise<void> {
     const notes = [r.detail, r.peakRssMiB !== undefined ? `peak RSS ${(r.peakRssMiB / 1024).toFixed(2)} GiB` : undefined].filter(Boolean).join('; ');
     console.log(`| ${r.name} | ${r.engineMs.toFixed(0)} | ${tps.toFixed(0)} | ${tMs} | ${tTps.toFixed(0)} | ${(tps / tTps).toFixed(2)}× | ${notes} |`);
   }
-  console.log('\n(> 1×: the engine is faster. Training tok/s: batch tokens per step; generation: new tokens per second, prefill included.)');
+  console.log(`\n(> 1×: the engine is faster. Training tok/s: batch tokens per step; generation: new tokens per second, prefill included. Mode: ${a.contend ? 'contended, a training process beside every configuration' : 'alone'}.)`);
 }
 
 await main();

@@ -39,6 +39,11 @@ export interface NerTrainSpec {
    * stops after train.earlyStoppingPatience epochs without a better strict entity F1.
    */
   validationSplit?: number;
+  /**
+   * Held-out documents given by the caller (e.g. a dev split), instead of validationSplit: the
+   * same validation after every epoch, and every one of `documents` is trained on.
+   */
+  validationDocuments?: NerDocument[];
   /** Continue from the latest checkpoint in train.checkpointDir. */
   resume: boolean;
   seed: number;
@@ -73,7 +78,7 @@ export async function trainNer(spec: NerTrainSpec, onProgress?: (p: NerTrainProg
   fs.mkdirSync(spec.outputDir, { recursive: true });
   const tags = bioLabels(spec.labels);
   const id2label = Object.fromEntries(tags.map((tag, i) => [i, tag]));
-  const { train: documents, held } = splitDocuments(spec.documents, spec.validationSplit ?? 0, spec.seed);
+  const { train: documents, held } = heldOutDocuments(spec);
   const tokenizer = prepareTokenizer(spec, documents);
   const threads = { ...(spec.intraOpThreads ? { intraOpThreads: spec.intraOpThreads } : {}), ...(spec.device ? { device: spec.device } : {}) };
   const model =
@@ -120,6 +125,13 @@ export async function trainNer(spec: NerTrainSpec, onProgress?: (p: NerTrainProg
   } finally {
     await model.dispose();
   }
+}
+
+/** The training documents and the validation documents: the caller's, or a seeded share of the training documents. */
+function heldOutDocuments(spec: NerTrainSpec): { train: NerDocument[]; held: NerDocument[] } {
+  if (!spec.validationDocuments?.length) return splitDocuments(spec.documents, spec.validationSplit ?? 0, spec.seed);
+  if (spec.validationSplit) throw new Error(`give validationDocuments or validationSplit (${spec.validationSplit}), not both: validationDocuments are held out already`);
+  return { train: [...spec.documents], held: [...spec.validationDocuments] };
 }
 
 /** A seeded share of the documents held out for validation (at least one, and at least one left to train on), in their original order. */

@@ -1,0 +1,274 @@
+/**
+ * Quality benchmark of the method at engine level (no server, no database): on MEDDOCAN,
+ *   (a) the gold tagger: trained on `train`, validated after every epoch on one half of `dev`
+ *       (a seeded split of the documents; the best epoch is kept), scored on the other half;
+ *   (b) one small synthetic run: a generator pre-trained from scratch on the Spanish clinical
+ *       text and the training notes (or --generator DIR), adapted on the training notes, N notes
+ *       generated from the first words of training notes, machine-annotated by the gold tagger,
+ *       and a synthetic tagger trained on those notes alone with the gold tagger's budget (as many
+ *       optimizer steps, so more epochs of the smaller corpus; early stopping after as many steps
+ *       without a better validation score), validated and scored on the same halves of dev.
+ * Prints token F1 (typed and binary), strict entity F1 and merged span F1 (src/scoring, the
+ * official script's numbers), wall time and tokens/s of every stage, and the synthetic notes'
+ * 5-gram overlap with the training notes (src/scoring privacyReport). Progress goes to stderr.
+ *
+ *   npm run build && npm run bench:quality -- [options]
+ *
+ * Options (defaults in brackets; --quick: the smoke settings in QUICK, under ~5 minutes):
+ *   taggers:   --epochs [3] --hidden [256] --layers [2] --heads [4] --vocab [8000] --batch [16]
+ *              --lr [1e-3] --chunk-words [128] --patience [2]
+ *   data:      --train-docs N first N train documents [all] --dev-docs N first N dev documents [all]
+ *   generator: --generator DIR (a Hugging Face folder; skips pre-training)
+ *              --gen-hidden [256] --gen-layers [4] --gen-heads [4] --gen-vocab [8000]
+ *              --seq-len [128] --gen-batch [8] --pretrain-docs N Spanish clinical texts [all]
+ *              --pretrain-steps [1000] --pretrain-lr [1e-3] --adapt-epochs [1] (0: no adaptation)
+ *              --adapt-steps N cap [none] --adapt-lr [5e-4]
+ *   notes:     --notes [500] --max-tokens [256] new tokens per note --prompt-words [5]
+ *              --temperature [1] --top-p [0.95]
+ *   --seed [0] --threads [2] --keep DIR (keep the models and notes there)
+ * Results: docs/engine-benchmark.md, "Quality benchmark".
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PROJECT_ROOT } from '../src/common/paths.js';
+import { annotateNer, chunkByWords, splitDocuments, trainNer, type NerDocument, type NerSpan } from '../src/engine/ner/index.js';
+import { adaptGenerator, generateTexts, pretrainDecoder, type AdaptResult } from '../src/engine/tasks/index.js';
+import { loadTokenizer } from '../src/engine/tokenizers/index.js';
+import { MEDDOCAN_LABELS, evaluate, indexRealCorpus, privacyReport, readBratDirectory, type EvaluationResult, type ScoringDocument } from '../src/scoring/index.js';
+import { StageProgress } from './progress.js';
+
+const DATA = path.resolve(PROJECT_ROOT, '../shared/data');
+/** Same glibc tunables as bench:engine (docs/engine-benchmark.md, "Method"); set before the process starts. */
+const MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: '33554432', MALLOC_TRIM_THRESHOLD_: '68719476736' };
+
+const DEFAULTS = {
+  epochs: 3, hidden: 256, layers: 2, heads: 4, vocab: 8000, batch: 16, lr: 1e-3, 'chunk-words': 128, patience: 2,
+  'train-docs': Infinity, 'dev-docs': Infinity,
+  'gen-hidden': 256, 'gen-layers': 4, 'gen-heads': 4, 'gen-vocab': 8000, 'seq-len': 128, 'gen-batch': 8,
+  'pretrain-docs': Infinity, 'pretrain-steps': 1000, 'pretrain-lr': 1e-3, 'adapt-epochs': 1, 'adapt-steps': 0, 'adapt-lr': 5e-4,
+  notes: 500, 'max-tokens': 256, 'prompt-words': 5, temperature: 1, 'top-p': 0.95,
+  seed: 0, threads: 2,
+};
+/** --quick: a smoke run of every stage (minutes, not hours); the scores say little at this size. */
+const QUICK: Partial<typeof DEFAULTS> = {
+  epochs: 3, hidden: 128, layers: 1, heads: 4, vocab: 4000, lr: 3e-3, 'chunk-words': 64, 'train-docs': 250, 'dev-docs': 100,
+  'gen-hidden': 128, 'gen-layers': 2, 'gen-heads': 4, 'gen-vocab': 2000, 'seq-len': 64, 'pretrain-docs': 300,
+  'pretrain-steps': 300, 'pretrain-lr': 3e-3, 'adapt-steps': 80, 'adapt-lr': 1e-3, notes: 256, 'max-tokens': 256,
+};
+
+const argv = process.argv.slice(2);
+const arg = (name: string): string | undefined => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+function options(): typeof DEFAULTS {
+  const base = { ...DEFAULTS, ...(argv.includes('--quick') ? QUICK : {}) };
+  const out = { ...base };
+  for (const name of Object.keys(base) as (keyof typeof DEFAULTS)[]) {
+    const v = arg(name);
+    if (v === undefined) continue;
+    const n = Number(v);
+    if (!Number.isFinite(n)) throw new Error(`--${name} must be a number, got ${v}`);
+    out[name] = n;
+  }
+  return out;
+}
+
+interface Stage {
+  name: string;
+  seconds: number;
+  tokens: number;
+  /** What the tokens are (training: tokens through the model; generation: new tokens). */
+  unit: string;
+}
+
+/** The first `words` whitespace-separated words of a note, cut before its first PHI span (so no prompt carries a real name); '' when PHI opens the note. */
+function promptOf(doc: ScoringDocument, words: number): string {
+  const chars = Array.from(doc.text);
+  const firstPhi = Math.min(chars.length, ...doc.spans.map((s) => s.start));
+  let end = 0;
+  let seen = 0;
+  const re = /\S+/gu;
+  const text = chars.slice(0, firstPhi).join('');
+  for (let m = re.exec(text); m && seen < words; m = re.exec(text), seen++) end = m.index + m[0].length;
+  return text.slice(0, end).replace(/^\uFEFF/, '').trim();
+}
+
+/** Sub-word tokens of the texts with a model's tokenizer (the units its tokens/s counts). */
+function tokenCount(modelDir: string, texts: string[]): number {
+  const tokenizer = loadTokenizer(modelDir);
+  return texts.reduce((n, text) => n + tokenizer.encode(text).ids.length, 0);
+}
+
+async function main(): Promise<void> {
+  if (!process.env.MALLOC_MMAP_THRESHOLD_) {
+    const r = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...argv], { stdio: 'inherit', env: { ...process.env, ...MALLOC_ENV } });
+    process.exit(r.status ?? 1);
+  }
+  const o = options();
+  const work = arg('keep') ?? fs.mkdtempSync(path.join(os.tmpdir(), 'quality-bench-'));
+  fs.mkdirSync(work, { recursive: true });
+  const trainAll = readBratDirectory(path.join(DATA, 'meddocan/train'));
+  const train = trainAll.slice(0, Math.min(trainAll.length, o['train-docs']));
+  const devAll = readBratDirectory(path.join(DATA, 'meddocan/dev'));
+  const dev = devAll.slice(0, Math.min(devAll.length, o['dev-docs']));
+  // one half of dev validates (picks the epoch kept), the other is the test set every score is on
+  const { train: validation, held: test } = splitDocuments(dev, 0.5, o.seed);
+  const labels = [...MEDDOCAN_LABELS];
+  const stages: Stage[] = [];
+  const mode = argv.includes('--quick') ? 'quick (smoke run)' : 'full';
+  console.log(`quality benchmark, ${mode}: ${train.length} train documents, dev ${dev.length} = ${validation.length} validation + ${test.length} test (seed ${o.seed}); ${o.threads} threads; ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown'})`);
+  console.log(`settings: ${JSON.stringify(o)}${arg('generator') ? `, generator ${arg('generator')}` : ''}`);
+
+  /** Trains a tagger; `budget` (the synthetic one) caps it at the gold tagger's optimizer steps. Returns its steps and steps per epoch. */
+  const tagger = async (name: string, documents: NerDocument[], outputDir: string, budget?: { steps: number; patienceSteps: number }): Promise<{ steps: number; stepsPerEpoch: number }> => {
+    const stepsPerEpoch = Math.ceil(documents.reduce((n, d) => n + chunkByWords(Array.from(d.text), o['chunk-words']).length, 0) / o.batch);
+    const epochs = budget ? Math.ceil(budget.steps / stepsPerEpoch) : o.epochs;
+    const patience = budget ? Math.ceil(budget.patienceSteps / stepsPerEpoch) : o.patience;
+    const progress = new StageProgress(`${name}: train`);
+    const result = await trainNer(
+      {
+        documents,
+        labels,
+        outputDir,
+        base: { scratch: { hiddenSize: o.hidden, numLayers: o.layers, numHeads: o.heads, intermediateSize: 4 * o.hidden, maxPositions: 512, vocabSize: o.vocab } },
+        chunkWords: o['chunk-words'],
+        validationDocuments: validation,
+        resume: false,
+        seed: o.seed,
+        intraOpThreads: o.threads,
+        train: { epochs, ...(budget ? { maxSteps: budget.steps } : {}), batchSize: o.batch, lr: o.lr, schedule: 'linear', warmupRatio: 0.1, seed: o.seed, earlyStoppingPatience: patience },
+      },
+      (p) => progress.update(p.step, p.totalSteps, `loss ${p.loss.toFixed(3)}${p.validation ? `, epoch ${p.validation.epoch} validation strict F1 ${p.validation.entityF1.toFixed(3)}` : ''}`),
+    );
+    const seconds = progress.end(result.validation ? `validation strict F1 by epoch ${result.validation.epochs.map((e) => e.entityF1.toFixed(3)).join(' ')}; kept step ${result.validation.bestStep}${result.validation.stoppedEarly ? ', stopped early' : ''}` : '');
+    // tokens through the model: one epoch's sub-word tokens (chunks add [CLS]/[SEP]) × epochs run
+    const epochsRun = result.steps / Math.ceil(result.examples / o.batch);
+    stages.push({ name: `${name}: train (validation included)`, seconds, tokens: Math.round(tokenCount(outputDir, documents.map((d) => d.text)) * epochsRun), unit: 'trained' });
+    console.log(`${name}: ${documents.length} documents, ${result.examples} chunks, ${result.steps} steps (${epochs} epochs of ${stepsPerEpoch} planned${budget ? `, capped at the gold tagger's ${budget.steps}` : ''}, early stopping after ${patience} epochs without a better validation strict F1)${result.validation ? `; validation strict F1 by epoch ${result.validation.epochs.map((e) => e.entityF1.toFixed(3)).join(' ')}, kept step ${result.validation.bestStep}` : ''}`);
+    return { steps: result.steps, stepsPerEpoch };
+  };
+  const tag = async (stage: string, modelDir: string, texts: string[]): Promise<NerSpan[][]> => {
+    const progress = new StageProgress(stage);
+    const spans = await annotateNer({ modelDir, documents: texts.map((text) => ({ text })), chunkWords: o['chunk-words'], batchSize: 16, intraOpThreads: o.threads }, (p) => progress.update(p.done, p.total));
+    stages.push({ name: stage, seconds: progress.end(), tokens: tokenCount(modelDir, texts), unit: 'tagged' });
+    return spans;
+  };
+  const score = (predicted: NerSpan[][]): EvaluationResult => evaluate(test, test.map((d, i) => ({ id: d.id, spans: predicted[i]! })), { bootstrap: false, labels });
+
+  // (a) the gold tagger
+  const goldDir = path.join(work, 'gold-tagger');
+  const goldRun = await tagger('gold tagger', train, goldDir);
+  const gold = score(await tag('gold tagger: tag test half', goldDir, test.map((d) => d.text)));
+
+  // (b) the generator: pre-trained from scratch (or given), then adapted on the training notes
+  const trainTexts = train.map((d) => d.text);
+  const heldOutTexts = validation.map((d) => d.text);
+  const B = o['gen-batch'];
+  const T = o['seq-len'];
+  /** Tokens through the model: steps × rows per batch (fewer when the text holds fewer windows) × T. */
+  const lmTokens = (r: AdaptResult): number => r.steps * Math.min(B, Math.floor(r.tokens / T)) * T;
+  let generatorDir = arg('generator');
+  const perplexities: string[] = [];
+  if (!generatorDir) {
+    const clinical = path.join(DATA, 'spanish-clinical-text/docs');
+    const files = fs.readdirSync(clinical).filter((f) => f.endsWith('.txt')).sort();
+    const texts = [...files.slice(0, Math.min(files.length, o['pretrain-docs'])).map((f) => fs.readFileSync(path.join(clinical, f), 'utf8')), ...trainTexts];
+    generatorDir = path.join(work, 'pretrained');
+    const progress = new StageProgress(`generator: pre-train on ${texts.length} texts`);
+    const result = await pretrainDecoder(
+      {
+        architecture: 'gpt2',
+        size: { hiddenSize: o['gen-hidden'], numLayers: o['gen-layers'], numHeads: o['gen-heads'], intermediateSize: 4 * o['gen-hidden'], maxPositions: Math.max(T, 512), vocabSize: o['gen-vocab'] },
+        texts,
+        heldOutTexts,
+        outputDir: generatorDir,
+        seqLen: T,
+        batchSize: B,
+        epochs: 1000,
+        maxSteps: o['pretrain-steps'],
+        lr: o['pretrain-lr'],
+        warmupSteps: Math.round(0.05 * o['pretrain-steps']),
+        seed: o.seed,
+        intraOpThreads: o.threads,
+      },
+      (p) => progress.update(p.step, p.totalSteps, `loss ${p.loss.toFixed(3)}`),
+    );
+    perplexities.push(`after pre-training ${result.heldOut!.perplexity.toFixed(1)}`);
+    stages.push({ name: 'generator: pre-train (held-out perplexity included)', seconds: progress.end(`validation-half perplexity ${result.heldOut!.perplexity.toFixed(1)}`), tokens: lmTokens(result), unit: 'trained' });
+  }
+  if (o['adapt-epochs'] > 0) {
+    const adaptedDir = path.join(work, 'adapted');
+    const progress = new StageProgress('generator: adapt on train');
+    const result = await adaptGenerator(
+      {
+        modelDir: generatorDir,
+        texts: trainTexts,
+        heldOutTexts,
+        outputDir: adaptedDir,
+        lora: null,
+        seqLen: T,
+        batchSize: B,
+        epochs: o['adapt-epochs'],
+        maxSteps: o['adapt-steps'] || null,
+        lr: o['adapt-lr'],
+        warmupSteps: 0,
+        seed: o.seed,
+        intraOpThreads: o.threads,
+      },
+      (p) => progress.update(p.step, p.totalSteps, `loss ${p.loss.toFixed(3)}`),
+    );
+    perplexities.push(`after adaptation ${result.heldOut!.perplexity.toFixed(1)}`);
+    stages.push({ name: 'generator: adapt (held-out perplexity included)', seconds: progress.end(`validation-half perplexity ${result.heldOut!.perplexity.toFixed(1)}`), tokens: lmTokens(result), unit: 'trained' });
+    generatorDir = adaptedDir;
+  }
+
+  // N notes, each prompted with the opening words of a training note (cycling through them)
+  const openings = train.map((d) => promptOf(d, o['prompt-words'])).filter((p) => p.length > 0);
+  const prompts = Array.from({ length: o.notes }, (_, i) => openings[i % openings.length]!);
+  const generation = new StageProgress(`generate ${o.notes} notes`);
+  const generated = await generateTexts(
+    { modelDir: generatorDir, prompts, samplesPerPrompt: 1, batchSize: 16, maxNewTokens: o['max-tokens'], temperature: o.temperature, topP: o['top-p'], topK: null, seed: o.seed, intraOpThreads: o.threads },
+    (p) => void (p.kind === 'progress' && generation.update(p.done, p.total, `${p.newTokens} new tokens`)),
+  );
+  stages.push({ name: 'generate (new tokens)', seconds: generation.end(), tokens: generated.newTokens, unit: 'generated' });
+  const notes = generated.texts;
+  if (arg('keep')) fs.writeFileSync(path.join(work, 'synthetic.jsonl'), notes.map((text, i) => JSON.stringify({ id: `synthetic-${i}`, text })).join('\n') + '\n');
+
+  // machine annotation by the gold tagger, then the synthetic tagger on the notes alone
+  const machine = await tag('gold tagger: annotate notes', goldDir, notes);
+  const syntheticDir = path.join(work, 'synthetic-tagger');
+  // the same budget: as many optimizer steps as the gold tagger made (the notes are fewer tokens
+  // than train, so that is more epochs), and early stopping after as many steps without a better score
+  await tagger('synthetic tagger', notes.map((text, i) => ({ text, spans: machine[i]! })), syntheticDir, { steps: goldRun.steps, patienceSteps: o.patience * goldRun.stepsPerEpoch });
+  const synthetic = score(await tag('synthetic tagger: tag test half', syntheticDir, test.map((d) => d.text)));
+
+  // privacy: word 5-gram overlap with the training notes, whole notes and the generated part alone
+  const overlapStarted = performance.now();
+  const real = indexRealCorpus(train, { n: 5 });
+  const whole = privacyReport(notes.map((text, i) => ({ id: `synthetic-${i}`, text })), real);
+  const continued = privacyReport(notes.map((text, i) => ({ id: `synthetic-${i}`, text: text.slice(prompts[i]!.length) })), real);
+  stages.push({ name: '5-gram overlap with train', seconds: (performance.now() - overlapStarted) / 1000, tokens: 0, unit: '' });
+
+  // ---- report
+  const f = (x: number): string => x.toFixed(3);
+  const spans = notes.length ? machine.reduce((n, s) => n + s.length, 0) : 0;
+  console.log(`\nsynthetic notes: ${notes.length}, ${generated.newTokens} new tokens, ${spans} machine-annotated spans (${(spans / Math.max(1, notes.length)).toFixed(1)} per note); generator perplexity on the validation half: ${perplexities.join(', ') || 'not measured'}`);
+  console.log(`5-gram overlap with train: ${f(whole.ngramOverlap.corpus)} of the notes' 5-grams (${whole.ngramOverlap.matchedNgrams}/${whole.ngramOverlap.totalNgrams}); generated text alone (prompts removed): ${f(continued.ngramOverlap.corpus)}; real PHI strings reproduced ${f(continued.phiReproduction.share)}; longest copied passage ${continued.longestCopied?.words ?? 0} words`);
+  console.log(`\nscores on the test half of dev (${test.length} documents, ${gold.entity.micro.tp + gold.entity.micro.fn} gold spans):\n`);
+  console.log('| tagger | token F1 (typed) | token F1 (binary) | strict entity F1 | entity P / R | merged span F1 |');
+  console.log('|---|---|---|---|---|---|');
+  for (const [name, r] of [['gold (trained on train)', gold], ['synthetic (trained on the notes alone)', synthetic]] as const) {
+    console.log(`| ${name} | ${f(r.token.micro.f1)} | ${f(r.token.binary.f1)} | ${f(r.entity.micro.f1)} | ${f(r.entity.micro.precision)} / ${f(r.entity.micro.recall)} | ${f(r.spans.merged.f1)} |`);
+  }
+  console.log('\n| stage | wall s | tokens | tokens/s |');
+  console.log('|---|---|---|---|');
+  for (const s of stages) console.log(`| ${s.name} | ${s.seconds.toFixed(1)} | ${s.tokens ? `${s.tokens} ${s.unit}` : '—'} | ${s.tokens ? (s.tokens / s.seconds).toFixed(0) : '—'} |`);
+  console.log(`| total | ${stages.reduce((n, s) => n + s.seconds, 0).toFixed(1)} | | |`);
+  if (!arg('keep')) fs.rmSync(work, { recursive: true, force: true });
+}
+
+await main();
