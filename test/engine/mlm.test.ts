@@ -6,6 +6,7 @@
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { AutoTokenizer, env } from '@huggingface/transformers';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readSafetensors } from '../../src/engine/io/safetensors.js';
 import { EncoderModel } from '../../src/engine/models/bert/index.js';
@@ -164,6 +165,11 @@ describe.each(['bert', 'roberta'] as const)('masked-LM pre-training of a %s enco
     const mask = architecture === 'bert' ? '[MASK]' : '<mask>';
     expect(tokenizerConfig.mask_token).toBe(mask);
     expect(tokenizer.added_tokens.map((t: { content: string }) => t.content)).toContain(mask);
+    env.allowRemoteModels = false;
+    env.allowLocalModels = true;
+    const auto = await AutoTokenizer.from_pretrained(s.outputDir, { local_files_only: true });
+    expect(auto.mask_token).toBe(mask);
+    expect(auto.encode(`Paciente ${mask} años`)).toContain(auto.mask_token_id);
 
     // The body loads under a fresh token-classification head; the masked-LM head is left behind.
     const tagger = await EncoderModel.fromPretrained(s.outputDir, { id2label: { 0: 'O', 1: 'B-X', 2: 'I-X' } });
