@@ -41,8 +41,6 @@ const reportTraining = (ctx: JobContext) => (p: { step: number; totalSteps: numb
   if (p.validation && 'mlmLoss' in p.validation) void ctx.metric('val_mlm_loss', p.validation.mlmLoss, p.step);
 };
 
-const ENCODER_ARCHITECTURES: readonly string[] = ['bert', 'roberta'];
-
 /** A job's working folder and where its training checkpoints go; a run finding checkpoints there resumes from them. */
 function trainingFolders(dataDir: string, jobId: string) {
   const workDir = path.join(dataDir, 'jobs', jobId);
@@ -347,7 +345,8 @@ export class ModelService {
     const train = every ? texts.filter((_, i) => i % every !== every - 1) : texts;
     if (train.length === 0) throw badInput('corpusIds', 'the corpora hold no text to pre-train on.');
     const corpora = await this.prisma.corpus.findMany({ where: { id: { in: [...request.corpusIds, ...(request.corpusId ? [request.corpusId] : [])] } }, select: { id: true, containsPhi: true } });
-    const encoder = ENCODER_ARCHITECTURES.includes(request.architecture);
+    const { architecture } = request;
+    const encoder = architecture === 'bert' || architecture === 'roberta';
     await ctx.log(
       `Pre-training a ${request.architecture} ${encoder ? 'encoder (masked LM)' : 'decoder'} (width ${request.size.hiddenSize}, ${request.size.numLayers} layers) on ${train.length} documents; ${heldOut.length} held out.`,
     );
@@ -371,14 +370,15 @@ export class ModelService {
       intraOpThreads: this.engineThreads,
     };
     const started = Date.now();
+    // what both kinds report: the held-out measurement of the kept weights and its summary for the job result
     let outcome: { steps: number; losses: number[]; tokens: number; vocabSize: number; heldOut: Record<string, number> | null; summary: Record<string, number | null> };
-    if (request.architecture === 'bert' || request.architecture === 'roberta') {
-      const task = runEngineTask('pretrainEncoder', { ...training, architecture: request.architecture, maskProbability: request.maskProbability ?? 0.15 }, reportTraining(ctx));
+    if (encoder) {
+      const task = runEngineTask('pretrainEncoder', { ...training, architecture, maskProbability: request.maskProbability ?? 0.15 }, reportTraining(ctx));
       const result = await untilDoneOrCancelled(ctx, task, 'Pre-training');
       if (result.heldOut) await ctx.metric('heldout_mlm_loss', result.heldOut.mlmLoss);
       outcome = { ...result, heldOut: result.heldOut ? { ...result.heldOut } : null, summary: { heldOutMlmLoss: result.heldOut?.mlmLoss ?? null, initialHeldOutMlmLoss: result.heldOutInitial?.mlmLoss ?? null } };
     } else {
-      const task = runEngineTask('pretrainDecoder', { ...training, architecture: request.architecture }, reportTraining(ctx));
+      const task = runEngineTask('pretrainDecoder', { ...training, architecture }, reportTraining(ctx));
       const result = await untilDoneOrCancelled(ctx, task, 'Pre-training');
       if (result.heldOut) await ctx.metric('heldout_perplexity', result.heldOut.perplexity);
       outcome = { ...result, heldOut: result.heldOut ? { ...result.heldOut } : null, summary: { heldOutPerplexity: result.heldOut?.perplexity ?? null } };
