@@ -38,7 +38,7 @@ describe(MaskedLmBatches.name, () => {
   );
 
   it('should pack texts into windows opened and closed by the special tokens, the last one padded', () => {
-    const w = packWindows([[5, 6, 7], [8, 9]], 5, TOKENS);
+    const w = packWindows([[], [5, 6, 7], [], [8, 9]], 5, TOKENS);
     expect(w).toEqual([
       [2, 5, 6, 7, 3],
       [2, 3, 8, 9, 3],

@@ -37,10 +37,10 @@ export interface MaskedLmOptions {
 export function packWindows(texts: readonly (readonly number[])[], T: number, tokens: Pick<MaskedLmTokens, 'first' | 'last' | 'pad'>): number[][] {
   if (T < 3) throw new Error(`seqLen must be at least 3 (two special tokens and one to predict), got ${T}`);
   const stream: number[] = [];
-  texts.forEach((ids, i) => {
-    if (i > 0 && ids.length) stream.push(tokens.last);
+  for (const ids of texts) {
+    if (stream.length && ids.length) stream.push(tokens.last);
     for (const id of ids) stream.push(id);
-  });
+  }
   const body = T - 2;
   const windows: number[][] = [];
   for (let at = 0; at < stream.length; at += body) {
