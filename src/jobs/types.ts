@@ -2,7 +2,7 @@
  * Job names, their payloads and states. A job row (Prisma `Job`) is what users see; the queue
  * (pg-boss) only carries `{ jobId }` and decides which process runs it.
  */
-import type { DecoderSize } from '../engine/tasks/pretrain.js';
+import type { ModelSize } from '../engine/tasks/pretrain.js';
 
 export enum JobName {
   CorpusImport = 'CORPUS_IMPORT',
@@ -17,7 +17,7 @@ export enum JobName {
   Pretrain = 'PRETRAIN',
 }
 
-/** Pre-training a decoder from scratch on the text of corpora (src/engine/tasks/pretrain.ts). */
+/** Pre-training a decoder (causal LM) or an encoder (masked LM) from scratch on the text of corpora (src/engine/tasks/pretrain.ts). */
 export interface PretrainPayload {
   name: string;
   /** Every document of these corpora (e.g. unannotated clinical text imported as TEXT) … */
@@ -25,10 +25,13 @@ export interface PretrainPayload {
   /** … and this split of this corpus (e.g. a real corpus's training split); null: none. */
   corpusId: string | null;
   split: string | null;
-  /** Every round(1 / heldOutFraction)-th document is held out to measure perplexity (0: none). */
+  /** Every round(1 / heldOutFraction)-th document is held out to measure perplexity or masked-LM loss (0: none). */
   heldOutFraction: number;
-  architecture: 'gpt2' | 'llama';
-  size: DecoderSize;
+  /** Decoders (GENERATOR): gpt2, llama; encoders (ENCODER_PRETRAINED): bert, roberta. */
+  architecture: 'gpt2' | 'llama' | 'bert' | 'roberta';
+  size: ModelSize;
+  /** Encoders: the share of tokens masked for prediction (absent: 0.15). */
+  maskProbability?: number;
   seqLen: number;
   batchSize: number;
   epochs: number;

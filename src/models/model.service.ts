@@ -32,11 +32,12 @@ const MODEL_FILES = { weights: 'model.safetensors', tokenizer: 'tokenizer.json',
 /** Metrics streamed while training: one loss point every this many steps (and the last). */
 const LOSS_METRIC_EVERY_STEPS = 5;
 
-/** A training job's progress (with the loss in its message), its train_loss curve, and the held-out perplexity where a step measured it. */
-const reportTraining = (ctx: JobContext) => (p: { step: number; totalSteps: number; loss: number; percent: number; validation?: { perplexity: number } | object }) => {
+/** A training job's progress (with the loss in its message), its train_loss curve, and the held-out perplexity (decoders) or masked-LM loss (encoders) where a step measured it. */
+const reportTraining = (ctx: JobContext) => (p: { step: number; totalSteps: number; loss: number; percent: number; validation?: { perplexity: number } | { mlmLoss: number } | object }) => {
   void ctx.progress(p.percent / 100, `step ${p.step}/${p.totalSteps}, loss ${p.loss.toFixed(4)}`);
   if (p.step % LOSS_METRIC_EVERY_STEPS === 0 || p.step === p.totalSteps) void ctx.metric('train_loss', p.loss, p.step);
   if (p.validation && 'perplexity' in p.validation) void ctx.metric('val_perplexity', p.validation.perplexity, p.step);
+  if (p.validation && 'mlmLoss' in p.validation) void ctx.metric('val_mlm_loss', p.validation.mlmLoss, p.step);
 };
 
 /** A job's working folder and where its training checkpoints go; a run finding checkpoints there resumes from them. */
@@ -44,6 +45,12 @@ function trainingFolders(dataDir: string, jobId: string) {
   const workDir = path.join(dataDir, 'jobs', jobId);
   const checkpointDir = path.join(workDir, 'checkpoints');
   return { workDir, checkpointDir, resume: fs.existsSync(checkpointDir) && fs.readdirSync(checkpointDir).length > 0 };
+}
+
+/** A pre-trained encoder whose head predicts words (BertForMaskedLM, RobertaForMaskedLM), not tags. */
+function isMaskedLm(model: Model): boolean {
+  const architectures = (model.config as { architectures?: unknown } | null)?.architectures;
+  return Array.isArray(architectures) && architectures.some((a) => typeof a === 'string' && a.endsWith('ForMaskedLM'));
 }
 
 export class ModelService {
@@ -297,7 +304,7 @@ export class ModelService {
     return { modelId: model.id, steps: result.steps, firstLoss: result.losses[0] ?? null, finalLoss: result.losses.at(-1) ?? null, tokens: result.tokens, heldOutPerplexity: result.heldOut?.perplexity ?? null, seconds };
   }
 
-  // ---- pre-train a generator from scratch ----
+  // ---- pre-train a generator (causal LM) or an encoder (masked LM) from scratch ----
 
   async startPretraining(user: AuthUser, request: PretrainPayload) {
     if (!canWrite(user)) throw new AppError('FORBIDDEN', 'Viewers may not train models.');
@@ -306,7 +313,7 @@ export class ModelService {
   }
 
   /** Checks a pre-training request (ids readable, sizes sound); throws BAD_USER_INPUT naming the field (`prefix` as the caller nests it). */
-  async checkPretraining(user: AuthUser, request: Pick<PretrainPayload, 'corpusIds' | 'corpusId' | 'split' | 'heldOutFraction' | 'size' | 'seqLen' | 'batchSize' | 'epochs' | 'maxSteps'>, prefix = '') {
+  async checkPretraining(user: AuthUser, request: Pick<PretrainPayload, 'corpusIds' | 'corpusId' | 'split' | 'heldOutFraction' | 'size' | 'seqLen' | 'batchSize' | 'epochs' | 'maxSteps' | 'maskProbability'>, prefix = '') {
     if (request.corpusIds.length === 0 && !request.corpusId) throw badInput(`${prefix}corpusIds`, 'give the corpora whose text to pre-train on (corpusIds, and/or corpusId with a split).');
     for (const id of request.corpusIds) await this.corpora.requireReadable(user, id);
     if (request.corpusId) await this.corpora.requireReadable(user, request.corpusId);
@@ -315,9 +322,14 @@ export class ModelService {
     for (const [field, value] of Object.entries(ints)) if (!Number.isInteger(value) || value < 1) throw badInput(`${prefix}${field}`, `must be a positive integer; got ${value}.`);
     if (request.size.hiddenSize % request.size.numHeads !== 0) throw badInput(`${prefix}size.numHeads`, `must divide hiddenSize (${request.size.hiddenSize}); got ${request.size.numHeads}.`);
     if (request.seqLen > request.size.maxPositions) throw badInput(`${prefix}seqLen`, `must be at most size.maxPositions (${request.size.maxPositions}); got ${request.seqLen}.`);
+    const p = request.maskProbability ?? 0.15;
+    if (!(p > 0 && p < 1)) throw badInput(`${prefix}maskProbability`, `must be in (0, 1) (BERT used 0.15); got ${p}.`);
   }
 
-  /** A tokenizer and a decoder trained from nothing on the corpora's text; it becomes a GENERATOR. */
+  /**
+   * A tokenizer and a model trained from nothing on the corpora's text: a decoder (causal LM) becomes
+   * a GENERATOR, an encoder (masked LM) an ENCODER_PRETRAINED. Both record their corpora the same way.
+   */
   async runPretraining(ctx: JobContext<JobName.Pretrain>) {
     const made = await this.madeBy(ctx);
     if (made) return made;
@@ -332,47 +344,55 @@ export class ModelService {
     const train = every ? texts.filter((_, i) => i % every !== every - 1) : texts;
     if (train.length === 0) throw badInput('corpusIds', 'the corpora hold no text to pre-train on.');
     const corpora = await this.prisma.corpus.findMany({ where: { id: { in: [...request.corpusIds, ...(request.corpusId ? [request.corpusId] : [])] } }, select: { id: true, containsPhi: true } });
-    await ctx.log(`Pre-training a ${request.architecture} decoder (width ${request.size.hiddenSize}, ${request.size.numLayers} layers) on ${train.length} documents; ${heldOut.length} held out.`);
+    const { architecture } = request;
+    const encoder = architecture === 'bert' || architecture === 'roberta';
+    await ctx.log(
+      `Pre-training a ${request.architecture} ${encoder ? 'encoder (masked LM)' : 'decoder'} (width ${request.size.hiddenSize}, ${request.size.numLayers} layers) on ${train.length} documents; ${heldOut.length} held out.`,
+    );
     const { workDir, checkpointDir, resume } = trainingFolders(this.dataDir, ctx.jobId);
     const outputDir = path.join(workDir, 'model');
+    const training = {
+      size: request.size,
+      texts: train,
+      heldOutTexts: heldOut,
+      outputDir,
+      seqLen: request.seqLen,
+      batchSize: request.batchSize,
+      epochs: request.epochs,
+      maxSteps: request.maxSteps,
+      lr: request.learningRate,
+      warmupSteps: request.warmupSteps,
+      seed: request.seed,
+      checkpointDir,
+      resume,
+      device: request.device,
+      intraOpThreads: this.engineThreads,
+    };
     const started = Date.now();
-    const task = runEngineTask(
-      'pretrainDecoder',
-      {
-        architecture: request.architecture,
-        size: request.size,
-        texts: train,
-        heldOutTexts: heldOut,
-        outputDir,
-        seqLen: request.seqLen,
-        batchSize: request.batchSize,
-        epochs: request.epochs,
-        maxSteps: request.maxSteps,
-        lr: request.learningRate,
-        warmupSteps: request.warmupSteps,
-        seed: request.seed,
-        checkpointDir,
-        resume,
-        device: request.device,
-        intraOpThreads: this.engineThreads,
-      },
-      reportTraining(ctx),
-    );
-    const result = await untilDoneOrCancelled(ctx, task, 'Pre-training');
-    const seconds = (Date.now() - started) / 1000;
-    if (result.heldOut) {
-      await ctx.metric('heldout_perplexity', result.heldOut.perplexity);
+    // what both kinds report: the held-out measurement of the kept weights and its summary for the job result
+    let outcome: { steps: number; losses: number[]; tokens: number; vocabSize: number; heldOut: Record<string, number> | null; summary: Record<string, number | null> };
+    if (encoder) {
+      const task = runEngineTask('pretrainEncoder', { ...training, architecture, maskProbability: request.maskProbability ?? 0.15 }, reportTraining(ctx));
+      const result = await untilDoneOrCancelled(ctx, task, 'Pre-training');
+      if (result.heldOut) await ctx.metric('heldout_mlm_loss', result.heldOut.mlmLoss);
+      outcome = { ...result, heldOut: result.heldOut ? { ...result.heldOut } : null, summary: { heldOutMlmLoss: result.heldOut?.mlmLoss ?? null, initialHeldOutMlmLoss: result.heldOutInitial?.mlmLoss ?? null } };
+    } else {
+      const task = runEngineTask('pretrainDecoder', { ...training, architecture }, reportTraining(ctx));
+      const result = await untilDoneOrCancelled(ctx, task, 'Pre-training');
+      if (result.heldOut) await ctx.metric('heldout_perplexity', result.heldOut.perplexity);
+      outcome = { ...result, heldOut: result.heldOut ? { ...result.heldOut } : null, summary: { heldOutPerplexity: result.heldOut?.perplexity ?? null } };
     }
+    const seconds = (Date.now() - started) / 1000;
     const model = await this.registerTrained(ctx, outputDir, {
       name: request.name,
-      kind: 'GENERATOR',
+      kind: encoder ? 'ENCODER_PRETRAINED' : 'GENERATOR',
       baseModelId: null,
       trainedOnCorpusId: request.corpusId ?? request.corpusIds[0]!,
       containsPhi: corpora.some((c) => c.containsPhi),
-      trainingConfig: { ...request, documents: train.length, heldOutDocuments: heldOut.length, steps: result.steps, tokens: result.tokens, heldOut: result.heldOut, seconds },
+      trainingConfig: { ...request, documents: train.length, heldOutDocuments: heldOut.length, steps: outcome.steps, tokens: outcome.tokens, heldOut: outcome.heldOut, seconds },
     });
     fs.rmSync(path.dirname(outputDir), { recursive: true, force: true });
-    return { modelId: model.id, steps: result.steps, finalLoss: result.losses.at(-1) ?? null, tokens: result.tokens, vocabSize: result.vocabSize, heldOutPerplexity: result.heldOut?.perplexity ?? null, seconds };
+    return { modelId: model.id, steps: outcome.steps, finalLoss: outcome.losses.at(-1) ?? null, tokens: outcome.tokens, vocabSize: outcome.vocabSize, ...outcome.summary, seconds };
   }
 
   /** The model this job registered before a crash stopped it from being marked done: then that is its result. */
@@ -387,7 +407,7 @@ export class ModelService {
   private async registerTrained(
     ctx: JobContext,
     dir: string,
-    what: { name: string; kind: 'NER_ANNOTATOR' | 'NER_SYNTHETIC' | 'GENERATOR'; baseModelId: string | null; trainedOnCorpusId: string; containsPhi: boolean; trainingConfig: Record<string, unknown> },
+    what: { name: string; kind: 'NER_ANNOTATOR' | 'NER_SYNTHETIC' | 'GENERATOR' | 'ENCODER_PRETRAINED'; baseModelId: string | null; trainedOnCorpusId: string; containsPhi: boolean; trainingConfig: Record<string, unknown> },
   ): Promise<Model> {
     const weights = await this.artifacts.put(fs.readFileSync(path.join(dir, MODEL_FILES.weights)), 'weights');
     const tokenizer = await this.artifacts.put(fs.readFileSync(path.join(dir, MODEL_FILES.tokenizer)), 'tokenizer');
@@ -418,6 +438,7 @@ export class ModelService {
     if (!canWrite(user)) throw new AppError('FORBIDDEN', 'Viewers may not annotate corpora.');
     const model = await this.requireReadable(user, modelId);
     if (modelKind(model.architecture) !== 'encoder') throw badInput('modelId', `model ${modelId} is not a tagger (${model.architecture}).`);
+    if (isMaskedLm(model)) throw badInput('modelId', `model ${modelId} is a pre-trained ${model.architecture} encoder with a masked-LM head and no labels, not a tagger; fine-tune one from it first (trainNerModel with baseModelId "${modelId}").`);
     await this.corpora.requireOwned(user, corpusId);
     return this.steps.submit(user, JobName.Annotate, { modelId, corpusId, split, device }, device);
   }

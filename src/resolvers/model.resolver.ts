@@ -60,7 +60,10 @@ export class ModelResolver {
   }
 
   @Authorized('ADMIN', 'RESEARCHER')
-  @Mutation(() => Job, { description: 'Pre-trains a generator from scratch (a job streaming its loss; heldout_perplexity at the end); result.modelId names the new GENERATOR, a base for adaptGenerator and experiments.' })
+  @Mutation(() => Job, {
+    description:
+      'Pre-trains a model from scratch (a job streaming its loss). gpt2/llama: causal LM, heldout_perplexity at the end; result.modelId names the new GENERATOR, a base for adaptGenerator and experiments. bert/roberta: masked LM, heldout_mlm_loss at the end; result.modelId names the new ENCODER_PRETRAINED, a baseModelId for trainNerModel.',
+  })
   pretrainModel(@CurrentUser() user: AuthUser, @Arg('input', () => PretrainModelInput) input: PretrainModelInput) {
     return this.services.models.startPretraining(user, {
       ...input,

@@ -131,12 +131,23 @@ export enum DecoderArchitectureEnum {
 }
 registerEnumType(DecoderArchitectureEnum, { name: 'DecoderArchitecture', description: 'The Hugging Face model_type of a decoder trained from scratch.' });
 
-@InputType({ description: 'The size of a decoder trained from scratch; its byte-level BPE vocabulary is trained to vocabSize on the same text.' })
+export enum PretrainArchitectureEnum {
+  gpt2 = 'gpt2',
+  llama = 'llama',
+  bert = 'bert',
+  roberta = 'roberta',
+}
+registerEnumType(PretrainArchitectureEnum, {
+  name: 'PretrainArchitecture',
+  description: 'The Hugging Face model_type of a model trained from scratch: gpt2 and llama are decoders (causal LM; a GENERATOR), bert and roberta encoders (masked LM; an ENCODER_PRETRAINED that trainNerModel fine-tunes).',
+});
+
+@InputType({ description: 'The size of a model trained from scratch; its tokenizer (byte-level BPE; WordPiece for bert) is trained to vocabSize on the same text.' })
 export class DecoderSizeInput {
   @Field(() => Int, { defaultValue: 128 }) hiddenSize!: number;
   @Field(() => Int, { defaultValue: 2 }) numLayers!: number;
   @Field(() => Int, { defaultValue: 4 }) numHeads!: number;
-  @Field(() => Int, { defaultValue: 512, description: 'LLaMA only (GPT-2 uses 4 × hiddenSize).' }) intermediateSize!: number;
+  @Field(() => Int, { defaultValue: 512, description: 'LLaMA, BERT and RoBERTa (GPT-2 uses 4 × hiddenSize).' }) intermediateSize!: number;
   @Field(() => Int, { defaultValue: 256 }) maxPositions!: number;
   @Field(() => Int, { defaultValue: 4000 }) vocabSize!: number;
 }
@@ -144,15 +155,19 @@ export class DecoderSizeInput {
 /** DecoderSizeInput's defaults, for inputs that omit it. */
 export const DECODER_SIZE_DEFAULTS = { hiddenSize: 128, numLayers: 2, numHeads: 4, intermediateSize: 512, maxPositions: 256, vocabSize: 4000 };
 
-@InputType({ description: 'Pre-trains a generator from scratch (no weights needed): a tokenizer and a GPT-2 or LLaMA decoder trained on the text of corpora, e.g. unannotated clinical text imported as TEXT.' })
+@InputType({
+  description:
+    'Pre-trains a model from scratch (no weights needed) on the text of corpora, e.g. unannotated clinical text imported as TEXT: a tokenizer and a GPT-2 or LLaMA decoder (causal LM; a GENERATOR), or a BERT or RoBERTa encoder (masked LM; an ENCODER_PRETRAINED to fine-tune as a tagger).',
+})
 export class PretrainModelInput {
   @Field(() => String) name!: string;
   @Field(() => [ID], { defaultValue: [], description: 'Every document of these corpora.' }) corpusIds!: string[];
   @Field(() => ID, { nullable: true, description: 'And one split of this corpus (e.g. a real corpus\'s "train").' }) corpusId?: string;
   @Field(() => String, { nullable: true }) split?: string;
-  @Field(() => Float, { defaultValue: 0.05, description: 'Share of documents held out to measure perplexity (every round(1/x)-th).' }) heldOutFraction!: number;
-  @Field(() => DecoderArchitectureEnum, { defaultValue: DecoderArchitectureEnum.gpt2 }) architecture!: DecoderArchitectureEnum;
+  @Field(() => Float, { defaultValue: 0.05, description: 'Share of documents held out to measure perplexity, or masked-LM loss for encoders (every round(1/x)-th).' }) heldOutFraction!: number;
+  @Field(() => PretrainArchitectureEnum, { defaultValue: PretrainArchitectureEnum.gpt2 }) architecture!: PretrainArchitectureEnum;
   @Field(() => DecoderSizeInput, { nullable: true }) size?: DecoderSizeInput;
+  @Field(() => Float, { defaultValue: 0.15, description: 'Encoders (bert, roberta): the share of tokens chosen for prediction (of those, 80% become the mask token, 10% a random token, 10% stay). Ignored for decoders.' }) maskProbability!: number;
   @Field(() => Int, { defaultValue: 128 }) seqLen!: number;
   @Field(() => Int, { defaultValue: 8 }) batchSize!: number;
   @Field(() => Int, { defaultValue: 1 }) epochs!: number;

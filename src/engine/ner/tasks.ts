@@ -176,6 +176,7 @@ export interface NerAnnotateSpec {
 
 /** Predicted spans for every document, in order. */
 export async function annotateNer(spec: NerAnnotateSpec, onProgress?: (p: { done: number; total: number }) => void, signal?: AbortSignal): Promise<NerSpan[][]> {
+  refuseMaskedLm(spec.modelDir);
   const tokenizer = loadTokenizer(spec.modelDir);
   const model = await EncoderModel.fromPretrained(spec.modelDir, { ...(spec.intraOpThreads ? { intraOpThreads: spec.intraOpThreads } : {}), ...(spec.device ? { device: spec.device } : {}) });
   try {
@@ -185,6 +186,13 @@ export async function annotateNer(spec: NerAnnotateSpec, onProgress?: (p: { done
   } finally {
     await model.dispose();
   }
+}
+
+/** A pre-trained encoder (a *ForMaskedLM checkpoint) predicts words, not tags: say how to get a tagger from it. */
+function refuseMaskedLm(modelDir: string): void {
+  const config = JSON.parse(fs.readFileSync(path.join(modelDir, 'config.json'), 'utf8')) as { architectures?: unknown };
+  const architecture = Array.isArray(config.architectures) ? config.architectures.find((a) => typeof a === 'string' && a.endsWith('ForMaskedLM')) : undefined;
+  if (architecture) throw new Error(`${modelDir} is a ${architecture}: a pre-trained encoder with a masked-LM head and no labels, so it cannot tag; fine-tune a tagger from it first (trainNerModel with it as baseModelId)`);
 }
 
 /** Spans per document from the model's logits on every chunk of those documents. */

@@ -8,9 +8,9 @@ import { fileURLToPath } from 'node:url';
 import { annotateNer, trainNer } from '../ner/tasks.js';
 import { adaptGenerator } from './adapt.js';
 import { generateTexts } from './generate.js';
-import { pretrainDecoder } from './pretrain.js';
+import { pretrainDecoder, pretrainEncoder } from './pretrain.js';
 
-const TASKS = { trainNer, annotateNer, generateTexts, adaptGenerator, pretrainDecoder };
+const TASKS = { trainNer, annotateNer, generateTexts, adaptGenerator, pretrainDecoder, pretrainEncoder };
 type TaskName = keyof typeof TASKS;
 type Input<N extends TaskName> = Parameters<(typeof TASKS)[N]>[0];
 type Output<N extends TaskName> = Awaited<ReturnType<(typeof TASKS)[N]>>;
