@@ -166,7 +166,8 @@ async function main(): Promise<void> {
       wallSeconds: elapsed(),
     };
     rows.push(row);
-    progress(`${point}: steps ${steps}, held-out ppl ${row.perplexity.toFixed(1)}, distinct-2 ${row.distinct[1].toFixed(3)}, 5-gram overlap ${row.overlap.toFixed(3)}, longest copy ${row.longestCopy} words`);
+    // every column, so a run stopped before its table still has its rows
+    progress(`${point}: steps ${steps}, train loss ${trainLoss === null ? '—' : trainLoss.toFixed(3)}, held-out ppl ${row.perplexity.toFixed(1)}, distinct-1/2/3 ${row.distinct.map((d) => d.toFixed(3)).join('/')}, 5-gram overlap ${row.overlap.toFixed(3)}, longest copy ${row.longestCopy} words, train ${trainSeconds.toFixed(0)} s`);
     console.log(`  ${point} sample: ${JSON.stringify(texts[0]!.slice(0, 240))}`);
   };
   await measure('base', base, 0, null, 0);
