@@ -19,7 +19,8 @@
  *   measuring: --notes [64] prompts (the first N train notes), one sample each; --prompt-words [3];
  *   --max-new-tokens [120] --top-p [0.95] --temperature [1] --sample-seed [0]; --dev N documents of
  *   MEDDOCAN dev for perplexity [all]; --max-overlap [0.35] the privacy floor of the sweet-spot rule.
- *   --seed [0] --threads [2] --keep DIR keeps every point's model (DIR/base, DIR/point-1, …).
+ *   --seed [0] --threads [2] --keep DIR keeps every point's model (DIR/base, DIR/point-1, …);
+ *   --measure-only with --base DIR measures that folder alone (no adaptation).
  * Each point continues from the previous point's saved model with its own warm-up and linear decay
  * (a restart schedule): the checkpoint of one run cannot be resumed with a longer plan (the loop
  * refuses a changed configuration), and a decay-to-zero per point makes every point a finished model.
@@ -173,7 +174,7 @@ async function main(): Promise<void> {
   await measure('base', base, 0, null, 0);
 
   // 3. adapt further segment by segment, each continuing from the previous point's model
-  const targets = stepPoints ?? epochPoints!;
+  const targets = argv.includes('--measure-only') ? [] : (stepPoints ?? epochPoints!);
   let previous = base;
   let steps = 0;
   for (let i = 0; i < targets.length; i++) {
@@ -220,7 +221,7 @@ async function main(): Promise<void> {
   const rule = `sweet spot: the adapted point with the lowest held-out perplexity whose 5-gram overlap ≤ ${o.maxOverlap} (the privacy floor)`;
   const allowed = rows.filter((r) => r.point !== 'base' && r.overlap <= o.maxOverlap);
   const best = allowed.reduce<Row | null>((b, r) => (b === null || r.perplexity < b.perplexity ? r : b), null);
-  console.log(`${rule}: ${best ? `${best.point} (${best.steps} steps, held-out ppl ${best.perplexity.toFixed(1)}, overlap ${f3(best.overlap)}, longest copy ${best.longestCopy} words)` : 'none — every adapted point copies more than the floor'}`);
+  console.log(`${rule}: ${best ? `${best.point} (${best.steps} steps, held-out ppl ${best.perplexity.toFixed(1)}, overlap ${f3(best.overlap)}, longest copy ${best.longestCopy} words)` : rows.length > 1 ? 'none — every adapted point copies more than the floor' : 'no adapted point measured'}`);
   const lowest = rows.reduce((b, r) => (r.perplexity < b.perplexity ? r : b));
   if (best && lowest !== best) console.log(`(the lowest held-out perplexity overall, ${lowest.perplexity.toFixed(1)} at ${lowest.point}, copies ${f3(lowest.overlap)} of its 5-grams: over the floor)`);
   if (!keep) fs.rmSync(work, { recursive: true, force: true });
