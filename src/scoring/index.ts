@@ -35,5 +35,7 @@ export {
   type PhiLabelReproduction,
 } from './privacy.js';
 
+export { distinctN } from './diversity.js';
+
 export { readBratDirectory } from './brat.js';
 export { shuffledSentenceCorpus, type ShuffledCorpusOptions } from './synthetic.js';

@@ -17,6 +17,8 @@ import type { ArtifactStore } from '../storage/artifact.store.js';
 import type { RngState } from '../engine/generation/index.js';
 import { crashHereInTests } from '../common/fault.js';
 import { checkGuardThresholds, flagNotes, type GuardReason } from './guard.js';
+import { firstWords } from './prompts.js';
+import { distinctN } from '../scoring/index.js';
 import { untilDoneOrCancelled, type JobContext } from '../jobs/job.runner.js';
 import { FINISHED_STATES, JobName, type GeneratePayload, type PrivacyGuardPayload } from '../jobs/types.js';
 import { modelKind, modelTypesOf } from '../engine/models/registry.js';
@@ -247,24 +249,3 @@ export class SynthesisService {
 
 /** PostgreSQL text cannot hold U+0000, which a byte-level model can sample: it becomes U+FFFD, in the stream and in storage alike. */
 const storable = (text: string) => text.replaceAll('\u0000', '\uFFFD');
-
-/** The first n whitespace-separated words, with the spacing between them as written. */
-export function firstWords(text: string, n: number): string {
-  const match = new RegExp(`^\\s*(\\S+(?:\\s+\\S+){0,${n - 1}})`, 'u').exec(text.replace(/^\uFEFF/, ''));
-  return match ? match[1]! : '';
-}
-
-
-/** Distinct word n-grams over all n-grams of the texts (lower-cased words of letters and digits); 0 for none. */
-export function distinctN(texts: string[], n: number): number {
-  const seen = new Set<string>();
-  let total = 0;
-  for (const text of texts) {
-    const words = text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
-    for (let i = 0; i + n <= words.length; i++) {
-      seen.add(words.slice(i, i + n).join(' '));
-      total++;
-    }
-  }
-  return total === 0 ? 0 : seen.size / total;
-}

@@ -11,7 +11,7 @@ import { loadModel } from '../models/registry.js';
 import type { CausalBatch, CausalLMModel } from '../models/causal-lm.js';
 import { addLora, mergeLora } from '../models/lora/index.js';
 import type { Device } from '../runtime/session.js';
-import { loadTokenizer } from '../tokenizers/index.js';
+import { loadTokenizer, type TextTokenizer } from '../tokenizers/index.js';
 import { trainLoop, type BatchSource, type TrainProgress, type Trainable } from '../train/index.js';
 
 export interface AdaptGeneratorSpec {
@@ -78,9 +78,7 @@ export async function adaptGenerator(spec: AdaptGeneratorSpec, onProgress?: (p: 
   const model = loaded.model;
   try {
     const tokenizer = loadTokenizer(spec.modelDir);
-    const eos = tokenizer.special.eos;
-    // One stream of every note, each ended by EOS, cut into windows of T tokens.
-    const streamOf = (texts: string[]) => texts.flatMap((text) => [...tokenizer.encode(text).ids, ...(eos !== null ? [eos] : [])]);
+    const streamOf = (texts: string[]) => noteStream(tokenizer, texts);
     const stream = streamOf(spec.texts);
     const T = Math.min(spec.seqLen, model.config.maxPositionEmbeddings);
     const windows = Math.floor(stream.length / T);
@@ -134,6 +132,30 @@ export async function adaptGenerator(spec: AdaptGeneratorSpec, onProgress?: (p: 
     return { steps: result.steps, losses: result.losses, tokens: stream.length, trainableParameters, heldOut, validations, bestStep: result.bestStep, stoppedEarly: result.stoppedEarly };
   } finally {
     await model.dispose();
+  }
+}
+
+/** One stream of every note, each ended by EOS: what adaptation cuts into windows of T tokens. */
+function noteStream(tokenizer: TextTokenizer, texts: string[]): number[] {
+  const eos = tokenizer.special.eos;
+  return texts.flatMap((text) => [...tokenizer.encode(text).ids, ...(eos !== null ? [eos] : [])]);
+}
+
+/**
+ * The held-out loss of a saved decoder on texts, measured as adaptation validates: the notes as one
+ * EOS-separated stream in windows of T = min(seqLen, the model's positions), B windows per forward.
+ */
+export async function measureHeldOut(modelDir: string, texts: string[], options: { seqLen: number; batchSize: number; device?: Device; intraOpThreads?: number }): Promise<HeldOutLoss> {
+  const loaded = await loadModel(modelDir, { ...(options.device ? { device: options.device } : {}), ...(options.intraOpThreads ? { intraOpThreads: options.intraOpThreads } : {}) });
+  if (loaded.kind !== 'decoder') {
+    await loaded.model.dispose();
+    throw new Error(`${loaded.modelType} is not a causal language model; perplexity needs gpt2 or llama`);
+  }
+  try {
+    const T = Math.min(options.seqLen, loaded.model.config.maxPositionEmbeddings);
+    return await heldOutLoss(loaded.model, noteStream(loadTokenizer(modelDir), texts), T, options.batchSize);
+  } finally {
+    await loaded.model.dispose();
   }
 }
 
