@@ -62,6 +62,11 @@ function firstExisting(candidates: Array<string | undefined>): string {
   return c.find((d) => fs.existsSync(d)) ?? c.at(-1)!;
 }
 
+/** The hf-tiny fixtures: $HF_TINY, else beside dist/ (the bundle), else ../shared (the repository). */
+export const defaultFixturesDir = (): string => firstExisting([process.env.HF_TINY, path.join(ROOT, 'fixtures/hf-tiny'), path.join(ROOT, '../shared/fixtures/hf-tiny')]);
+/** MEDDOCAN in BRAT: $MEDDOCAN_DIR, else beside dist/ (the bundle), else ../shared (the repository). */
+export const defaultDataDir = (): string => firstExisting([process.env.MEDDOCAN_DIR, path.join(ROOT, 'data/meddocan'), path.join(ROOT, '../shared/data/meddocan')]);
+
 export function parseOptions(argv: string[]): CheckOptions {
   const arg = (name: string): string | undefined => {
     const i = argv.indexOf(`--${name}`);
@@ -87,8 +92,8 @@ export function parseOptions(argv: string[]): CheckOptions {
   return {
     device,
     only: new Set(only as Part[]),
-    fixtures: arg('fixtures') ?? firstExisting([process.env.HF_TINY, path.join(ROOT, 'fixtures/hf-tiny'), path.join(ROOT, '../shared/fixtures/hf-tiny')]),
-    data: arg('data') ?? firstExisting([process.env.MEDDOCAN_DIR, path.join(ROOT, 'data/meddocan'), path.join(ROOT, '../shared/data/meddocan')]),
+    fixtures: arg('fixtures') ?? defaultFixturesDir(),
+    data: arg('data') ?? defaultDataDir(),
     threads: num('threads', os.availableParallelism()),
     benchSections,
     benchIters: Math.max(1, num('bench-iters', 3)),
