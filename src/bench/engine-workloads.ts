@@ -51,10 +51,10 @@ export function randomIds(n: number, V: number, seed: number): Int32Array {
   return out;
 }
 
-/** One timed call per `run`; `detail` explains the last measured calls (e.g. forward+backward vs AdamW). */
+/** One timed call per `run`; `detail` explains the last `calls` measured calls (default 5; e.g. forward+backward vs AdamW). */
 export interface Workload {
   run: () => Promise<void>;
-  detail?: () => string;
+  detail?: (calls?: number) => string;
 }
 export type Workloads = { names: string[]; get: (name: string) => Workload; release: () => Promise<void> };
 
@@ -91,7 +91,7 @@ function trainWorkload<Batch>(
       opt.step(model.params, grads);
       oss.push(performance.now() - t);
     },
-    detail: () => `forward+backward ${median(lgs.slice(-5)).toFixed(0)} ms, AdamW ${median(oss.slice(-5)).toFixed(0)} ms`,
+    detail: (calls = 5) => `forward+backward ${median(lgs.slice(-calls)).toFixed(0)} ms, AdamW ${median(oss.slice(-calls)).toFixed(0)} ms`,
   };
 }
 
@@ -159,7 +159,7 @@ export async function timeSections(sections: readonly string[], engine: EngineOp
           ms.push(performance.now() - t);
         }
         const m = median(ms);
-        const detail = w.get(name).detail?.();
+        const detail = w.get(name).detail?.(opts.iters);
         const timing: Timing = { name, ms, medianMs: m, tokensPerSecond: (TOKENS[name]! * 1000) / m, ...(detail ? { detail } : {}) };
         out.push(timing);
         onTiming?.(timing);
