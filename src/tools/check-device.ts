@@ -204,6 +204,7 @@ export async function runCheck(o: CheckOptions, log: (line: string) => void = co
     log(`\n3. tagger from scratch on MEDDOCAN (${o.data}): hidden 256, 2 layers, ${o.taggerSteps} steps of 16 (seed 0), tagging dev`);
     try {
       const r: TaggerResult = await runTagger(
+        // as many epochs as the steps take: maxSteps alone sets the length (and the schedule's)
         { ...TAGGER_DEFAULTS, data: o.data, epochs: 1000, maxSteps: o.taggerSteps, threads: o.threads, device: o.device, ...(o.taggerDev ? { devDocuments: o.taggerDev } : {}) },
         (line) => log(line),
         budget.signal,
