@@ -19,14 +19,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { generate } from '../src/engine/generation/index.js';
-import { parseDecoderConfig, type Gpt2Config } from '../src/engine/io/config.js';
-import { parseEncoderConfig } from '../src/engine/models/bert/config.js';
-import { EncoderModel } from '../src/engine/models/bert/model.js';
-import { CausalLMModel } from '../src/engine/models/causal-lm.js';
-import { gpt2 } from '../src/engine/models/gpt2/index.js';
-import { AdamW } from '../src/engine/optim/adamw.js';
 import { DEVICES, type Device } from '../src/engine/runtime/session.js';
+import { encoderWorkloads, median, NEW, PROMPT, TOKENS, workloads as buildWorkloads, type Workloads } from '../src/bench/engine-workloads.js';
+import { rerunWithMallocEnv } from '../src/bench/malloc-env.js';
 import { PROJECT_ROOT } from '../src/common/paths.js';
 
 const THREADS = 2;
@@ -79,24 +74,6 @@ function parseArgs(): Args {
   };
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((x, y) => x - y);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-
-function randomIds(n: number, V: number, seed: number): Int32Array {
-  let s = seed >>> 0 || 1;
-  const out = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = (s >>> 0) % V;
-  }
-  return out;
-}
-
 function peakRssMiB(): number {
   try {
     const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
@@ -107,94 +84,9 @@ function peakRssMiB(): number {
   return process.resourceUsage().maxRSS / 1024;
 }
 
-// ------------------------------------------------------------------------------ engine side
+// ------------------------------------------------------------------------------ engine side (src/bench/engine-workloads.ts)
 
-/** One timed call per `run`; `detail` explains the last measured calls (e.g. forward+backward vs AdamW). */
-interface Workload {
-  run: () => Promise<void>;
-  detail?: () => string;
-}
-type Workloads = { names: string[]; get: (name: string) => Workload; release: () => Promise<void> };
-
-function encoderWorkloads(name: string, dims: { C: number; L: number; H: number; F: number; B: number }, forward = true): Workloads {
-  const labels = 43;
-  const config = parseEncoderConfig({
-    model_type: 'bert', vocab_size: 30522, hidden_size: dims.C, num_hidden_layers: dims.L, num_attention_heads: dims.H,
-    intermediate_size: dims.F, max_position_embeddings: 512, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0,
-    id2label: Object.fromEntries(Array.from({ length: labels }, (_, i) => [i, `L${i}`])),
-  });
-  const model = EncoderModel.fromConfig(config, ENGINE);
-  const T = 128;
-  const n = dims.B * T;
-  const batch = { batchSize: dims.B, seqLen: T, inputIds: randomIds(n, 30522, 1), labels: randomIds(n, labels, 2) };
-  const w: Record<string, Workload> = { [`${name}.train`]: trainWorkload(model, batch) };
-  if (forward) w[`${name}.forward`] = { run: async () => void (await model.forward(batch)) };
-  return { names: Object.keys(w), get: (k) => w[k]!, release: () => model.dispose() };
-}
-
-/** One training step (loss, gradients, AdamW), timing the two halves separately. */
-function trainWorkload<Batch>(
-  model: { lossAndGrads(batch: Batch): Promise<{ grads: Map<string, Float32Array> }>; params: Map<string, Float32Array> },
-  batch: Batch,
-): Workload {
-  const opt = new AdamW({ lr: 1e-4 });
-  const lgs: number[] = [];
-  const oss: number[] = [];
-  return {
-    run: async () => {
-      let t = performance.now();
-      const { grads } = await model.lossAndGrads(batch);
-      lgs.push(performance.now() - t);
-      t = performance.now();
-      opt.step(model.params, grads);
-      oss.push(performance.now() - t);
-    },
-    detail: () => `forward+backward ${median(lgs.slice(-5)).toFixed(0)} ms, AdamW ${median(oss.slice(-5)).toFixed(0)} ms`,
-  };
-}
-
-function decoderConfig(): Gpt2Config {
-  return parseDecoderConfig({ model_type: 'gpt2', vocab_size: 8000, n_embd: 384, n_layer: 6, n_head: 6, n_inner: 1536, n_positions: 1024 }) as Gpt2Config;
-}
-
-function decoderWorkloads(): Workloads {
-  const model = CausalLMModel.fromConfig(gpt2, decoderConfig(), ENGINE);
-  const B = 16;
-  const T = 128;
-  const ids = randomIds(B * T, 8000, 3);
-  const batch = { batchSize: B, seqLen: T, inputIds: ids, labels: ids };
-  const w: Record<string, Workload> = { 'decoder.train': trainWorkload(model, batch) };
-  return { names: Object.keys(w), get: (k) => w[k]!, release: () => model.dispose() };
-}
-
-const PROMPT = 32;
-const NEW = 64;
-
-function generateWorkloads(): Workloads {
-  const model = CausalLMModel.fromConfig(gpt2, decoderConfig(), ENGINE);
-  const w: Record<string, Workload> = {};
-  for (const B of [1, 16]) {
-    const ids = randomIds(B * PROMPT, 8000, 4 + B);
-    const prompts = Array.from({ length: B }, (_, b) => Array.from(ids.subarray(b * PROMPT, (b + 1) * PROMPT)));
-    w[`generate.b${B}`] = { run: async () => void (await generate(model, prompts, { maxNewTokens: NEW })) };
-  }
-  return { names: Object.keys(w), get: (k) => w[k]!, release: () => model.dispose() };
-}
-
-function workloads(section: string): Workloads {
-  switch (section) {
-    case 'encoder':
-      return encoderWorkloads('encoder', { C: 256, L: 4, H: 4, F: 1024, B: 16 });
-    case 'decoder':
-      return decoderWorkloads();
-    case 'generate':
-      return generateWorkloads();
-    case 'bert-base':
-      return encoderWorkloads('bert-base', { C: 768, L: 12, H: 12, F: 3072, B: 8 }, false);
-    default:
-      throw new Error(`unknown section ${section}`);
-  }
-}
+const workloads = (section: string): Workloads => buildWorkloads(section, ENGINE);
 
 /** --serve: the same line protocol as bench/pytorch/bench.py (BERT-base runs in such a child, for its own peak RSS). */
 async function serve(): Promise<void> {
@@ -230,15 +122,9 @@ const CONTENDER = { C: 256, L: 2, H: 4, F: 1024, B: 4, threads: 1 };
  * how many steps it made and exits). It says `ready` after its first step.
  */
 async function contender(): Promise<void> {
-  const { C, L, H, F, B, threads } = CONTENDER;
-  const config = parseEncoderConfig({
-    model_type: 'bert', vocab_size: 30522, hidden_size: C, num_hidden_layers: L, num_attention_heads: H,
-    intermediate_size: F, max_position_embeddings: 512, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0,
-    id2label: Object.fromEntries(Array.from({ length: 43 }, (_, i) => [i, `L${i}`])),
-  });
-  const model = EncoderModel.fromConfig(config, { seed: 1, intraOpThreads: threads });
-  const n = B * 128;
-  const step = trainWorkload(model, { batchSize: B, seqLen: 128, inputIds: randomIds(n, 30522, 7), labels: randomIds(n, 43, 8) });
+  const { threads, ...dims } = CONTENDER;
+  const model = encoderWorkloads({ seed: 1, intraOpThreads: threads, device: 'cpu' }, 'contender', dims, false);
+  const step = model.get('contender.train');
   let steps = 0;
   let stopping = false;
   process.once('SIGTERM', () => void (stopping = true));
@@ -248,7 +134,7 @@ async function contender(): Promise<void> {
     if (steps++ === 0) process.stdout.write(JSON.stringify({ ready: true }) + '\n');
   }
   process.stdout.write(JSON.stringify({ steps, seconds: (performance.now() - started) / 1000 }) + '\n');
-  await model.dispose();
+  await model.release();
 }
 
 /** A running contender: started before a configuration's warm-up, stopped after its last timed call. */
@@ -366,29 +252,9 @@ interface Row {
   peakRssMiB?: number;
 }
 
-const TOKENS: Record<string, number> = {
-  'encoder.train': 16 * 128,
-  'encoder.forward': 16 * 128,
-  'decoder.train': 16 * 128,
-  'generate.b1': NEW,
-  'generate.b16': 16 * NEW,
-  'bert-base.train': 8 * 128,
-};
-
-/**
- * glibc malloc tunables (docs/engine-benchmark.md): keep freed large blocks in the heap instead of
- * returning them to the OS, so the buffers onnxruntime-node allocates for outputs every step
- * reuse warm pages (first touch costs ~12 µs/page on these VMs). PyTorch's side gets tcmalloc for
- * the same reason. They must be set before the process starts: re-run this script with them.
- */
-const MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: '33554432', MALLOC_TRIM_THRESHOLD_: '68719476736' };
-
 async function main(): Promise<void> {
   const a = parseArgs();
-  if (!process.env.MALLOC_MMAP_THRESHOLD_ && !process.argv.includes('--no-malloc-env')) {
-    const r = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit', env: { ...process.env, ...MALLOC_ENV } });
-    process.exit(r.status ?? 1);
-  }
+  if (!process.argv.includes('--no-malloc-env')) rerunWithMallocEnv(import.meta.url);
   if (a.contender) return contender();
   if (a.serve) return serve();
   const torch = a.noTorch ? null : findTorch();

@@ -14,18 +14,12 @@
  * Prints token F1, strict entity F1, merged span F1 (labels ignored) and training seconds.
  * Results: docs/engine-benchmark.md, "Tagger quality".
  */
-import { spawnSync } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { PROJECT_ROOT } from '../src/common/paths.js';
-import { annotateNer, trainNer } from '../src/engine/ner/index.js';
-import { MEDDOCAN_LABELS, evaluate, readBratDirectory } from '../src/scoring/index.js';
+import { rerunWithMallocEnv } from '../src/bench/malloc-env.js';
+import { TAGGER_DEFAULTS, runTagger } from '../src/bench/tagger.js';
 
-const DATA = path.resolve(PROJECT_ROOT, '../shared/data/meddocan');
-/** Same glibc tunables as bench:engine (docs/engine-benchmark.md, "Method"); set before the process starts. */
-const MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: '33554432', MALLOC_TRIM_THRESHOLD_: '68719476736' };
+const DATA = process.env.MEDDOCAN_DIR ?? path.resolve(PROJECT_ROOT, '../shared/data/meddocan');
 
 const argv = process.argv.slice(2);
 const arg = (name: string): string | undefined => {
@@ -41,84 +35,44 @@ const num = (name: string, fallback: number): number => {
 };
 
 async function main(): Promise<void> {
-  if (!process.env.MALLOC_MMAP_THRESHOLD_) {
-    const r = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...argv], { stdio: 'inherit', env: { ...process.env, ...MALLOC_ENV } });
-    process.exit(r.status ?? 1);
-  }
-  const hidden = num('hidden', 256);
+  rerunWithMallocEnv(import.meta.url);
+  const d = TAGGER_DEFAULTS;
+  const hidden = num('hidden', d.hidden);
   const o = {
-    fraction: num('fraction', 1),
+    fraction: num('fraction', d.fraction),
     hidden,
-    layers: num('layers', 2),
-    heads: num('heads', 4),
+    layers: num('layers', d.layers),
+    heads: num('heads', d.heads),
     ffn: num('ffn', 4 * hidden),
-    vocab: num('vocab', 8000),
-    maxPositions: num('max-positions', 512),
-    epochs: num('epochs', 2),
-    batch: num('batch', 16),
-    lr: num('lr', 1e-3),
-    warmup: num('warmup', 0.1),
-    chunkWords: num('chunk-words', 128),
-    seed: num('seed', 0),
-    threads: num('threads', 2),
+    vocab: num('vocab', d.vocab),
+    maxPositions: num('max-positions', d.maxPositions),
+    epochs: num('epochs', d.epochs),
+    batch: num('batch', d.batch),
+    lr: num('lr', d.lr),
+    warmup: num('warmup', d.warmup),
+    chunkWords: num('chunk-words', d.chunkWords),
+    seed: num('seed', d.seed),
+    threads: num('threads', d.threads),
     labelWords: argv.includes('--label-words'),
-    stride: num('stride', num('chunk-words', 128)),
-    validationSplit: num('validation-split', 0),
-    patience: num('patience', 2),
+    stride: num('stride', num('chunk-words', d.chunkWords)),
+    validationSplit: num('validation-split', d.validationSplit),
+    patience: num('patience', d.patience),
   };
-  const train = readBratDirectory(path.join(DATA, 'train'));
-  const trainDocs = train.slice(0, Math.max(1, Math.round(o.fraction * train.length)));
-  const devAll = readBratDirectory(path.join(DATA, 'dev'));
-  const dev = devAll.slice(0, num('dev', devAll.length));
-  const labels = [...MEDDOCAN_LABELS];
-
-  let modelDir = arg('model');
-  let trainSeconds = 0;
-  let steps = 0;
-  if (!modelDir) {
-    modelDir = arg('keep') ?? fs.mkdtempSync(path.join(os.tmpdir(), 'tagger-bench-'));
-    console.log(`training on ${trainDocs.length} train documents: ${JSON.stringify(o)}`);
-    const started = performance.now();
-    let lastPrint = 0;
-    const result = await trainNer(
-      {
-        documents: trainDocs.map((d) => ({ text: d.text, spans: d.spans })),
-        labels,
-        outputDir: modelDir,
-        base: { scratch: { hiddenSize: o.hidden, numLayers: o.layers, numHeads: o.heads, intermediateSize: o.ffn, maxPositions: o.maxPositions, vocabSize: o.vocab } },
-        chunkWords: o.chunkWords,
-        labelWords: o.labelWords,
-        validationSplit: o.validationSplit,
-        resume: false,
-        seed: o.seed,
-        intraOpThreads: o.threads,
-        train: { epochs: o.epochs, batchSize: o.batch, lr: o.lr, schedule: 'linear', warmupRatio: o.warmup, seed: o.seed, earlyStoppingPatience: o.patience },
-      },
-      (p) => {
-        if (p.validation) console.log(`  epoch ${p.validation.epoch} (step ${p.step}): validation token F1 ${p.validation.tokenF1.toFixed(3)}, strict entity F1 ${p.validation.entityF1.toFixed(3)}`);
-        if (performance.now() - lastPrint > 30_000 || p.step === p.totalSteps) {
-          lastPrint = performance.now();
-          console.log(`  step ${p.step}/${p.totalSteps} epoch ${p.epoch} loss ${p.loss.toFixed(4)} (${((performance.now() - started) / 1000).toFixed(0)} s)`);
-        }
-      },
-    );
-    trainSeconds = (performance.now() - started) / 1000;
-    steps = result.steps;
-    console.log(`trained ${result.parameters} parameters, ${result.examples} examples, ${steps} steps in ${trainSeconds.toFixed(0)} s`);
-    if (result.validation) console.log(`validation on ${result.validation.documents} held-out documents: kept step ${result.validation.bestStep}${result.validation.stoppedEarly ? ', stopped early' : ''}`);
-  }
-  const tagStarted = performance.now();
-  const predicted = await annotateNer({ modelDir, documents: dev.map((d) => ({ text: d.text })), chunkWords: o.chunkWords, chunkStride: o.stride, decoding: argv.includes('--greedy') ? 'greedy' : 'viterbi', batchSize: 16, intraOpThreads: o.threads });
-  const tagSeconds = (performance.now() - tagStarted) / 1000;
-  const scores = evaluate(
-    dev,
-    dev.map((d, i) => ({ id: d.id, spans: predicted[i]! })),
-    { bootstrap: false },
-  );
+  const model = arg('model');
+  const keep = arg('keep');
+  const dev = arg('dev');
+  if (!model) console.log(`training on MEDDOCAN train: ${JSON.stringify(o)}`);
+  const r = await runTagger({
+    ...o,
+    data: DATA,
+    greedy: argv.includes('--greedy'),
+    ...(model ? { modelDir: model } : {}),
+    ...(keep ? { keepDir: keep } : {}),
+    ...(dev ? { devDocuments: num('dev', 0) } : {}),
+  });
   const f = (x: number): string => x.toFixed(3);
-  console.log(`dev: ${dev.length} documents, ${scores.entity.micro.tp + scores.entity.micro.fn} gold spans, ${scores.entity.micro.tp + scores.entity.micro.fp} predicted; tagging ${tagSeconds.toFixed(0)} s`);
-  console.log(`token F1 ${f(scores.token.micro.f1)}  strict entity F1 ${f(scores.entity.micro.f1)} (P ${f(scores.entity.micro.precision)} R ${f(scores.entity.micro.recall)})  merged span F1 ${f(scores.spans.merged.f1)}  training ${trainSeconds.toFixed(0)} s`);
-  if (!arg('model') && !arg('keep')) fs.rmSync(modelDir, { recursive: true, force: true });
+  console.log(`dev: ${r.devDocuments} documents, ${r.goldSpans} gold spans, ${r.predictedSpans} predicted; tagging ${r.tagSeconds.toFixed(0)} s`);
+  console.log(`token F1 ${f(r.tokenF1)}  strict entity F1 ${f(r.entityF1)} (P ${f(r.entityPrecision)} R ${f(r.entityRecall)})  merged span F1 ${f(r.mergedSpanF1)}  training ${r.trainSeconds.toFixed(0)} s`);
 }
 
 await main();

@@ -1,16 +1,17 @@
-// GPT-2 and LLaMA against the Hugging Face fixtures: logits, loss, every gradient, greedy
-// generation, and the KV cache against a full forward. One suite, run for each family.
+// GPT-2 and LLaMA against the Hugging Face fixtures: logits, loss, every gradient (the comparison
+// check:device runs, src/engine/check/hf-fixtures.ts), greedy generation, and the KV cache against
+// a full forward. One suite, run for each family.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readSafetensors } from '../../src/engine/io/safetensors.js';
+import { checkFixture, formatFixtureReport } from '../../src/engine/check/hf-fixtures.js';
 import { generate } from '../../src/engine/generation/index.js';
 import { CausalLMModel } from '../../src/engine/models/causal-lm.js';
 import { parseDecoderConfig, type LlamaConfig } from '../../src/engine/io/config.js';
 import { llama } from '../../src/engine/models/llama/index.js';
 import { loadModel } from '../../src/engine/models/registry.js';
 import { HF_TINY } from '../support/paths.js';
-import { maxDifference } from '../support/compare.js';
+import { maxDifference } from '../../src/engine/check/hf-fixtures.js';
 
 /** Max |a − b| and max |b|, printed per tensor so a failure says where it diverged. */
 function diff(name: string, a: ArrayLike<number>, b: ArrayLike<number>) {
@@ -42,26 +43,12 @@ describe.each([
   ['llama', 'llama-tiny'],
 ])('%s (%s fixture)', (name, folder) => {
   const f = fixture(folder);
-    it('should match the reference logits within 1e-4 × max|logit|', async () => {
-      const logits = await f.model.forward(f.batch);
-      const expected = (await readSafetensors(join(f.DIR, 'reference_logits.safetensors'))).get('logits')!;
-      const { maxDiff, maxRef } = diff('logits', logits, expected.data as Float32Array);
-      console.log(`${name} logits: max diff ${maxDiff.toExponential(2)} (max |ref| ${maxRef.toFixed(3)})`);
-      expect(maxDiff).toBeLessThanOrEqual(1e-4 * maxRef);
-    });
-
-    it('should match the loss (1e-5 relative) and every gradient (1e-4 × max|grad|)', async () => {
-      const { loss, grads } = await f.model.lossAndGrads(f.batch);
-      expect(Math.abs(loss - f.ref.loss) / f.ref.loss).toBeLessThan(1e-5);
-      const expected = await readSafetensors(join(f.DIR, 'reference_grads.safetensors'));
-      expect([...grads.keys()].sort()).toEqual([...expected.keys()].sort());
-      const report: string[] = [];
-      for (const [name, g] of grads) {
-        const { maxDiff, maxRef } = diff(name, g, expected.get(name)!.data as Float32Array);
-        report.push(`${name}: ${maxDiff.toExponential(2)} / ${maxRef.toExponential(2)}`);
-        expect(maxDiff, name).toBeLessThanOrEqual(1e-4 * maxRef);
-      }
-      console.log(`${name} loss ${loss} vs ${f.ref.loss}\n${report.join('\n')}`);
+    it('should match the reference logits and loss, and every gradient (checkFixture: 1e-4 × max|ref|, loss 1e-5 relative)', async () => {
+      const r = await checkFixture(HF_TINY, folder, { intraOpThreads: 2 });
+      console.log(formatFixtureReport(r));
+      expect(r.problems).toEqual([]);
+      expect(r.checks.map((c) => c.kind).filter((k) => k !== 'gradient')).toEqual(['logits', 'loss']);
+      expect(r.checks.filter((c) => !c.pass).map((c) => c.name)).toEqual([]);
     });
 
     it('should reproduce greedy generation exactly', async () => {

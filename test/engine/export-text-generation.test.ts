@@ -12,7 +12,7 @@ import { generate } from '../../src/engine/generation/index.js';
 import { readSafetensors } from '../../src/engine/io/safetensors.js';
 import type { CausalLMModel } from '../../src/engine/models/causal-lm.js';
 import { loadModel } from '../../src/engine/models/registry.js';
-import { maxDifference } from '../support/compare.js';
+import { maxDifference } from '../../src/engine/check/hf-fixtures.js';
 import { useLocalTransformersJs } from '../support/transformers-js.js';
 
 const FIX = HF_TINY;

@@ -10,7 +10,7 @@ import { exportForTransformersJs } from '../../src/engine/export/index.js';
 import { readSafetensors } from '../../src/engine/io/safetensors.js';
 import { EncoderModel, parseEncoderConfig } from '../../src/engine/models/bert/index.js';
 import { loadTokenizer } from '../../src/engine/tokenizers/index.js';
-import { maxDifference } from '../support/compare.js';
+import { maxDifference } from '../../src/engine/check/hf-fixtures.js';
 import { useLocalTransformersJs } from '../support/transformers-js.js';
 
 const FIX = HF_TINY;

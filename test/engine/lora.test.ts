@@ -7,7 +7,7 @@ import { readSafetensors } from '../../src/engine/io/safetensors.js';
 import type { CausalLMModel } from '../../src/engine/models/causal-lm.js';
 import { addLora, loadLora, mergeLora, parseLoraConfig, saveLora } from '../../src/engine/models/lora/index.js';
 import { loadModel } from '../../src/engine/models/registry.js';
-import { maxDifference } from '../support/compare.js';
+import { checkFixture, maxDifference } from '../../src/engine/check/hf-fixtures.js';
 
 const FIX = HF_TINY;
 const DIR = join(FIX, 'llama-tiny-lora');
@@ -47,30 +47,12 @@ describe('LoRA (llama-tiny-lora fixture)', () => {
   });
 
   it('should give adapter gradients consistent with the base weight gradient (dB = s·dW·Aᵀ, dA = s·Bᵀ·dW)', async () => {
+    // checkFixture (shared with check:device) compares each adapter gradient with the identity
+    const r = await checkFixture(FIX, 'llama-tiny-lora', { intraOpThreads: 2 });
+    expect(r.checks.filter((c) => c.kind === 'gradient')).toHaveLength(16);
+    expect(r.checks.filter((c) => !c.pass).map((c) => c.name)).toEqual([]);
     model.trainable = 'all';
     const { grads } = await model.lossAndGrads(batch);
-    const s = model.lora!.settings.scaling;
-    for (const t of model.lora!.targets) {
-      const dW = grads.get(`${t.module}.weight`)!;
-      const A = model.params.get(t.a.name)!;
-      const Bm = model.params.get(t.b.name)!;
-      const [r, inF] = t.a.shape as [number, number];
-      const outF = t.b.shape[0]!;
-      const dB = new Float64Array(outF * r);
-      const dA = new Float64Array(r * inF);
-      for (let o = 0; o < outF; o++)
-        for (let i = 0; i < inF; i++) {
-          const g = dW[o * inF + i]!;
-          for (let k = 0; k < r; k++) {
-            dB[o * r + k] += s * g * A[k * inF + i]!;
-            dA[k * inF + i] += s * g * Bm[o * r + k]!;
-          }
-        }
-      for (const [name, want] of [[t.b.name, dB], [t.a.name, dA]] as const) {
-        const { maxDiff, maxRef } = maxAbsDiff(grads.get(name)!, want);
-        expect(maxDiff, name).toBeLessThanOrEqual(1e-4 * maxRef + 1e-9);
-      }
-    }
     // Trained alone, only the adapter gets gradients.
     model.trainable = 'lora';
     const only = await model.lossAndGrads(batch);

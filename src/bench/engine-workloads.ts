@@ -1,0 +1,172 @@
+// The engine benchmark's workloads, shared by `bench:engine` (against PyTorch) and `check:device`
+// (the engine alone on a device). Shapes: encoder hidden 256 × 4 layers at 16×128; decoder GPT-2
+// 384 × 6 layers at 16×128; greedy generation with a KV cache; BERT-base at 8×128.
+import { generate } from '../engine/generation/index.js';
+import { parseDecoderConfig, type Gpt2Config } from '../engine/io/config.js';
+import { parseEncoderConfig } from '../engine/models/bert/config.js';
+import { EncoderModel } from '../engine/models/bert/model.js';
+import { CausalLMModel } from '../engine/models/causal-lm.js';
+import { gpt2 } from '../engine/models/gpt2/index.js';
+import { AdamW } from '../engine/optim/adamw.js';
+import type { Device } from '../engine/runtime/session.js';
+
+/** What every workload's model is built with. */
+export interface EngineOptions {
+  seed: number;
+  intraOpThreads: number;
+  device: Device;
+}
+
+/** Benchmark sections, in the order they run. */
+export const SECTIONS = ['encoder', 'decoder', 'generate', 'bert-base'] as const;
+
+export const PROMPT = 32;
+export const NEW = 64;
+
+/** Tokens per call: training, batch tokens per step; generation, new tokens. */
+export const TOKENS: Record<string, number> = {
+  'encoder.train': 16 * 128,
+  'encoder.forward': 16 * 128,
+  'decoder.train': 16 * 128,
+  'generate.b1': NEW,
+  'generate.b16': 16 * NEW,
+  'bert-base.train': 8 * 128,
+};
+
+export const median = (xs: number[]): number => {
+  const s = [...xs].sort((x, y) => x - y);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+export function randomIds(n: number, V: number, seed: number): Int32Array {
+  let s = seed >>> 0 || 1;
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    out[i] = (s >>> 0) % V;
+  }
+  return out;
+}
+
+/** One timed call per `run`; `detail` explains the last `calls` measured calls (default 5; e.g. forward+backward vs AdamW). */
+export interface Workload {
+  run: () => Promise<void>;
+  detail?: (calls?: number) => string;
+}
+export type Workloads = { names: string[]; get: (name: string) => Workload; release: () => Promise<void> };
+
+export function encoderWorkloads(engine: EngineOptions, name: string, dims: { C: number; L: number; H: number; F: number; B: number }, forward = true): Workloads {
+  const labels = 43;
+  const config = parseEncoderConfig({
+    model_type: 'bert', vocab_size: 30522, hidden_size: dims.C, num_hidden_layers: dims.L, num_attention_heads: dims.H,
+    intermediate_size: dims.F, max_position_embeddings: 512, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0,
+    id2label: Object.fromEntries(Array.from({ length: labels }, (_, i) => [i, `L${i}`])),
+  });
+  const model = EncoderModel.fromConfig(config, engine);
+  const T = 128;
+  const n = dims.B * T;
+  const batch = { batchSize: dims.B, seqLen: T, inputIds: randomIds(n, 30522, 1), labels: randomIds(n, labels, 2) };
+  const w: Record<string, Workload> = { [`${name}.train`]: trainWorkload(model, batch) };
+  if (forward) w[`${name}.forward`] = { run: async () => void (await model.forward(batch)) };
+  return { names: Object.keys(w), get: (k) => w[k]!, release: () => model.dispose() };
+}
+
+/** One training step (loss, gradients, AdamW), timing the two halves separately. */
+function trainWorkload<Batch>(
+  model: { lossAndGrads(batch: Batch): Promise<{ grads: Map<string, Float32Array> }>; params: Map<string, Float32Array> },
+  batch: Batch,
+): Workload {
+  const opt = new AdamW({ lr: 1e-4 });
+  const lgs: number[] = [];
+  const oss: number[] = [];
+  return {
+    run: async () => {
+      let t = performance.now();
+      const { grads } = await model.lossAndGrads(batch);
+      lgs.push(performance.now() - t);
+      t = performance.now();
+      opt.step(model.params, grads);
+      oss.push(performance.now() - t);
+    },
+    detail: (calls = 5) => `forward+backward ${median(lgs.slice(-calls)).toFixed(0)} ms, AdamW ${median(oss.slice(-calls)).toFixed(0)} ms`,
+  };
+}
+
+function decoderConfig(): Gpt2Config {
+  return parseDecoderConfig({ model_type: 'gpt2', vocab_size: 8000, n_embd: 384, n_layer: 6, n_head: 6, n_inner: 1536, n_positions: 1024 }) as Gpt2Config;
+}
+
+function decoderWorkloads(engine: EngineOptions): Workloads {
+  const model = CausalLMModel.fromConfig(gpt2, decoderConfig(), engine);
+  const B = 16;
+  const T = 128;
+  const ids = randomIds(B * T, 8000, 3);
+  const batch = { batchSize: B, seqLen: T, inputIds: ids, labels: ids };
+  const w: Record<string, Workload> = { 'decoder.train': trainWorkload(model, batch) };
+  return { names: Object.keys(w), get: (k) => w[k]!, release: () => model.dispose() };
+}
+
+function generateWorkloads(engine: EngineOptions): Workloads {
+  const model = CausalLMModel.fromConfig(gpt2, decoderConfig(), engine);
+  const w: Record<string, Workload> = {};
+  for (const B of [1, 16]) {
+    const ids = randomIds(B * PROMPT, 8000, 4 + B);
+    const prompts = Array.from({ length: B }, (_, b) => Array.from(ids.subarray(b * PROMPT, (b + 1) * PROMPT)));
+    w[`generate.b${B}`] = { run: async () => void (await generate(model, prompts, { maxNewTokens: NEW })) };
+  }
+  return { names: Object.keys(w), get: (k) => w[k]!, release: () => model.dispose() };
+}
+
+export function workloads(section: string, engine: EngineOptions): Workloads {
+  switch (section) {
+    case 'encoder':
+      return encoderWorkloads(engine, 'encoder', { C: 256, L: 4, H: 4, F: 1024, B: 16 });
+    case 'decoder':
+      return decoderWorkloads(engine);
+    case 'generate':
+      return generateWorkloads(engine);
+    case 'bert-base':
+      return encoderWorkloads(engine, 'bert-base', { C: 768, L: 12, H: 12, F: 3072, B: 8 }, false);
+    default:
+      throw new Error(`unknown section ${section}; sections: ${SECTIONS.join(', ')}`);
+  }
+}
+
+/** A timed workload: median ms over `iters` calls after `warmup`, and what that is in tokens/s. */
+export interface Timing {
+  name: string;
+  ms: number[];
+  medianMs: number;
+  tokensPerSecond: number;
+  detail?: string;
+}
+
+/** Times every workload of `sections` in this process (the engine alone; no PyTorch peer). */
+export async function timeSections(sections: readonly string[], engine: EngineOptions, opts: { warmup: number; iters: number }, onTiming?: (t: Timing) => void): Promise<Timing[]> {
+  const out: Timing[] = [];
+  for (const section of sections) {
+    const w = workloads(section, engine);
+    try {
+      for (const name of w.names) {
+        for (let i = 0; i < opts.warmup; i++) await w.get(name).run();
+        const ms: number[] = [];
+        for (let i = 0; i < opts.iters; i++) {
+          const t = performance.now();
+          await w.get(name).run();
+          ms.push(performance.now() - t);
+        }
+        const m = median(ms);
+        const detail = w.get(name).detail?.(opts.iters);
+        const timing: Timing = { name, ms, medianMs: m, tokensPerSecond: (TOKENS[name]! * 1000) / m, ...(detail ? { detail } : {}) };
+        out.push(timing);
+        onTiming?.(timing);
+      }
+    } finally {
+      await w.release();
+    }
+  }
+  return out;
+}
