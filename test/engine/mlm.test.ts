@@ -151,7 +151,7 @@ describe.each(['bert', 'roberta'] as const)('masked-LM pre-training of a %s enco
     expect(result.heldOutInitial!.mlmLoss).toBeCloseTo(lnV, 0); // fresh weights: about uniform
     expect(result.heldOut!.mlmLoss).toBeLessThan(lnV - 1); // perplexity under V / e
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-    expect(mean(result.losses.slice(-10))).toBeLessThan(mean(result.losses.slice(0, 10)) - 0.75);
+    expect(mean(result.losses.slice(-10))).toBeLessThan(mean(result.losses.slice(0, 10)) - 0.5);
 
     // A Hugging Face *ForMaskedLM folder: config, weights with the head (decoder tied: no decoder.weight), tokenizer with its mask token.
     const config = JSON.parse(readFileSync(join(s.outputDir, 'config.json'), 'utf8'));

@@ -12,7 +12,7 @@ import type { CausalBatch, CausalLMModel } from '../models/causal-lm.js';
 import { addLora, mergeLora } from '../models/lora/index.js';
 import type { Device } from '../runtime/session.js';
 import { loadTokenizer, type TextTokenizer } from '../tokenizers/index.js';
-import { trainLoop, type BatchSource, type TrainProgress, type Trainable } from '../train/index.js';
+import { trainLoop, type BatchSource, type TrainConfig, type TrainProgress, type Trainable } from '../train/index.js';
 
 export interface AdaptGeneratorSpec {
   /** The decoder to adapt (config.json, model.safetensors, tokenizer.json). */
@@ -56,6 +56,26 @@ export interface HeldOutLoss {
 /** Training progress; `validation` comes with the steps that measured the held-out text. */
 export type AdaptProgress = TrainProgress & { validation?: HeldOutLoss };
 
+/** The loop settings causal-LM adaptation and pre-training (causal and masked) share: linear warm-up and decay, weight decay 0.01, checkpoints every 50 steps by default. */
+export function languageModelTrainConfig(
+  spec: Pick<AdaptGeneratorSpec, 'epochs' | 'maxSteps' | 'lr' | 'warmupSteps' | 'seed' | 'validateEverySteps' | 'earlyStoppingPatience' | 'checkpointDir' | 'checkpointEverySteps'>,
+  batchSize: number,
+): TrainConfig {
+  return {
+    batchSize,
+    epochs: spec.epochs,
+    ...(spec.maxSteps ? { maxSteps: spec.maxSteps } : {}),
+    lr: spec.lr,
+    warmupSteps: spec.warmupSteps,
+    schedule: 'linear',
+    weightDecay: 0.01,
+    seed: spec.seed,
+    ...(spec.validateEverySteps ? { validateEverySteps: spec.validateEverySteps } : {}),
+    ...(spec.earlyStoppingPatience ? { earlyStoppingPatience: spec.earlyStoppingPatience } : {}),
+    ...(spec.checkpointDir ? { checkpointDir: spec.checkpointDir, checkpointEverySteps: spec.checkpointEverySteps ?? 50 } : {}),
+  };
+}
+
 export interface AdaptResult {
   steps: number;
   losses: number[];
@@ -96,19 +116,7 @@ export async function adaptGenerator(spec: AdaptGeneratorSpec, onProgress?: (p: 
     const result = await trainLoop(
       decoderTrainable(model),
       causalWindows(stream, T),
-      {
-        batchSize: B,
-        epochs: spec.epochs,
-        ...(spec.maxSteps ? { maxSteps: spec.maxSteps } : {}),
-        lr: spec.lr,
-        warmupSteps: spec.warmupSteps,
-        schedule: 'linear',
-        weightDecay: 0.01,
-        seed: spec.seed,
-        ...(spec.validateEverySteps ? { validateEverySteps: spec.validateEverySteps } : {}),
-        ...(spec.earlyStoppingPatience ? { earlyStoppingPatience: spec.earlyStoppingPatience } : {}),
-        ...(spec.checkpointDir ? { checkpointDir: spec.checkpointDir, checkpointEverySteps: spec.checkpointEverySteps ?? 50 } : {}),
-      },
+      languageModelTrainConfig(spec, B),
       {
         onProgress: (p) => {
           onProgress?.(pending ? { ...p, validation: pending } : p);

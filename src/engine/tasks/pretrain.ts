@@ -17,7 +17,7 @@ import type { EncoderBatch } from '../models/bert/index.js';
 import { Rng } from '../runtime/rng.js';
 import { loadTokenizer, trainByteLevelBpe, trainWordPiece } from '../tokenizers/index.js';
 import { MaskedLmBatches, packWindows, trainLoop, type MaskedLmTokens, type TrainProgress } from '../train/index.js';
-import { adaptGenerator, type AdaptGeneratorSpec, type AdaptProgress, type AdaptResult } from './adapt.js';
+import { adaptGenerator, languageModelTrainConfig, type AdaptGeneratorSpec, type AdaptProgress, type AdaptResult } from './adapt.js';
 
 /** The size of a model trained from scratch, and of the vocabulary its tokenizer learns. */
 export interface ModelSize {
@@ -183,19 +183,7 @@ export async function pretrainEncoder(spec: PretrainEncoderSpec, onProgress?: (p
     const result = await trainLoop(
       model,
       source,
-      {
-        batchSize: B,
-        epochs: spec.epochs,
-        ...(spec.maxSteps ? { maxSteps: spec.maxSteps } : {}),
-        lr: spec.lr,
-        warmupSteps: spec.warmupSteps,
-        schedule: 'linear',
-        weightDecay: 0.01,
-        seed: spec.seed,
-        ...(spec.validateEverySteps ? { validateEverySteps: spec.validateEverySteps } : {}),
-        ...(spec.earlyStoppingPatience ? { earlyStoppingPatience: spec.earlyStoppingPatience } : {}),
-        ...(spec.checkpointDir ? { checkpointDir: spec.checkpointDir, checkpointEverySteps: spec.checkpointEverySteps ?? 50 } : {}),
-      },
+      languageModelTrainConfig(spec, B),
       {
         onProgress: (p) => {
           onProgress?.(pending ? { ...p, validation: pending } : p);
