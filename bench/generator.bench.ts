@@ -26,35 +26,21 @@
  * refuses a changed configuration), and a decay-to-zero per point makes every point a finished model.
  * Results: docs/engine-benchmark.md, "Generator training length".
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { PROJECT_ROOT } from '../src/common/paths.js';
 import { adaptGenerator, generateTexts, measureHeldOut, pretrainDecoder } from '../src/engine/tasks/index.js';
 import { distinctN, indexRealCorpus, privacyReport, readBratDirectory } from '../src/scoring/index.js';
 import { firstWords } from '../src/synthesis/prompts.js';
+import { flag, hasFlag, numberFlag } from '../src/bench/args.js';
+import { rerunWithMallocEnv } from '../src/bench/malloc-env.js';
 
 const MEDDOCAN = path.resolve(PROJECT_ROOT, '../shared/data/meddocan');
 const DOMAIN = path.resolve(PROJECT_ROOT, '../shared/data/spanish-clinical-text/docs');
-/** Same glibc tunables as bench:engine (docs/engine-benchmark.md, "Method"); set before the process starts. */
-const MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: '33554432', MALLOC_TRIM_THRESHOLD_: '68719476736' };
 
-const argv = process.argv.slice(2);
-const arg = (name: string): string | undefined => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? argv[i + 1] : undefined;
-};
-const num = (name: string, fallback: number): number => {
-  const v = arg(name);
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new Error(`--${name} must be a number, got ${v}`);
-  return n;
-};
 const list = (name: string): number[] | null => {
-  const v = arg(name);
+  const v = flag(name);
   if (v === undefined) return null;
   const xs = v.split(',').map(Number);
   if (!xs.length || xs.some((x, i) => !Number.isInteger(x) || x < 1 || (i > 0 && x <= xs[i - 1]!))) throw new Error(`--${name} must be increasing positive integers separated by commas (e.g. 1,2,4,8), got ${v}`);
@@ -74,28 +60,25 @@ interface Row {
 }
 
 async function main(): Promise<void> {
-  if (!process.env.MALLOC_MMAP_THRESHOLD_) {
-    const r = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...argv], { stdio: 'inherit', env: { ...process.env, ...MALLOC_ENV } });
-    process.exit(r.status ?? 1);
-  }
-  const architecture = arg('architecture') ?? 'gpt2';
+  rerunWithMallocEnv(import.meta.url);
+  const architecture = flag('architecture') ?? 'gpt2';
   if (architecture !== 'gpt2' && architecture !== 'llama') throw new Error(`--architecture must be gpt2 or llama, got ${architecture}`);
-  const hidden = num('hidden', 160);
+  const hidden = numberFlag('hidden', 160);
   const o = {
-    seqLen: num('seq-len', 128),
-    batch: num('batch', 16),
-    lr: num('lr', 5e-4),
-    warmup: num('warmup', 20),
-    lora: arg('lora') ? num('lora', 8) : null,
-    notes: num('notes', 64),
-    promptWords: num('prompt-words', 3),
-    maxNewTokens: num('max-new-tokens', 120),
-    topP: num('top-p', 0.95),
-    temperature: num('temperature', 1),
-    sampleSeed: num('sample-seed', 0),
-    maxOverlap: num('max-overlap', 0.35),
-    seed: num('seed', 0),
-    threads: num('threads', 2),
+    seqLen: numberFlag('seq-len', 128),
+    batch: numberFlag('batch', 16),
+    lr: numberFlag('lr', 5e-4),
+    warmup: numberFlag('warmup', 20),
+    lora: flag('lora') ? numberFlag('lora', 8) : null,
+    notes: numberFlag('notes', 64),
+    promptWords: numberFlag('prompt-words', 3),
+    maxNewTokens: numberFlag('max-new-tokens', 120),
+    topP: numberFlag('top-p', 0.95),
+    temperature: numberFlag('temperature', 1),
+    sampleSeed: numberFlag('sample-seed', 0),
+    maxOverlap: numberFlag('max-overlap', 0.35),
+    seed: numberFlag('seed', 0),
+    threads: numberFlag('threads', 2),
   };
   const stepPoints = list('points');
   const epochPoints = stepPoints ? null : (list('epochs-points') ?? [1, 2, 4, 8, 16]);
@@ -104,39 +87,39 @@ async function main(): Promise<void> {
   const progress = (line: string): void => void process.stderr.write(`[${elapsed().toFixed(0).padStart(5)} s] ${line}\n`);
 
   const trainAll = readBratDirectory(path.join(MEDDOCAN, 'train'));
-  const train = trainAll.slice(0, Math.max(1, Math.round(num('fraction', 1) * trainAll.length)));
+  const train = trainAll.slice(0, Math.max(1, Math.round(numberFlag('fraction', 1) * trainAll.length)));
   const devAll = readBratDirectory(path.join(MEDDOCAN, 'dev'));
-  const dev = devAll.slice(0, num('dev', devAll.length));
+  const dev = devAll.slice(0, numberFlag('dev', devAll.length));
   const trainTexts = train.map((d) => d.text);
   const devTexts = dev.map((d) => d.text);
   const prompts = train.slice(0, o.notes).map((d) => firstWords(d.text, o.promptWords));
   const realIndex = indexRealCorpus(train);
 
-  const keep = arg('keep');
+  const keep = flag('keep');
   const work = keep ?? fs.mkdtempSync(path.join(os.tmpdir(), 'generator-bench-'));
   fs.mkdirSync(work, { recursive: true });
   const rows: Row[] = [];
 
   // 1. the pre-trained base: a saved one, or pre-trained here (the expensive part)
-  let base = arg('base');
+  let base = flag('base');
   if (base) console.log(`base: ${base} (not pre-trained here)`);
   else {
-    base = arg('save-base') ?? path.join(work, 'base');
+    base = flag('save-base') ?? path.join(work, 'base');
     const domainFiles = fs.readdirSync(DOMAIN).filter((f) => f.endsWith('.txt')).sort();
-    const domain = domainFiles.slice(0, num('pretrain-docs', domainFiles.length)).map((f) => fs.readFileSync(path.join(DOMAIN, f), 'utf8'));
-    const size = { hiddenSize: hidden, numLayers: num('layers', 3), numHeads: num('heads', 4), intermediateSize: num('ffn', 4 * hidden), maxPositions: num('max-positions', 256), vocabSize: num('vocab', 6000) };
-    const steps = num('pretrain-steps', 400);
+    const domain = domainFiles.slice(0, numberFlag('pretrain-docs', domainFiles.length)).map((f) => fs.readFileSync(path.join(DOMAIN, f), 'utf8'));
+    const size = { hiddenSize: hidden, numLayers: numberFlag('layers', 3), numHeads: numberFlag('heads', 4), intermediateSize: numberFlag('ffn', 4 * hidden), maxPositions: numberFlag('max-positions', 256), vocabSize: numberFlag('vocab', 6000) };
+    const steps = numberFlag('pretrain-steps', 400);
     console.log(`pre-training ${architecture} ${JSON.stringify(size)} on ${domain.length} domain documents for ${steps} steps`);
     const t0 = performance.now();
     const result = await pretrainDecoder(
-      { architecture, size, texts: domain, heldOutTexts: [], outputDir: base, seqLen: o.seqLen, batchSize: o.batch, epochs: 1000, maxSteps: steps, lr: num('pretrain-lr', 1e-3), warmupSteps: Math.round(0.05 * steps), seed: o.seed, intraOpThreads: o.threads },
+      { architecture, size, texts: domain, heldOutTexts: [], outputDir: base, seqLen: o.seqLen, batchSize: o.batch, epochs: 1000, maxSteps: steps, lr: numberFlag('pretrain-lr', 1e-3), warmupSteps: Math.round(0.05 * steps), seed: o.seed, intraOpThreads: o.threads },
       (p) => {
         if (p.step % 25 === 0 || p.step === p.totalSteps) progress(`pre-training step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)}`);
       },
     );
     const tail = result.losses.slice(-50);
     console.log(`pre-trained ${result.trainableParameters} parameters, vocabulary ${result.vocabSize}, ${result.tokens} tokens, ${result.steps} steps in ${((performance.now() - t0) / 1000).toFixed(0)} s; loss of the last ${tail.length} steps ${(tail.reduce((a, b) => a + b, 0) / tail.length).toFixed(3)}`);
-    if (arg('save-base')) console.log(`saved the pre-trained model to ${base} (reuse with --base ${base})`);
+    if (flag('save-base')) console.log(`saved the pre-trained model to ${base} (reuse with --base ${base})`);
   }
   console.log(`adapting on ${train.length} MEDDOCAN train notes (${o.lora ? `LoRA r ${o.lora}` : 'all weights'}, lr ${o.lr}, warm-up ${o.warmup} steps per segment, ${o.batch} × ${o.seqLen}); measuring ${dev.length} dev notes, ${prompts.length} samples of ≤ ${o.maxNewTokens} new tokens (top-p ${o.topP}, temperature ${o.temperature}, seed ${o.sampleSeed})`);
 
@@ -174,7 +157,7 @@ async function main(): Promise<void> {
   await measure('base', base, 0, null, 0);
 
   // 3. adapt further segment by segment, each continuing from the previous point's model
-  const targets = argv.includes('--measure-only') ? [] : (stepPoints ?? epochPoints!);
+  const targets = hasFlag('measure-only') ? [] : (stepPoints ?? epochPoints!);
   let previous = base;
   let steps = 0;
   for (let i = 0; i < targets.length; i++) {

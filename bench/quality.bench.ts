@@ -28,21 +28,19 @@
  *   --seed [0] --threads [2] --keep DIR (keep the models and notes there)
  * Results: docs/engine-benchmark.md, "Quality benchmark".
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { PROJECT_ROOT } from '../src/common/paths.js';
 import { annotateNer, chunkByWords, splitDocuments, trainNer, type NerDocument, type NerSpan } from '../src/engine/ner/index.js';
 import { adaptGenerator, generateTexts, pretrainDecoder, type AdaptResult } from '../src/engine/tasks/index.js';
 import { loadTokenizer } from '../src/engine/tokenizers/index.js';
 import { MEDDOCAN_LABELS, evaluate, indexRealCorpus, privacyReport, readBratDirectory, type EvaluationResult, type ScoringDocument } from '../src/scoring/index.js';
 import { StageProgress } from './progress.js';
+import { flag, hasFlag, numberFlag } from '../src/bench/args.js';
+import { rerunWithMallocEnv } from '../src/bench/malloc-env.js';
 
 const DATA = path.resolve(PROJECT_ROOT, '../shared/data');
-/** Same glibc tunables as bench:engine (docs/engine-benchmark.md, "Method"); set before the process starts. */
-const MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: '33554432', MALLOC_TRIM_THRESHOLD_: '68719476736' };
 
 const DEFAULTS = {
   epochs: 3, hidden: 256, layers: 2, heads: 4, vocab: 8000, batch: 16, lr: 1e-3, 'chunk-words': 128, patience: 2,
@@ -59,16 +57,11 @@ const QUICK: Partial<typeof DEFAULTS> = {
   'pretrain-steps': 300, 'pretrain-lr': 3e-3, 'adapt-steps': 80, 'adapt-lr': 1e-3, notes: 256, 'max-tokens': 256,
 };
 
-const argv = process.argv.slice(2);
-const arg = (name: string): string | undefined => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? argv[i + 1] : undefined;
-};
 function options(): typeof DEFAULTS {
-  const base = { ...DEFAULTS, ...(argv.includes('--quick') ? QUICK : {}) };
+  const base = { ...DEFAULTS, ...(hasFlag('quick') ? QUICK : {}) };
   const out = { ...base };
   for (const name of Object.keys(base) as (keyof typeof DEFAULTS)[]) {
-    const v = arg(name);
+    const v = flag(name);
     if (v === undefined) continue;
     const n = Number(v);
     if (!Number.isFinite(n)) throw new Error(`--${name} must be a number, got ${v}`);
@@ -104,12 +97,9 @@ function tokenCount(modelDir: string, texts: string[]): number {
 }
 
 async function main(): Promise<void> {
-  if (!process.env.MALLOC_MMAP_THRESHOLD_) {
-    const r = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...argv], { stdio: 'inherit', env: { ...process.env, ...MALLOC_ENV } });
-    process.exit(r.status ?? 1);
-  }
+  rerunWithMallocEnv(import.meta.url);
   const o = options();
-  const work = arg('keep') ?? fs.mkdtempSync(path.join(os.tmpdir(), 'quality-bench-'));
+  const work = flag('keep') ?? fs.mkdtempSync(path.join(os.tmpdir(), 'quality-bench-'));
   fs.mkdirSync(work, { recursive: true });
   const trainAll = readBratDirectory(path.join(DATA, 'meddocan/train'));
   const train = trainAll.slice(0, Math.min(trainAll.length, o['train-docs']));
@@ -119,9 +109,9 @@ async function main(): Promise<void> {
   const { train: validation, held: test } = splitDocuments(dev, 0.5, o.seed);
   const labels = [...MEDDOCAN_LABELS];
   const stages: Stage[] = [];
-  const mode = argv.includes('--quick') ? 'quick (smoke run)' : 'full';
+  const mode = hasFlag('quick') ? 'quick (smoke run)' : 'full';
   console.log(`quality benchmark, ${mode}: ${train.length} train documents, dev ${dev.length} = ${validation.length} validation + ${test.length} test (seed ${o.seed}); ${o.threads} threads; ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown'})`);
-  console.log(`settings: ${JSON.stringify(o)}${arg('generator') ? `, generator ${arg('generator')}` : ''}`);
+  console.log(`settings: ${JSON.stringify(o)}${flag('generator') ? `, generator ${flag('generator')}` : ''}`);
 
   /** Trains a tagger; `budget` (the synthetic one) caps it at the gold tagger's optimizer steps. Returns its steps and steps per epoch. */
   const tagger = async (name: string, documents: NerDocument[], outputDir: string, budget?: { steps: number; patienceSteps: number }): Promise<{ steps: number; stepsPerEpoch: number }> => {
@@ -171,7 +161,7 @@ async function main(): Promise<void> {
   const T = o['seq-len'];
   /** Tokens through the model: steps × rows per batch (fewer when the text holds fewer windows) × T. */
   const lmTokens = (r: AdaptResult): number => r.steps * Math.min(B, Math.floor(r.tokens / T)) * T;
-  let generatorDir = arg('generator');
+  let generatorDir = flag('generator');
   const perplexities: string[] = [];
   if (!generatorDir) {
     const clinical = path.join(DATA, 'spanish-clinical-text/docs');
@@ -236,7 +226,7 @@ async function main(): Promise<void> {
   );
   stages.push({ name: 'generate (new tokens)', seconds: generation.end(), tokens: generated.newTokens, unit: 'generated' });
   const notes = generated.texts;
-  if (arg('keep')) fs.writeFileSync(path.join(work, 'synthetic.jsonl'), notes.map((text, i) => JSON.stringify({ id: `synthetic-${i}`, text })).join('\n') + '\n');
+  if (flag('keep')) fs.writeFileSync(path.join(work, 'synthetic.jsonl'), notes.map((text, i) => JSON.stringify({ id: `synthetic-${i}`, text })).join('\n') + '\n');
 
   // machine annotation by the gold tagger, then the synthetic tagger on the notes alone
   const machine = await tag('gold tagger: annotate notes', goldDir, notes);
@@ -268,7 +258,7 @@ async function main(): Promise<void> {
   console.log('|---|---|---|---|');
   for (const s of stages) console.log(`| ${s.name} | ${s.seconds.toFixed(1)} | ${s.tokens ? `${s.tokens} ${s.unit}` : '—'} | ${s.tokens ? (s.tokens / s.seconds).toFixed(0) : '—'} |`);
   console.log(`| total | ${stages.reduce((n, s) => n + s.seconds, 0).toFixed(1)} | | |`);
-  if (!arg('keep')) fs.rmSync(work, { recursive: true, force: true });
+  if (!flag('keep')) fs.rmSync(work, { recursive: true, force: true });
 }
 
 await main();

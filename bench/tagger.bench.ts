@@ -18,57 +18,46 @@ import path from 'node:path';
 import { PROJECT_ROOT } from '../src/common/paths.js';
 import { rerunWithMallocEnv } from '../src/bench/malloc-env.js';
 import { TAGGER_DEFAULTS, runTagger } from '../src/bench/tagger.js';
+import { flag, hasFlag, numberFlag } from '../src/bench/args.js';
 
 const DATA = process.env.MEDDOCAN_DIR ?? path.resolve(PROJECT_ROOT, '../shared/data/meddocan');
 
-const argv = process.argv.slice(2);
-const arg = (name: string): string | undefined => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? argv[i + 1] : undefined;
-};
-const num = (name: string, fallback: number): number => {
-  const v = arg(name);
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new Error(`--${name} must be a number, got ${v}`);
-  return n;
-};
 
 async function main(): Promise<void> {
   rerunWithMallocEnv(import.meta.url);
   const d = TAGGER_DEFAULTS;
-  const hidden = num('hidden', d.hidden);
+  const hidden = numberFlag('hidden', d.hidden);
   const o = {
-    fraction: num('fraction', d.fraction),
+    fraction: numberFlag('fraction', d.fraction),
     hidden,
-    layers: num('layers', d.layers),
-    heads: num('heads', d.heads),
-    ffn: num('ffn', 4 * hidden),
-    vocab: num('vocab', d.vocab),
-    maxPositions: num('max-positions', d.maxPositions),
-    epochs: num('epochs', d.epochs),
-    batch: num('batch', d.batch),
-    lr: num('lr', d.lr),
-    warmup: num('warmup', d.warmup),
-    chunkWords: num('chunk-words', d.chunkWords),
-    seed: num('seed', d.seed),
-    threads: num('threads', d.threads),
-    labelWords: argv.includes('--label-words'),
-    stride: num('stride', num('chunk-words', d.chunkWords)),
-    validationSplit: num('validation-split', d.validationSplit),
-    patience: num('patience', d.patience),
+    layers: numberFlag('layers', d.layers),
+    heads: numberFlag('heads', d.heads),
+    ffn: numberFlag('ffn', 4 * hidden),
+    vocab: numberFlag('vocab', d.vocab),
+    maxPositions: numberFlag('max-positions', d.maxPositions),
+    epochs: numberFlag('epochs', d.epochs),
+    batch: numberFlag('batch', d.batch),
+    lr: numberFlag('lr', d.lr),
+    warmup: numberFlag('warmup', d.warmup),
+    chunkWords: numberFlag('chunk-words', d.chunkWords),
+    seed: numberFlag('seed', d.seed),
+    threads: numberFlag('threads', d.threads),
+    labelWords: hasFlag('label-words'),
+    stride: numberFlag('stride', numberFlag('chunk-words', d.chunkWords)),
+    validationSplit: numberFlag('validation-split', d.validationSplit),
+    patience: numberFlag('patience', d.patience),
   };
-  const model = arg('model');
-  const keep = arg('keep');
-  const dev = arg('dev');
+  const model = flag('model');
+  const keep = flag('keep');
+  const dev = flag('dev');
   if (!model) console.log(`training on MEDDOCAN train: ${JSON.stringify(o)}`);
   const r = await runTagger({
     ...o,
     data: DATA,
-    greedy: argv.includes('--greedy'),
+    greedy: hasFlag('greedy'),
     ...(model ? { modelDir: model } : {}),
     ...(keep ? { keepDir: keep } : {}),
-    ...(dev ? { devDocuments: num('dev', 0) } : {}),
+    ...(dev ? { devDocuments: numberFlag('dev', 0) } : {}),
   });
   const f = (x: number): string => x.toFixed(3);
   console.log(`dev: ${r.devDocuments} documents, ${r.goldSpans} gold spans, ${r.predictedSpans} predicted; tagging ${r.tagSeconds.toFixed(0)} s`);

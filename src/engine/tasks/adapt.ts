@@ -12,7 +12,7 @@ import type { CausalBatch, CausalLMModel } from '../models/causal-lm.js';
 import { addLora, mergeLora } from '../models/lora/index.js';
 import type { Device } from '../runtime/session.js';
 import { loadTokenizer, type TextTokenizer } from '../tokenizers/index.js';
-import { trainLoop, type BatchSource, type TrainConfig, type TrainProgress, type Trainable } from '../train/index.js';
+import { trainLoop, type BatchSource, type TrainConfig, type TrainHooks, type TrainProgress, type Trainable } from '../train/index.js';
 
 export interface AdaptGeneratorSpec {
   /** The decoder to adapt (config.json, model.safetensors, tokenizer.json). */
@@ -55,6 +55,40 @@ export interface HeldOutLoss {
 
 /** Training progress; `validation` comes with the steps that measured the held-out text. */
 export type AdaptProgress = TrainProgress & { validation?: HeldOutLoss };
+
+/**
+ * The loop hooks causal-LM adaptation and pre-training (causal and masked) share: validation by
+ * `measure` (score = −its loss; none without it), every measurement kept by step, and each attached
+ * to the progress report of the step it was made at.
+ */
+export function heldOutHooks<M>(
+  measure: (() => Promise<M>) | null,
+  lossOf: (m: M) => number,
+  spec: Pick<AdaptGeneratorSpec, 'resume'>,
+  onProgress?: (p: TrainProgress & { validation?: M }) => void,
+  signal?: AbortSignal,
+): { hooks: TrainHooks; measured: Map<number, M> } {
+  const measured = new Map<number, M>();
+  let pending: M | null = null;
+  const hooks: TrainHooks = {
+    onProgress: (p) => {
+      onProgress?.(pending ? { ...p, validation: pending } : p);
+      pending = null;
+    },
+    ...(spec.resume ? { resume: true } : {}),
+    ...(signal ? { signal } : {}),
+    ...(measure
+      ? {
+          validate: async ({ step }) => {
+            pending = await measure();
+            measured.set(step, pending);
+            return -lossOf(pending);
+          },
+        }
+      : {}),
+  };
+  return { hooks, measured };
+}
 
 /** The loop settings causal-LM adaptation and pre-training (causal and masked) share: linear warm-up and decay, weight decay 0.01, checkpoints every 50 steps by default. */
 export function languageModelTrainConfig(
@@ -106,27 +140,8 @@ export async function adaptGenerator(spec: AdaptGeneratorSpec, onProgress?: (p: 
     if (spec.lora) addLora(model, { r: spec.lora.r, alpha: spec.lora.alpha, seed: spec.seed, ...(spec.lora.targetModules ? { targetModules: spec.lora.targetModules } : {}) });
     const B = Math.min(spec.batchSize, windows);
     const heldOutStream = spec.heldOutTexts?.length ? streamOf(spec.heldOutTexts) : null;
-    const measured = new Map<number, HeldOutLoss>();
-    let pending: HeldOutLoss | null = null;
-    const validate = async ({ step }: { step: number }): Promise<number> => {
-      pending = await heldOutLoss(model, heldOutStream!, T, B);
-      measured.set(step, pending);
-      return -pending.loss;
-    };
-    const result = await trainLoop(
-      decoderTrainable(model),
-      causalWindows(stream, T),
-      languageModelTrainConfig(spec, B),
-      {
-        onProgress: (p) => {
-          onProgress?.(pending ? { ...p, validation: pending } : p);
-          pending = null;
-        },
-        ...(spec.resume ? { resume: true } : {}),
-        ...(signal ? { signal } : {}),
-        ...(heldOutStream ? { validate } : {}),
-      },
-    );
+    const { hooks, measured } = heldOutHooks(heldOutStream ? () => heldOutLoss(model, heldOutStream, T, B) : null, (m) => m.loss, spec, onProgress, signal);
+    const result = await trainLoop(decoderTrainable(model), causalWindows(stream, T), languageModelTrainConfig(spec, B), hooks);
     const trainableParameters = model.trainableSpecs().reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0);
     if (spec.lora) mergeLora(model);
     // the saved weights' held-out loss: measured when they were validated (a resumed run measures again)

@@ -17,7 +17,7 @@ import type { EncoderBatch } from '../models/bert/index.js';
 import { Rng } from '../runtime/rng.js';
 import { loadTokenizer, trainByteLevelBpe, trainWordPiece } from '../tokenizers/index.js';
 import { MaskedLmBatches, packWindows, trainLoop, type MaskedLmTokens, type TrainProgress } from '../train/index.js';
-import { adaptGenerator, languageModelTrainConfig, type AdaptGeneratorSpec, type AdaptProgress, type AdaptResult } from './adapt.js';
+import { adaptGenerator, heldOutHooks, languageModelTrainConfig, type AdaptGeneratorSpec, type AdaptProgress, type AdaptResult } from './adapt.js';
 
 /** The size of a model trained from scratch, and of the vocabulary its tokenizer learns. */
 export interface ModelSize {
@@ -172,28 +172,9 @@ export async function pretrainEncoder(spec: PretrainEncoderSpec, onProgress?: (p
     const heldWindows = spec.heldOutTexts.length ? packWindows(ids(spec.heldOutTexts), T, tokens) : [];
     const held = heldWindows.length ? new MaskedLmBatches(heldWindows, tokens, { maskProbability: source.maskProbability }).fixedBatches(B, Rng.fromSeed(spec.seed, 'heldout-mask')) : null;
     const heldOutInitial = held ? await heldOutMlmLoss(model, held) : null;
-    const measured = new Map<number, HeldOutMlmLoss>();
-    let pending: HeldOutMlmLoss | null = null;
-    const validate = async ({ step }: { step: number }): Promise<number> => {
-      pending = await heldOutMlmLoss(model, held!);
-      measured.set(step, pending);
-      return -pending.mlmLoss;
-    };
     // 4. The one training loop.
-    const result = await trainLoop(
-      model,
-      source,
-      languageModelTrainConfig(spec, B),
-      {
-        onProgress: (p) => {
-          onProgress?.(pending ? { ...p, validation: pending } : p);
-          pending = null;
-        },
-        ...(spec.resume ? { resume: true } : {}),
-        ...(signal ? { signal } : {}),
-        ...(held ? { validate } : {}),
-      },
-    );
+    const { hooks, measured } = heldOutHooks(held ? () => heldOutMlmLoss(model, held) : null, (m) => m.mlmLoss, spec, onProgress, signal);
+    const result = await trainLoop(model, source, languageModelTrainConfig(spec, B), hooks);
     // the saved weights' held-out loss: measured when they were validated (a resumed run measures again)
     const heldOut = held ? (measured.get(result.bestStep ?? -1) ?? (await heldOutMlmLoss(model, held))) : null;
     await model.save(spec.outputDir);
