@@ -26,6 +26,13 @@
  *   notes:     --notes [500] --max-tokens [256] new tokens per note --prompt-words [5]
  *              --temperature [1] --top-p [0.95]
  *   --seed [0] --threads [2] --keep DIR (keep the models and notes there)
+ *   encoder:   --base-steps N: first pre-train the taggers' encoder (masked LM, BERT of the taggers'
+ *              size) for N steps of --batch × 128 tokens on the Spanish clinical texts and the
+ *              training notes (timed apart; kept with --keep), and fine-tune both taggers from it
+ *              [0: taggers from scratch] --base-lr [5e-4]
+ *              --base DIR: start both taggers from this pre-trained encoder folder instead (a
+ *              pretrainModel or Hugging Face *ForMaskedLM folder; --hidden etc. are then unused)
+ *   --gold-only: stop after the gold tagger (its scores, per label, and its stages)
  * Results: docs/engine-benchmark.md, "Quality benchmark".
  */
 import fs from 'node:fs';
@@ -33,7 +40,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../src/common/paths.js';
 import { annotateNer, chunkByWords, splitDocuments, trainNer, type NerDocument, type NerSpan } from '../src/engine/ner/index.js';
-import { adaptGenerator, generateTexts, pretrainDecoder, type AdaptResult } from '../src/engine/tasks/index.js';
+import { adaptGenerator, generateTexts, pretrainDecoder, pretrainEncoder, type AdaptResult } from '../src/engine/tasks/index.js';
 import { loadTokenizer } from '../src/engine/tokenizers/index.js';
 import { MEDDOCAN_LABELS, evaluate, indexRealCorpus, privacyReport, readBratDirectory, type EvaluationResult, type ScoringDocument } from '../src/scoring/index.js';
 import { StageProgress } from './progress.js';
@@ -48,6 +55,7 @@ const DEFAULTS = {
   'gen-hidden': 256, 'gen-layers': 4, 'gen-heads': 4, 'gen-vocab': 8000, 'seq-len': 128, 'gen-batch': 8,
   'pretrain-docs': Infinity, 'pretrain-steps': 1000, 'pretrain-lr': 1e-3, 'adapt-epochs': 1, 'adapt-steps': 0, 'adapt-lr': 5e-4,
   notes: 500, 'max-tokens': 256, 'prompt-words': 5, temperature: 1, 'top-p': 0.95,
+  'base-steps': 0, 'base-lr': 5e-4,
   seed: 0, threads: 2,
 };
 /** --quick: a smoke run of every stage (minutes, not hours); the scores say little at this size. */
@@ -111,7 +119,8 @@ async function main(): Promise<void> {
   const stages: Stage[] = [];
   const mode = hasFlag('quick') ? 'quick (smoke run)' : 'full';
   console.log(`quality benchmark, ${mode}: ${train.length} train documents, dev ${dev.length} = ${validation.length} validation + ${test.length} test (seed ${o.seed}); ${o.threads} threads; ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown'})`);
-  console.log(`settings: ${JSON.stringify(o)}${flag('generator') ? `, generator ${flag('generator')}` : ''}`);
+  let baseDir = flag('base');
+  console.log(`settings: ${JSON.stringify(o)}${flag('generator') ? `, generator ${flag('generator')}` : ''}${baseDir ? `, taggers' base ${baseDir}` : ''}`);
 
   /** Trains a tagger; `budget` (the synthetic one) caps it at the gold tagger's optimizer steps. Returns its steps and steps per epoch. */
   const tagger = async (name: string, documents: NerDocument[], outputDir: string, budget?: { steps: number; patienceSteps: number }): Promise<{ steps: number; stepsPerEpoch: number }> => {
@@ -124,7 +133,7 @@ async function main(): Promise<void> {
         documents,
         labels,
         outputDir,
-        base: { scratch: { hiddenSize: o.hidden, numLayers: o.layers, numHeads: o.heads, intermediateSize: 4 * o.hidden, maxPositions: 512, vocabSize: o.vocab } },
+        base: baseDir ? { modelDir: baseDir } : { scratch: { hiddenSize: o.hidden, numLayers: o.layers, numHeads: o.heads, intermediateSize: 4 * o.hidden, maxPositions: 512, vocabSize: o.vocab } },
         chunkWords: o['chunk-words'],
         validationDocuments: validation,
         resume: false,
@@ -149,10 +158,51 @@ async function main(): Promise<void> {
   };
   const score = (predicted: NerSpan[][]): EvaluationResult => evaluate(test, test.map((d, i) => ({ id: d.id, spans: predicted[i]! })), { bootstrap: false, labels });
 
+  const clinicalTexts = (): string[] => {
+    const clinical = path.join(DATA, 'spanish-clinical-text/docs');
+    const files = fs.readdirSync(clinical).filter((f) => f.endsWith('.txt')).sort();
+    return files.slice(0, Math.min(files.length, o['pretrain-docs'])).map((f) => fs.readFileSync(path.join(clinical, f), 'utf8'));
+  };
+
+  // (0) optionally, the taggers' encoder pre-trained with masked LM on unannotated text
+  if (!baseDir && o['base-steps'] > 0) {
+    const texts = [...clinicalTexts(), ...train.map((d) => d.text)];
+    baseDir = path.join(work, 'encoder');
+    const progress = new StageProgress(`encoder: pre-train (masked LM) on ${texts.length} texts`);
+    const result = await pretrainEncoder(
+      {
+        architecture: 'bert',
+        size: { hiddenSize: o.hidden, numLayers: o.layers, numHeads: o.heads, intermediateSize: 4 * o.hidden, maxPositions: 512, vocabSize: o.vocab },
+        texts,
+        heldOutTexts: validation.map((d) => d.text),
+        outputDir: baseDir,
+        seqLen: 128,
+        batchSize: o.batch,
+        epochs: 1000,
+        maxSteps: o['base-steps'],
+        lr: o['base-lr'],
+        warmupSteps: Math.round(0.05 * o['base-steps']),
+        validateEverySteps: Math.max(1, Math.round(o['base-steps'] / 10)),
+        seed: o.seed,
+        intraOpThreads: o.threads,
+      },
+      (p) => progress.update(p.step, p.totalSteps, `loss ${p.loss.toFixed(3)}${p.validation ? `, held-out MLM loss ${p.validation.mlmLoss.toFixed(3)}` : ''}`),
+    );
+    const seconds = progress.end(`held-out MLM loss ${result.heldOutInitial!.mlmLoss.toFixed(3)} → ${result.heldOut!.mlmLoss.toFixed(3)} (kept step ${result.bestStep})`);
+    stages.push({ name: 'encoder: pre-train (masked LM; held-out loss included)', seconds, tokens: result.steps * o.batch * 128, unit: 'trained' });
+    console.log(`encoder: ${texts.length} texts, ${result.windows} windows of 128 tokens, ${result.steps} steps; validation-half MLM loss ${result.heldOutInitial!.mlmLoss.toFixed(3)} → ${result.heldOut!.mlmLoss.toFixed(3)}, by step ${result.validations.map((v) => `${v.step}:${v.mlmLoss.toFixed(2)}`).join(' ')}`);
+  }
+
   // (a) the gold tagger
   const goldDir = path.join(work, 'gold-tagger');
   const goldRun = await tagger('gold tagger', train, goldDir);
   const gold = score(await tag('gold tagger: tag test half', goldDir, test.map((d) => d.text)));
+  if (hasFlag('gold-only')) {
+    report([['gold (trained on train)', gold]], stages, test.length);
+    printPerLabel(gold);
+    if (!flag('keep')) fs.rmSync(work, { recursive: true, force: true });
+    return;
+  }
 
   // (b) the generator: pre-trained from scratch (or given), then adapted on the training notes
   const trainTexts = train.map((d) => d.text);
@@ -164,9 +214,7 @@ async function main(): Promise<void> {
   let generatorDir = flag('generator');
   const perplexities: string[] = [];
   if (!generatorDir) {
-    const clinical = path.join(DATA, 'spanish-clinical-text/docs');
-    const files = fs.readdirSync(clinical).filter((f) => f.endsWith('.txt')).sort();
-    const texts = [...files.slice(0, Math.min(files.length, o['pretrain-docs'])).map((f) => fs.readFileSync(path.join(clinical, f), 'utf8')), ...trainTexts];
+    const texts = [...clinicalTexts(), ...trainTexts];
     generatorDir = path.join(work, 'pretrained');
     const progress = new StageProgress(`generator: pre-train on ${texts.length} texts`);
     const result = await pretrainDecoder(
@@ -244,21 +292,36 @@ async function main(): Promise<void> {
   stages.push({ name: '5-gram overlap with train', seconds: (performance.now() - overlapStarted) / 1000, tokens: 0, unit: '' });
 
   // ---- report
-  const f = (x: number): string => x.toFixed(3);
   const spans = notes.length ? machine.reduce((n, s) => n + s.length, 0) : 0;
   console.log(`\nsynthetic notes: ${notes.length}, ${generated.newTokens} new tokens, ${spans} machine-annotated spans (${(spans / Math.max(1, notes.length)).toFixed(1)} per note); generator perplexity on the validation half: ${perplexities.join(', ') || 'not measured'}`);
   console.log(`5-gram overlap with train: ${f(whole.ngramOverlap.corpus)} of the notes' 5-grams (${whole.ngramOverlap.matchedNgrams}/${whole.ngramOverlap.totalNgrams}); generated text alone (prompts removed): ${f(continued.ngramOverlap.corpus)}; real PHI strings reproduced ${f(continued.phiReproduction.share)}; longest copied passage ${continued.longestCopied?.words ?? 0} words`);
-  console.log(`\nscores on the test half of dev (${test.length} documents, ${gold.entity.micro.tp + gold.entity.micro.fn} gold spans):\n`);
+  report([['gold (trained on train)', gold], ['synthetic (trained on the notes alone)', synthetic]], stages, test.length);
+  if (!flag('keep')) fs.rmSync(work, { recursive: true, force: true });
+}
+
+const f = (x: number): string => x.toFixed(3);
+
+/** The scores table (on the test half of dev) and the stages table. */
+function report(taggers: [string, EvaluationResult][], stages: Stage[], testDocuments: number): void {
+  const micro = taggers[0]![1].entity.micro;
+  console.log(`\nscores on the test half of dev (${testDocuments} documents, ${micro.tp + micro.fn} gold spans):\n`);
   console.log('| tagger | token F1 (typed) | token F1 (binary) | strict entity F1 | entity P / R | merged span F1 |');
   console.log('|---|---|---|---|---|---|');
-  for (const [name, r] of [['gold (trained on train)', gold], ['synthetic (trained on the notes alone)', synthetic]] as const) {
+  for (const [name, r] of taggers) {
     console.log(`| ${name} | ${f(r.token.micro.f1)} | ${f(r.token.binary.f1)} | ${f(r.entity.micro.f1)} | ${f(r.entity.micro.precision)} / ${f(r.entity.micro.recall)} | ${f(r.spans.merged.f1)} |`);
   }
   console.log('\n| stage | wall s | tokens | tokens/s |');
   console.log('|---|---|---|---|');
   for (const s of stages) console.log(`| ${s.name} | ${s.seconds.toFixed(1)} | ${s.tokens ? `${s.tokens} ${s.unit}` : '—'} | ${s.tokens ? (s.tokens / s.seconds).toFixed(0) : '—'} |`);
   console.log(`| total | ${stages.reduce((n, s) => n + s.seconds, 0).toFixed(1)} | | |`);
-  if (!flag('keep')) fs.rmSync(work, { recursive: true, force: true });
+}
+
+/** Strict entity scores per label, most gold spans first: where the strict F1 is lost. */
+function printPerLabel(r: EvaluationResult): void {
+  console.log('\n| label | gold spans | predicted | strict P | strict R | strict F1 |');
+  console.log('|---|---|---|---|---|---|');
+  const rows = Object.entries(r.entity.perLabel).filter(([, s]) => s.tp + s.fn + s.fp > 0).sort((a, b) => b[1].tp + b[1].fn - (a[1].tp + a[1].fn));
+  for (const [label, s] of rows) console.log(`| ${label} | ${s.tp + s.fn} | ${s.tp + s.fp} | ${f(s.precision)} | ${f(s.recall)} | ${f(s.f1)} |`);
 }
 
 await main();

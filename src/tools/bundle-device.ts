@@ -35,7 +35,7 @@ const PACKAGES: Record<string, string[]> = {
   '@huggingface/tokenizers': ['package.json', 'LICENSE', 'dist'],
 };
 
-/** Relative modules (static, dynamic and `new URL(…, import.meta.url)`) and bare package names a compiled module loads. */
+/** Relative modules (static, dynamic and `new URL(…, import.meta.url)`) and bare package names a compiled module loads (also through a `createRequire` require). */
 function importsOf(file: string): { local: string[]; packages: string[] } {
   const src = fs.readFileSync(file, 'utf8');
   const specs = [
@@ -43,6 +43,7 @@ function importsOf(file: string): { local: string[]; packages: string[] } {
     ...src.matchAll(/^\s*import\s*['"]([^'"]+)['"]/gm),
     ...src.matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g),
     ...src.matchAll(/new URL\(\s*['"]([^'"]+)['"]\s*,\s*import\.meta\.url\s*\)/g),
+    ...src.matchAll(/\brequire\(\s*['"]([^'"]+)['"]\s*\)/g),
   ].map((m) => m[1]!);
   const local: string[] = [];
   const packages: string[] = [];

@@ -24,7 +24,6 @@
  * --budget-minutes [30]: the whole check's limit; the tagger is stopped and fails when it runs out.
  */
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,7 +33,7 @@ import { TAGGER_DEFAULTS, runTagger, type TaggerResult } from '../bench/tagger.j
 import { HF_TINY_FIXTURES, checkFixture, formatFixtureReport } from '../engine/check/hf-fixtures.js';
 import { Graph } from '../engine/graph/index.js';
 import * as op from '../engine/ops/index.js';
-import { DEVICES, Session, type Device } from '../engine/runtime/session.js';
+import { DEVICES, Session, runtime, type Device } from '../engine/runtime/session.js';
 
 const PARTS = ['fixtures', 'bench', 'tagger'] as const;
 type Part = (typeof PARTS)[number];
@@ -136,12 +135,10 @@ export async function probeDevice(device: Device, intraOpThreads: number): Promi
   }
 }
 
+/** The onnxruntime-node the engine runs on, and where it came from. */
 function ortVersion(): string {
-  try {
-    return (createRequire(import.meta.url)('onnxruntime-node/package.json') as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
+  const r = runtime();
+  return r.cudaProvider ? `${r.version} (with the CUDA provider, from ${r.packageDir})` : r.version;
 }
 
 const minutes = (ms: number): string => (ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${(ms / 60_000).toFixed(1)} min`);

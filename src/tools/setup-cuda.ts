@@ -5,38 +5,21 @@
 // 0.4.9) is built from ONNX Runtime 1.29.0, and a provider library talks to the core through ORT's internal
 // ProviderHost interface, which is not stable across releases; our dependency's core is 1.30.0. So the
 // provider goes beside an onnxruntime-node@1.29.0 binding in .cuda/, never beside our 1.30.0 core.
-import { execFileSync, spawnSync } from 'node:child_process';
+// Once it is there, the engine runs on that runtime for every device (src/engine/runtime/session.ts).
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { delimiter, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { CUDA_PROVIDER_LIBRARIES, cudaProblems, cudaRuntimeDir } from '../engine/runtime/cuda.js';
 
-export const CUDA_DIR = resolve(process.env.ORT_CUDA_DIR ?? '.cuda');
+const CUDA_DIR = cudaRuntimeDir();
 const CORE = 'onnxruntime-node@1.29.0';
 const PROVIDER = 'com.github.asus4.onnxruntime.linux-x64-gpu@0.4.9';
-const PROVIDER_LIBS = ['libonnxruntime_providers_shared.so', 'libonnxruntime_providers_cuda.so'];
-// Loaded with dlopen at run time, so ldd does not list it; the provider fails without it.
-const DLOPENED = ['libcudnn.so.9'];
 
 function bindingDir(root: string): string {
   const bin = join(root, 'node_modules', 'onnxruntime-node', 'bin');
   const napi = readdirSync(bin).find((d) => d.startsWith('napi-v'));
   if (!napi) throw new Error(`no napi binding under ${bin}`);
   return join(bin, napi, 'linux', 'x64');
-}
-
-/** Shared libraries the provider needs that the dynamic loader cannot find here (ldd plus the dlopen'ed ones). */
-export function missingLibraries(providerLib: string): string[] {
-  const ldd = spawnSync('ldd', [providerLib], { encoding: 'utf8' });
-  const missing = [...(ldd.stdout ?? '').matchAll(/^\s*(\S+) => not found/gm)].map((m) => m[1]!);
-  const dirs = (process.env.LD_LIBRARY_PATH ?? '').split(delimiter).filter(Boolean);
-  const cache = spawnSync('ldconfig', ['-p'], { encoding: 'utf8' }).stdout ?? '';
-  for (const lib of DLOPENED) {
-    if (!dirs.some((d) => existsSync(join(d, lib))) && !cache.includes(lib)) missing.push(lib);
-  }
-  return missing;
-}
-
-export function hasNvidiaGpu(): boolean {
-  return existsSync('/dev/nvidia0') || existsSync('/proc/driver/nvidia/version');
 }
 
 function main(): void {
@@ -57,18 +40,11 @@ function main(): void {
   if (!existsSync(dest)) throw new Error(`setup:cuda: ${CORE} did not install into ${dest}`);
   const plugins = join(CUDA_DIR, 'node_modules', 'com.github.asus4.onnxruntime.linux-x64-gpu', 'Plugins', 'Linux', 'x64');
   const target = bindingDir(CUDA_DIR);
-  for (const lib of PROVIDER_LIBS) copyFileSync(join(plugins, lib), join(target, lib));
-  console.log(`setup:cuda: CUDA provider ${PROVIDER_LIBS.join(', ')} placed beside the ${CORE} binding in ${target}`);
+  for (const lib of CUDA_PROVIDER_LIBRARIES) copyFileSync(join(plugins, lib), join(target, lib));
+  console.log(`setup:cuda: CUDA provider ${CUDA_PROVIDER_LIBRARIES.join(', ')} placed beside the ${CORE} binding in ${target}`);
+  console.log(`setup:cuda: from now on the engine runs on this onnxruntime-node ${CORE.split('@')[1]} for every device; remove ${CUDA_DIR} to go back`);
 
-  const problems: string[] = [];
-  const missing = missingLibraries(join(target, 'libonnxruntime_providers_cuda.so'));
-  if (missing.length) {
-    problems.push(
-      `missing CUDA libraries: ${missing.join(', ')} (install CUDA 13 and cuDNN 9, or put the lib directories of ` +
-        `torch's nvidia-* wheels on LD_LIBRARY_PATH; see docs/gpu.md)`,
-    );
-  }
-  if (!hasNvidiaGpu()) problems.push('no NVIDIA GPU: neither /dev/nvidia0 nor /proc/driver/nvidia/version exists');
+  const problems = cudaProblems(join(target, 'libonnxruntime_providers_cuda.so'));
   if (problems.length) {
     console.error(`setup:cuda: installed, but CUDA cannot run on this machine:\n  - ${problems.join('\n  - ')}`);
     process.exit(1);

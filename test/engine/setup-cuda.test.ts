@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { missingLibraries } from '../../src/tools/setup-cuda.js';
+import { missingLibraries } from '../../src/engine/runtime/cuda.js';
 
 // The setup step's report of what CUDA lacks, on real shared objects: onnxruntime-node's binding copied
 // away from its libonnxruntime.so.1 has a dependency the loader cannot find, like the CUDA provider here.

@@ -1,6 +1,40 @@
 // onnxruntime-node session wrapper: plain typed arrays in and out, explicit devices.
 // A device that is not available is an error, never a silent fallback to the CPU.
-import ort from 'onnxruntime-node';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import type ort from 'onnxruntime-node';
+import { cudaProblems, cudaProviderLibrary, cudaRuntimeDir } from './cuda.js';
+
+type Ort = typeof ort;
+
+/**
+ * The onnxruntime-node this process runs on, loaded on first use: the CUDA runtime when
+ * setup:cuda installed one (for every device: the provider is built for ONNX Runtime 1.29.0 and
+ * cannot be loaded by our 1.30.0 core, and two cores share one soname, so a process holds one of
+ * them), else the package's own dependency.
+ */
+export interface Runtime {
+  ort: Ort;
+  version: string;
+  /** The folder onnxruntime-node was loaded from. */
+  packageDir: string;
+  /** The CUDA provider beside its binding, or null (no CUDA runtime installed). */
+  cudaProvider: string | null;
+}
+let loaded: Runtime | undefined;
+export function runtime(): Runtime {
+  if (loaded) return loaded;
+  const cudaProvider = cudaProviderLibrary();
+  const require = createRequire(cudaProvider ? path.join(cudaRuntimeDir(), 'package.json') : import.meta.url);
+  const manifest = require.resolve('onnxruntime-node/package.json');
+  loaded = {
+    ort: require('onnxruntime-node') as Ort,
+    version: (require(manifest) as { version: string }).version,
+    packageDir: path.dirname(manifest),
+    cudaProvider,
+  };
+  return loaded;
+}
 
 export type Device = 'cpu' | 'webgpu' | 'cuda';
 export const DEVICES: readonly Device[] = ['cpu', 'webgpu', 'cuda'];
@@ -41,13 +75,14 @@ function inferType(t: HostTensor): ort.Tensor.Type {
 export function toOrt(t: HostTensor): ort.Tensor {
   const n = t.shape.reduce((a, b) => a * b, 1);
   if (n !== t.data.length) throw new Error(`tensor data has ${t.data.length} values for shape [${t.shape}]`);
-  return new ort.Tensor(inferType(t), t.data as never, t.shape);
+  return new (runtime().ort.Tensor)(inferType(t), t.data as never, t.shape);
 }
 
+/** Whether this process could try the device (it may still fail to start: no GPU, missing libraries). */
 export function deviceAvailable(device: Device): boolean {
   if (device === 'cpu') return true;
-  const b = ort.listSupportedBackends().find((x) => x.name === device);
-  return !!b && (b.bundled || device !== 'cuda');
+  if (device === 'cuda') return runtime().cudaProvider !== null;
+  return runtime().ort.listSupportedBackends().some((x) => x.name === device);
 }
 
 function sameBits(a: TypedData, b: TypedData): boolean {
@@ -71,7 +106,7 @@ export class Session {
     if (!DEVICES.includes(device)) throw new Error(`unknown device '${device}'; supported: ${DEVICES.join(', ')}`);
     if (device === 'cuda' && !deviceAvailable('cuda')) {
       throw new Error(
-        "device 'cuda' is unavailable: this engine's onnxruntime-node 1.30.0 has no CUDA provider (the registry's provider is built for ONNX Runtime 1.29.0; `npm run setup:cuda` installs it into .cuda/ and names the CUDA libraries it lacks, but the engine does not load it yet, see docs/gpu.md). Use device 'cpu' or 'webgpu'.",
+        `device 'cuda' is unavailable: no CUDA runtime is installed in ${cudaRuntimeDir()} (this engine's onnxruntime-node ${runtime().version} has no CUDA provider; \`npm run setup:cuda\` installs one there from the npm registry and names the CUDA libraries the machine lacks, see docs/gpu.md). Use device 'cpu' or 'webgpu'.`,
       );
     }
     const options: ort.InferenceSession.SessionOptions = {
@@ -88,10 +123,12 @@ export class Session {
       extra: { session: { intra_op: { allow_spinning: '1' }, force_spinning_stop: '1' } },
     };
     try {
-      return new Session(await ort.InferenceSession.create(model, options), device);
+      return new Session(await runtime().ort.InferenceSession.create(model, options), device);
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
-      if (device !== 'cpu') throw new Error(`device '${device}' is unavailable: ${msg}`);
+      // onnxruntime's own message names no library (its log line on stderr does): name what is missing
+      const cuda = device === 'cuda' ? cudaProblems(runtime().cudaProvider!) : [];
+      if (device !== 'cpu') throw new Error(`device '${device}' is unavailable: ${msg}${cuda.length ? `; ${cuda.join('; ')}` : ''}`);
       throw new Error(`could not create an onnxruntime session: ${msg}`);
     }
   }
