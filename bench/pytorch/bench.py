@@ -5,10 +5,11 @@ Standalone, prints one JSON object per line: {"name": ..., "ms": median ms}. ben
 runs it with --serve and alternates single steps with the engine's (torch.set_num_threads(2),
 LD_PRELOAD=libtcmalloc when present, OPENBLAS_CORETYPE from the CPU flags, OMP_WAIT_POLICY=PASSIVE),
 so both see the same machine load. Plain torch only (no transformers): post-LN BERT encoder with a token-classification
-head, GPT-2 decoder with a tied LM head, both written as transformers writes them (Linear/Conv1D
+head or BERT's masked-LM head (masks drawn every step, as transformers' DataCollatorForLanguageModeling
+draws them), GPT-2 decoder with a tied LM head, both written as transformers writes them (Linear/Conv1D
 projections, softmax attention with an additive mask, LayerNorm, GELU erf / tanh).
 
-  python3 bench/pytorch/bench.py [--only encoder,decoder,generate,bert-base] [--iters N] [--warmup N]
+  python3 bench/pytorch/bench.py [--only encoder,mlm,decoder,generate,bert-base] [--iters N] [--warmup N]
   python3 bench/pytorch/bench.py --serve    # step-by-step line protocol used by the engine benchmark
 """
 import argparse
@@ -63,6 +64,8 @@ class BertLayer(nn.Module):
 
 
 class Bert(nn.Module):
+    """labels=None: BertForMaskedLM's head (dense, GELU, LayerNorm; decoder tied to the word embeddings, own bias)."""
+
     def __init__(self, V, C, L, H, Fd, labels, P=512, eps=1e-12):
         super().__init__()
         self.wte = nn.Embedding(V, C)
@@ -70,7 +73,11 @@ class Bert(nn.Module):
         self.tte = nn.Embedding(2, C)
         self.ln = nn.LayerNorm(C, eps=eps)
         self.layers = nn.ModuleList([BertLayer(C, H, Fd, eps) for _ in range(L)])
-        self.cls = nn.Linear(C, labels)
+        self.cls = None if labels is None else nn.Linear(C, labels)
+        if labels is None:
+            self.transform = nn.Linear(C, C)
+            self.transform_ln = nn.LayerNorm(C, eps=eps)
+            self.decoder_bias = nn.Parameter(torch.zeros(V))
         for m in self.modules():
             if isinstance(m, (nn.Linear, nn.Embedding)):
                 m.weight.data.normal_(0, 0.02)
@@ -82,7 +89,9 @@ class Bert(nn.Module):
         bias = ((1.0 - mask) * torch.finfo(torch.float32).min)[:, None, None, :]
         for layer in self.layers:
             h = layer(h, bias)
-        return self.cls(h)
+        if self.cls is not None:
+            return self.cls(h)
+        return F.linear(self.transform_ln(F.gelu(self.transform(h))), self.wte.weight, self.decoder_bias)
 
 
 def make_encoder(name, V, C, L, H, Fd, B, T):
@@ -108,6 +117,34 @@ def make_encoder(name, V, C, L, H, Fd, B, T):
             model(ids, mask)
 
     return {f"{name}.train": step, f"{name}.forward": fwd}
+
+
+def make_mlm(V, C, L, H, Fd, B, T, mask_id=103, first=1000):
+    """Masked-LM pre-training: windows [CLS] … [SEP] of ids >= `first` (past BERT's special and unused ids),
+    masked afresh every step: 15% of the non-special positions, of those 80% [MASK], 10% random, 10% kept."""
+    torch.manual_seed(0)
+    model = Bert(V, C, L, H, Fd, None)
+    ids = torch.randint(first, V, (B, T))
+    ids[:, 0], ids[:, -1] = 101, 102
+    mask = torch.ones(B, T)
+    special = ids < first
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.01)
+
+    def step():
+        model.train()
+        opt.zero_grad(set_to_none=True)
+        chosen = torch.bernoulli(torch.full((B, T), 0.15)).bool() & ~special
+        labels = ids.masked_fill(~chosen, -100)
+        masked = torch.bernoulli(torch.full((B, T), 0.8)).bool() & chosen
+        rand = torch.bernoulli(torch.full((B, T), 0.5)).bool() & chosen & ~masked
+        inputs = ids.masked_fill(masked, mask_id)
+        inputs = torch.where(rand, torch.randint(first, V, (B, T)), inputs)
+        logits = model(inputs, mask)
+        loss = F.cross_entropy(logits.view(-1, V), labels.view(-1), ignore_index=-100)
+        loss.backward()
+        opt.step()
+
+    return {"encoder.mlm": step}
 
 
 # ----------------------------------------------------------------------------- decoder (GPT-2)
@@ -203,6 +240,8 @@ def make_generate(V, C, L, H, Fd, batches, prompt, new):
 def workloads(section, prompt, new):
     if section == "encoder":
         return make_encoder("encoder", 30522, 256, 4, 4, 1024, 16, 128)
+    if section == "mlm":
+        return make_mlm(30522, 256, 4, 4, 1024, 16, 128)
     if section == "decoder":
         return make_decoder(8000, 384, 6, 6, 1536, 16, 128)
     if section == "generate":
@@ -233,7 +272,7 @@ def serve(a):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--only", default="encoder,decoder,generate,bert-base")
+    ap.add_argument("--only", default="encoder,mlm,decoder,generate,bert-base")
     ap.add_argument("--iters", type=int, default=7)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--prompt", type=int, default=32)

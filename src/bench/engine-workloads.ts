@@ -1,6 +1,7 @@
 // The engine benchmark's workloads, shared by `bench:engine` (against PyTorch) and `check:device`
-// (the engine alone on a device). Shapes: encoder hidden 256 × 4 layers at 16×128; decoder GPT-2
-// 384 × 6 layers at 16×128; greedy generation with a KV cache; BERT-base at 8×128.
+// (the engine alone on a device). Shapes: encoder hidden 256 × 4 layers at 16×128 (token
+// classification, and masked-LM pre-training); decoder GPT-2 384 × 6 layers at 16×128; greedy
+// generation with a KV cache; BERT-base at 8×128.
 import { generate } from '../engine/generation/index.js';
 import { parseDecoderConfig, type Gpt2Config } from '../engine/io/config.js';
 import { parseEncoderConfig } from '../engine/models/bert/config.js';
@@ -8,7 +9,9 @@ import { EncoderModel } from '../engine/models/bert/model.js';
 import { CausalLMModel } from '../engine/models/causal-lm.js';
 import { gpt2 } from '../engine/models/gpt2/index.js';
 import { AdamW } from '../engine/optim/adamw.js';
+import { Rng } from '../engine/runtime/rng.js';
 import type { Device } from '../engine/runtime/session.js';
+import { MaskedLmBatches, packWindows } from '../engine/train/mlm.js';
 
 /** What every workload's model is built with. */
 export interface EngineOptions {
@@ -18,7 +21,7 @@ export interface EngineOptions {
 }
 
 /** Benchmark sections, in the order they run. */
-export const SECTIONS = ['encoder', 'decoder', 'generate', 'bert-base'] as const;
+export const SECTIONS = ['encoder', 'mlm', 'decoder', 'generate', 'bert-base'] as const;
 
 export const PROMPT = 32;
 export const NEW = 64;
@@ -27,6 +30,7 @@ export const NEW = 64;
 export const TOKENS: Record<string, number> = {
   'encoder.train': 16 * 128,
   'encoder.forward': 16 * 128,
+  'encoder.mlm': 16 * 128,
   'decoder.train': 16 * 128,
   'generate.b1': NEW,
   'generate.b16': 16 * NEW,
@@ -58,32 +62,58 @@ export interface Workload {
 }
 export type Workloads = { names: string[]; get: (name: string) => Workload; release: () => Promise<void> };
 
-export function encoderWorkloads(engine: EngineOptions, name: string, dims: { C: number; L: number; H: number; F: number; B: number }, forward = true): Workloads {
-  const labels = 43;
-  const config = parseEncoderConfig({
+type EncoderDims = { C: number; L: number; H: number; F: number; B: number };
+
+/** A BERT of these dims with bert-base-uncased's vocabulary, dropout 0. */
+function bertConfig(dims: EncoderDims, extra: Record<string, unknown>) {
+  return parseEncoderConfig({
     model_type: 'bert', vocab_size: 30522, hidden_size: dims.C, num_hidden_layers: dims.L, num_attention_heads: dims.H,
-    intermediate_size: dims.F, max_position_embeddings: 512, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0,
-    id2label: Object.fromEntries(Array.from({ length: labels }, (_, i) => [i, `L${i}`])),
+    intermediate_size: dims.F, max_position_embeddings: 512, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0, ...extra,
   });
+}
+
+export function encoderWorkloads(engine: EngineOptions, name: string, dims: EncoderDims, forward = true): Workloads {
+  const labels = 43;
+  const config = bertConfig(dims, { id2label: Object.fromEntries(Array.from({ length: labels }, (_, i) => [i, `L${i}`])) });
   const model = EncoderModel.fromConfig(config, engine);
   const T = 128;
   const n = dims.B * T;
   const batch = { batchSize: dims.B, seqLen: T, inputIds: randomIds(n, 30522, 1), labels: randomIds(n, labels, 2) };
-  const w: Record<string, Workload> = { [`${name}.train`]: trainWorkload(model, batch) };
+  const w: Record<string, Workload> = { [`${name}.train`]: trainWorkload(model, () => batch) };
   if (forward) w[`${name}.forward`] = { run: async () => void (await model.forward(batch)) };
   return { names: Object.keys(w), get: (k) => w[k]!, release: () => model.dispose() };
 }
 
-/** One training step (loss, gradients, AdamW), timing the two halves separately. */
+/**
+ * Masked-LM pre-training of the same encoder, as pretrainEncoder trains it: the masked-LM head
+ * (decoder tied to the word embeddings), windows [CLS] … [SEP] masked afresh every step by
+ * MaskedLmBatches (15%, 80/10/10), the loss over the masked positions only.
+ */
+function mlmWorkloads(engine: EngineOptions, dims: EncoderDims): Workloads {
+  const V = 30522;
+  const T = 128;
+  const model = EncoderModel.fromConfig(bertConfig(dims, {}), { ...engine, head: 'masked-lm' });
+  // bert-base-uncased's special ids; the text draws from 1000 up, past them and the [unused] ones
+  const tokens = { first: 101, last: 102, mask: 103, pad: 0, vocabSize: V, special: [100] };
+  const text = Array.from(randomIds(dims.B * (T - 2), V - 1000, 9), (id) => id + 1000);
+  const source = new MaskedLmBatches(packWindows([text], T, tokens), tokens);
+  const all = Array.from({ length: source.size }, (_, i) => i);
+  const rng = Rng.fromSeed(engine.seed, 'mask');
+  const w: Record<string, Workload> = { 'encoder.mlm': trainWorkload(model, () => source.batch(all, rng)) };
+  return { names: Object.keys(w), get: (k) => w[k]!, release: () => model.dispose() };
+}
+
+/** One training step (loss, gradients, AdamW) on the next batch, timing the two halves separately. */
 function trainWorkload<Batch>(
   model: { lossAndGrads(batch: Batch): Promise<{ grads: Map<string, Float32Array> }>; params: Map<string, Float32Array> },
-  batch: Batch,
+  nextBatch: () => Batch,
 ): Workload {
   const opt = new AdamW({ lr: 1e-4 });
   const lgs: number[] = [];
   const oss: number[] = [];
   return {
     run: async () => {
+      const batch = nextBatch();
       let t = performance.now();
       const { grads } = await model.lossAndGrads(batch);
       lgs.push(performance.now() - t);
@@ -105,7 +135,7 @@ function decoderWorkloads(engine: EngineOptions): Workloads {
   const T = 128;
   const ids = randomIds(B * T, 8000, 3);
   const batch = { batchSize: B, seqLen: T, inputIds: ids, labels: ids };
-  const w: Record<string, Workload> = { 'decoder.train': trainWorkload(model, batch) };
+  const w: Record<string, Workload> = { 'decoder.train': trainWorkload(model, () => batch) };
   return { names: Object.keys(w), get: (k) => w[k]!, release: () => model.dispose() };
 }
 
@@ -120,10 +150,14 @@ function generateWorkloads(engine: EngineOptions): Workloads {
   return { names: Object.keys(w), get: (k) => w[k]!, release: () => model.dispose() };
 }
 
+const ENCODER: EncoderDims = { C: 256, L: 4, H: 4, F: 1024, B: 16 };
+
 export function workloads(section: string, engine: EngineOptions): Workloads {
   switch (section) {
     case 'encoder':
-      return encoderWorkloads(engine, 'encoder', { C: 256, L: 4, H: 4, F: 1024, B: 16 });
+      return encoderWorkloads(engine, 'encoder', ENCODER);
+    case 'mlm':
+      return mlmWorkloads(engine, ENCODER);
     case 'decoder':
       return decoderWorkloads(engine);
     case 'generate':

@@ -19,9 +19,10 @@
  * --fixtures DIR [$HF_TINY, else fixtures/hf-tiny beside dist/, else ../shared/fixtures/hf-tiny];
  * --data DIR [$MEDDOCAN_DIR, else data/meddocan beside dist/, else ../shared/data/meddocan];
  * --threads N [all cores] (intra-op threads of the CPU provider); --bench-sections
- * [encoder,decoder,generate,bert-base]; --bench-iters [3]; --tagger-steps [354: 3 epochs of all of
- * train, the docs' tagger budget]; --tagger-dev N [all 250 dev documents]; --min-entity-f1 [0.5];
- * --budget-minutes [30]: the whole check's limit; the tagger is stopped and fails when it runs out.
+ * [encoder,mlm,decoder,generate,bert-base]; --bench-iters [3]; --tagger-steps [354: 3 epochs of
+ * all of train, the docs' tagger budget]; --tagger-dev N [all 250 dev documents];
+ * --min-entity-f1 [0.5]; --budget-minutes [30]: the whole check's limit; the tagger is stopped and
+ * fails when it runs out.
  */
 import fs from 'node:fs';
 import os from 'node:os';
