@@ -1,12 +1,15 @@
 /**
  * The device check as a self-contained bundle for servers with no network (docs/gpu.md,
  * "Air-gapped servers"):
- *   npm run build && npm run bundle:device [-- --out .bundle --max-part-mib 64]
+ *   npm run build && npm run bundle:device [-- --out .bundle --max-part-mib 64 --cuda]
  * Writes `<out>/deid-device-check/` (this Node binary, the compiled modules the check imports, the
  * node_modules files they load, the hf-tiny fixtures, MEDDOCAN train and dev, `run-check.sh`) and
  * packs it as `<out>/deid-device-check.tar.gz`, split into `.part-NN` files of at most
  * --max-part-mib MiB when larger. A build output: `.bundle/` is ignored by git.
- * Fixtures and data come from --fixtures / --data, else check:device's defaults.
+ * Fixtures and data come from --fixtures / --data, else check:device's defaults. --cuda also packs
+ * the CUDA runtime `npm run setup:cuda` installed (onnxruntime-node 1.29.0 with the CUDA provider,
+ * about 100 MiB more compressed) as the bundle's `.cuda/`, where the engine looks for it; the server
+ * still needs the CUDA 13 and cuDNN 9 libraries (docs/gpu.md).
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -16,6 +19,7 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { createGzip } from 'node:zlib';
 import { MALLOC_ENV } from '../bench/malloc-env.js';
+import { cudaProviderLibrary, cudaRuntimeDir } from '../engine/runtime/cuda.js';
 import { defaultDataDir, defaultFixturesDir } from './check-device.js';
 
 const NAME = 'deid-device-check';
@@ -127,6 +131,8 @@ export interface BundleOptions {
   fixtures: string;
   data: string;
   maxPartBytes: number;
+  /** Pack setup:cuda's runtime from this folder (cudaRuntimeDir()) as `.cuda/`. */
+  cudaRuntime?: string;
 }
 
 /** Builds the bundle folder and its archive; returns the archive's files. */
@@ -161,6 +167,16 @@ export async function buildBundle(o: BundleOptions, log: (line: string) => void 
   copy(o.fixtures, path.join(dir, 'fixtures/hf-tiny'));
   for (const p of ['train', 'dev', 'LICENSE', 'README.md']) if (fs.existsSync(path.join(o.data, p))) copy(path.join(o.data, p), path.join(dir, 'data/meddocan', p));
   log(`bundle: fixtures/hf-tiny ${mib(du(path.join(dir, 'fixtures')))}, data/meddocan (train, dev) ${mib(du(path.join(dir, 'data')))}`);
+
+  // 3b. the CUDA runtime, where the engine looks for it (.cuda/ beside dist/)
+  if (o.cudaRuntime) {
+    if (!cudaProviderLibrary(o.cudaRuntime)) throw new Error(`${o.cudaRuntime} holds no CUDA runtime: run \`npm run setup:cuda\` first (it installs one there even on a machine without a GPU)`);
+    for (const [pkg, parts] of Object.entries(PACKAGES).filter(([p]) => p.startsWith('onnxruntime-'))) {
+      const from = path.join(o.cudaRuntime, 'node_modules', pkg);
+      for (const p of parts) if (fs.existsSync(path.join(from, p))) copy(path.join(from, p), path.join(dir, '.cuda', 'node_modules', pkg, p));
+    }
+    log(`bundle: .cuda (setup:cuda's onnxruntime-node with the CUDA provider, from ${o.cudaRuntime}): ${mib(du(path.join(dir, '.cuda')))}`);
+  }
 
   // 4. the launcher
   const env = Object.entries(MALLOC_ENV).map(([k, v]) => `export ${k}="\${${k}:-${v}}"`);
@@ -207,6 +223,7 @@ function main(): Promise<string[]> {
     fixtures: path.resolve(arg('fixtures') ?? defaultFixturesDir()),
     data: path.resolve(arg('data') ?? defaultDataDir()),
     maxPartBytes: Math.floor(maxMib * 2 ** 20),
+    ...(argv.includes('--cuda') ? { cudaRuntime: cudaRuntimeDir() } : {}),
   });
 }
 
