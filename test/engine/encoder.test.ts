@@ -5,9 +5,12 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { gradients } from '../../src/engine/graph/index.js';
 import { encodeSafetensors, readSafetensors, writeSafetensors } from '../../src/engine/io/safetensors.js';
-import { EncoderModel, loadEncoder, parseEncoderConfig } from '../../src/engine/models/bert/index.js';
+import { EncoderModel, buildEncoderGraph, loadEncoder, parseEncoderConfig } from '../../src/engine/models/bert/index.js';
+import { softmaxCrossEntropy } from '../../src/engine/ops/index.js';
 import { Rng } from '../../src/engine/runtime/index.js';
+import { Session } from '../../src/engine/runtime/session.js';
 import { tokenClassificationBatches, trainLoop } from '../../src/engine/train/index.js';
 
 const BERT = join(HF_TINY, 'bert-tiny-ner');
@@ -115,6 +118,40 @@ describe('EncoderModel', () => {
           expect(Math.abs((lp - lm) / 2e-2 - g[i]!), `${name}[${i}]`).toBeLessThan(2e-3 + 2e-2 * Math.abs(g[i]!));
         }
       }
+    });
+  }
+
+  for (const type of ['bert', 'roberta'] as const) {
+    it(`should score only the masked positions, with the loss and gradients of the head over every position (${type})`, async () => {
+      const cfg = parseEncoderConfig({ model_type: type, vocab_size: 40, hidden_size: 16, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 32, max_position_embeddings: 24, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 });
+      const m = EncoderModel.fromConfig(cfg, { head: 'masked-lm', seed: 5 });
+      for (const p of m.params.values()) for (let i = 0; i < p.length; i++) p[i]! += 0.05 * Math.sin(i);
+      // the reference: the inference logits [B,T,V] of every position, cross-entropy over labels != -100
+      const eg = buildEncoderGraph(cfg, 'masked-lm', { contribOps: true });
+      const logits = eg.graph.outputs.find((o) => o.name === 'logits')!.tensor.producer!.outputs[0]!;
+      const input = (name: string) => eg.graph.inputs.find((t) => t.name === name)!;
+      const loss = softmaxCrossEntropy(logits, input('labels'));
+      eg.graph.output(loss, 'ref:loss');
+      gradients(loss, m.specs.map((s) => input(s.name))).forEach((g, i) => eg.graph.output(g, `ref:${m.specs[i]!.name}`));
+      const names = ['ref:loss', ...m.specs.map((s) => `ref:${s.name}`)];
+      const ref = await Session.create(eg.graph.toBytes(names, { keepAllInputs: false }));
+      const pad = cfg.padTokenId;
+      const batches = [
+        { batchSize: 2, seqLen: 6, inputIds: [2, 5, 7, 9, 11, 13, 3, 4, 6, 8, pad, pad], attentionMask: [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0], labels: [-100, 5, -100, 9, 30, -100, 4, -100, -100, 8, -100, -100] },
+        { batchSize: 1, seqLen: 4, inputIds: [2, 5, 7, 9], labels: [-100, -100, -100, -100] },
+      ];
+      for (const b of batches) {
+        const want = await ref.run(m['feeds'](b, true), names);
+        const got = await m.lossAndGrads(b);
+        expect(got.loss).toBeCloseTo(Number(want['ref:loss']!.data[0]), 5);
+        for (const s of m.specs) {
+          const g = got.grads.get(s.name)!;
+          const w = want[`ref:${s.name}`]!.data as Float32Array;
+          for (let i = 0; i < g.length; i++) expect(Math.abs(g[i]! - w[i]!), `${s.name}[${i}]`).toBeLessThan(1e-5 + 1e-4 * Math.abs(w[i]!));
+        }
+      }
+      await ref.release();
+      await m.dispose();
     });
   }
 

@@ -112,7 +112,9 @@ function dropout(x: Tensor, keep: Tensor, p: number, on: Tensor): Tensor {
 
 /**
  * Inputs: input_ids, position_ids, token_type_ids, labels: int64 [B,T]; attention_mask: float [B,T];
- * one float input per parameter; in training, one bool keep-mask per dropout site.
+ * one float input per parameter; in training, one bool keep-mask per dropout site, and for the
+ * masked-LM head masked_positions: int64 [M], the flat indices b·T+t of the labels != -100
+ * (at least one: a batch without labels feeds one ignored position).
  * Outputs: logits [B,T,L|V] (no dropout), loss, and grad:<name> per parameter (with dropout).
  * Serialize `graph.toBytes(['logits'])` for inference and `graph.toBytes(lossOutputs)` for training.
  */
@@ -154,8 +156,9 @@ export function buildEncoderGraph(cfg: EncoderConfig, head: EncoderHead, opts: {
     return dropout(x, keep, prob, on);
   };
 
-  let wordRows: Tensor | undefined; // the word-embedding lookup of the latest forward
-  const forward = (train: boolean): Tensor => {
+  let wordRows: Tensor | undefined; // the word-embedding lookup of the latest encode
+  /** Embeddings and transformer layers: hidden states [B,T,C]. */
+  const encode = (train: boolean): Tensor => {
     const hp = cfg.hiddenDropout;
     // embeddings: [B,T,C]
     wordRows = op.gather(w(`${p}.embeddings.word_embeddings.weight`), ids);
@@ -187,20 +190,31 @@ export function buildEncoderGraph(cfg: EncoderConfig, head: EncoderHead, opts: {
       h = op.layerNorm(op.add(fo, a), w(`${l}.output.LayerNorm.weight`), w(`${l}.output.LayerNorm.bias`), eps);
     }
 
-    if (head === 'token-classification') return lin(drop(train, h, 'dropout.classifier', 'hidden', cfg.classifierDropout), 'classifier'); // [B,T,L]
-    // masked-LM head; the decoder is tied to the word embeddings, as in HF. [B,T,V]
+    return h;
+  };
+  /** Masked-LM head: hidden [..., C] -> [..., V]; the decoder is tied to the word embeddings, as in HF. */
+  const lmHead = (h: Tensor): Tensor => {
     const [dense, norm] = cfg.modelType === 'bert' ? ['cls.predictions.transform.dense', 'cls.predictions.transform.LayerNorm'] : ['lm_head.dense', 'lm_head.layer_norm'];
     const t = op.layerNorm(activation(cfg.hiddenAct, lin(h, dense)), w(`${norm}.weight`), w(`${norm}.bias`), eps);
     const bias = cfg.modelType === 'bert' ? 'cls.predictions.bias' : 'lm_head.bias';
     return op.linear(t, w(`${p}.embeddings.word_embeddings.weight`), w(bias));
   };
+  const classify = (train: boolean, h: Tensor): Tensor => lin(drop(train, h, 'dropout.classifier', 'hidden', cfg.classifierDropout), 'classifier'); // [B,T,L]
 
-  const logits = forward(false);
+  const hidden = encode(false);
+  const logits = head === 'token-classification' ? classify(false, hidden) : lmHead(hidden);
   g.output(logits, 'logits');
   const hasDropout = cfg.hiddenDropout > 0 || cfg.attentionDropout > 0 || cfg.classifierDropout > 0;
-  const trainLogits = hasDropout ? forward(true) : logits;
+  const trainHidden = hasDropout ? encode(true) : hidden;
   const trainRows = wordRows!;
-  const loss = op.softmaxCrossEntropy(trainLogits, labels);
+  let loss: Tensor;
+  if (head === 'token-classification') loss = op.softmaxCrossEntropy(hasDropout ? classify(true, trainHidden) : logits, labels);
+  else {
+    // Only the masked rows go through the head and its [C,V] decoder (~15% of B·T): the host
+    // feeds their flat indices b·T+t, so the mean over them equals the mean over labels != -100.
+    const at = g.input('masked_positions', 'int64', ['M']);
+    loss = op.softmaxCrossEntropy(lmHead(op.gather(op.reshape(trainHidden, [-1, C]), at)), op.gather(op.reshape(labels, [-1]), at));
+  }
   g.output(loss, 'loss');
   // The word embeddings are also the masked-LM decoder (tied): that gradient stays a [V,C] tensor.
   const wordName = `${p}.embeddings.word_embeddings.weight`;

@@ -218,6 +218,13 @@ export class EncoderModel {
     if (withLabels) {
       if (!batch.labels) throw new Error('batch.labels is required for loss and gradients');
       f.labels = { data: BigInt64Array.from(Array.from(batch.labels, (v) => BigInt(v))), shape };
+      if (this.head === 'masked-lm') {
+        const at: bigint[] = [];
+        for (let i = 0; i < n; i++) if (batch.labels[i] !== -100) at.push(BigInt(i));
+        // no empty tensors in the head: with no labels, one position whose label is -100 (loss 0, gradients 0)
+        if (!at.length) at.push(0n);
+        f.masked_positions = { data: BigInt64Array.from(at), shape: [at.length] };
+      }
     }
     for (const s of this.specs) f[s.name] = { data: this.params.get(s.name)!, shape: s.shape };
     return f;
