@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   bioLabels,
+  bioTransitions,
   chunkByWords,
   collectWordTags,
   decodeSpans,
@@ -92,6 +93,34 @@ describe('NER decoding', () => {
     const valid = [w(0, 'B-FECHAS'), w(2, 'I-FECHAS'), w(4, 'O'), w(6, 'B-NOMBRE'), w(8, 'B-NOMBRE')];
     expect(viterbiBio(valid, TAGS).map((t) => TAGS[t])).toEqual(['B-FECHAS', 'I-FECHAS', 'O', 'B-NOMBRE', 'B-NOMBRE']);
     expect(viterbiBio([], TAGS)).toEqual([]);
+  });
+});
+
+describe('NER counted transitions', () => {
+  // Two names, each of two words: O B I O O B I; B-NOMBRE never follows a word of NOMBRE.
+  const docs: NerDocument[] = [{ text: 'Dr Ana Gil y el Dr Luis Sanz', spans: [{ start: 3, end: 10, label: 'NOMBRE' }, { start: 19, end: 28, label: 'NOMBRE' }] }];
+  const at = (logProbs: Float64Array, prev: string | null, tag: string): number => logProbs[(prev === null ? TAGS.length : id(prev)) * TAGS.length + id(tag)]!;
+
+  it('should count log P(tag | previous tag) over the words, add-one smoothed, -Infinity where BIO forbids', () => {
+    const lp = bioTransitions(docs, TAGS);
+    // after O: O twice, B-NOMBRE twice in 4 O→x words (+3 allowed: O, B-NOMBRE, B-FECHAS)
+    expect(at(lp, 'O', 'B-NOMBRE')).toBeCloseTo(Math.log(3 / 7), 12);
+    expect(at(lp, 'O', 'O')).toBeCloseTo(Math.log(3 / 7), 12);
+    expect(at(lp, 'O', 'I-NOMBRE')).toBe(-Infinity);
+    // after B-NOMBRE: I-NOMBRE twice, B-NOMBRE never (+4 allowed: O, B-NOMBRE, I-NOMBRE, B-FECHAS)
+    expect(at(lp, 'B-NOMBRE', 'I-NOMBRE')).toBeCloseTo(Math.log(3 / 6), 12);
+    expect(at(lp, 'B-NOMBRE', 'B-NOMBRE')).toBeCloseTo(Math.log(1 / 6), 12);
+    expect(at(lp, null, 'O')).toBeCloseTo(Math.log(2 / 4), 12);
+  });
+
+  it('should join a name the model splits in two when the transitions weigh in', () => {
+    const lp = bioTransitions(docs, TAGS);
+    // the second word looks like the start of a name (B 0.6) more than its middle (I 0.4)
+    const soft = (start: number, probs: Record<string, number>): WordTag => ({ start, end: start + 1, scores: Float32Array.from(TAGS, (tag) => Math.log(probs[tag] ?? 1e-4)), centrality: 0 });
+    const words = [soft(0, { 'B-NOMBRE': 0.9 }), soft(2, { 'B-NOMBRE': 0.6, 'I-NOMBRE': 0.4 })];
+    expect(decodeWordTags(words, TAGS, { viterbi: true })).toEqual([{ start: 0, end: 1, label: 'NOMBRE' }, { start: 2, end: 3, label: 'NOMBRE' }]);
+    expect(decodeWordTags(words, TAGS, { viterbi: true, transitions: { logProbs: lp, weight: 1 } })).toEqual([{ start: 0, end: 3, label: 'NOMBRE' }]);
+    expect(viterbiBio(words, TAGS, { logProbs: lp, weight: 0 }).map((t) => TAGS[t])).toEqual(['B-NOMBRE', 'B-NOMBRE']);
   });
 });
 

@@ -5,7 +5,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { trainNer, type NerDocument, type NerTrainSpec } from '../../src/engine/ner/index.js';
+import { readFileSync } from 'node:fs';
+import { annotateNer, trainNer, type NerDocument, type NerTrainSpec } from '../../src/engine/ner/index.js';
 
 const tmp = await mkdtemp(join(tmpdir(), 'ner-validation-'));
 afterAll(() => rm(tmp, { recursive: true, force: true }));
@@ -42,6 +43,19 @@ describe('trainNer with validationDocuments', () => {
     expect(result.validation!.bestStep).not.toBeNull();
     const split = await trainNer(spec('split', { validationSplit: 0.5 }));
     expect(split.examples).toBe(TRAIN.length / 2);
+  });
+
+  it('should save the training labels\' counted transitions beside the weights, and tag with or without them', async () => {
+    const dir = join(tmp, 'given');
+    const saved = JSON.parse(readFileSync(join(dir, 'bio_transitions.json'), 'utf8')) as { tags: string[]; logProbs: (number | null)[] };
+    expect(saved.tags).toEqual(['O', 'B-NOMBRE', 'I-NOMBRE', 'B-FECHAS', 'I-FECHAS']);
+    expect(saved.logProbs).toHaveLength(6 * 5);
+    expect(saved.logProbs[0 * 5 + 2]).toBeNull(); // O → I-NOMBRE
+    const documents = DEV.map((d) => ({ text: d.text }));
+    for (const transitionWeight of [0, 0.5]) {
+      const spans = await annotateNer({ modelDir: dir, documents, chunkWords: 32, batchSize: 4, intraOpThreads: 1, transitionWeight });
+      expect(spans).toHaveLength(DEV.length);
+    }
   });
 
   it('should refuse validationDocuments together with validationSplit', async () => {

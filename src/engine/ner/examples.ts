@@ -181,15 +181,9 @@ const argmax = (xs: ArrayLike<number>): number => {
   return best;
 };
 
-/**
- * The best tag sequence under BIO's one rule (I-X only after B-X or I-X): Viterbi over the words'
- * log-probabilities, so an I-X the model puts after O is either joined to a B-X before it or
- * dropped, whichever the scores favour.
- */
-export function viterbiBio(words: readonly WordTag[], tags: string[]): number[] {
+/** allowed[p * L + c]: tag c may follow tag p under BIO (I-X only after B-X or I-X); row L is the start of the text. */
+function bioAllowed(tags: string[]): Uint8Array {
   const L = tags.length;
-  if (!words.length) return [];
-  // allowed[p * L + c]: tag c may follow tag p; row L is the start of the text
   const allowed = new Uint8Array((L + 1) * L);
   for (let p = 0; p <= L; p++) {
     for (let c = 0; c < L; c++) {
@@ -198,15 +192,64 @@ export function viterbiBio(words: readonly WordTag[], tags: string[]): number[] 
       allowed[p * L + c] = !tag.startsWith('I-') || (prev !== 'O' && prev.slice(2) === tag.slice(2)) ? 1 : 0;
     }
   }
-  let score = Float64Array.from({ length: L }, (_, c) => (allowed[L * L + c] ? words[0]!.scores[c]! : -Infinity));
+  return allowed;
+}
+
+/**
+ * log P(tag | previous word's tag) over the words of annotated documents ([(L + 1) × L], row L the
+ * start of a text; add-one smoothing over the transitions BIO allows, -Infinity elsewhere): how
+ * labels follow each other in the training data, e.g. that B-X right after a word of X is rare
+ * (a name is one span, not two).
+ */
+export function bioTransitions(docs: readonly NerDocument[], tags: string[]): Float64Array {
+  const L = tags.length;
+  const tagId = new Map(tags.map((tag, i) => [tag, i]));
+  const counts = new Float64Array((L + 1) * L);
+  for (const doc of docs) {
+    const chars = Array.from(doc.text);
+    let prev = L;
+    for (const [start] of textWords(chars)) {
+      const span = doc.spans.find((s) => start >= s.start && start < s.end);
+      const tag = span ? tagId.get(`${start === span.start ? 'B' : 'I'}-${span.label}`) : tagId.get('O');
+      if (tag === undefined) continue;
+      counts[prev * L + tag]!++;
+      prev = tag;
+    }
+  }
+  const allowed = bioAllowed(tags);
+  const out = new Float64Array((L + 1) * L).fill(-Infinity);
+  for (let p = 0; p <= L; p++) {
+    let total = 0;
+    for (let c = 0; c < L; c++) if (allowed[p * L + c]) total += counts[p * L + c]! + 1;
+    for (let c = 0; c < L; c++) if (allowed[p * L + c]) out[p * L + c] = Math.log((counts[p * L + c]! + 1) / total);
+  }
+  return out;
+}
+
+/**
+ * The best tag sequence under BIO's one rule (I-X only after B-X or I-X): Viterbi over the words'
+ * log-probabilities, so an I-X the model puts after O is either joined to a B-X before it or
+ * dropped, whichever the scores favour. With `transitions` (bioTransitions) and a weight, their
+ * log-probabilities are added to every step's score: a structured decoder whose transition scores
+ * are counted from the training labels instead of learned.
+ */
+export function viterbiBio(words: readonly WordTag[], tags: string[], transitions?: { logProbs: Float64Array; weight: number }): number[] {
+  const L = tags.length;
+  if (!words.length) return [];
+  const allowed = bioAllowed(tags);
+  const w = transitions?.weight ?? 0;
+  const trans = (p: number, c: number): number => (w ? w * transitions!.logProbs[p * L + c]! : 0);
+  let score = Float64Array.from({ length: L }, (_, c) => (allowed[L * L + c] ? words[0]!.scores[c]! + trans(L, c) : -Infinity));
   const back: Int32Array[] = [];
   for (let i = 1; i < words.length; i++) {
     const next = new Float64Array(L).fill(-Infinity);
     const from = new Int32Array(L);
     for (let c = 0; c < L; c++) {
       for (let p = 0; p < L; p++) {
-        if (!allowed[p * L + c] || !(score[p]! > next[c]!)) continue;
-        next[c] = score[p]!;
+        if (!allowed[p * L + c]) continue;
+        const v = score[p]! + trans(p, c);
+        if (!(v > next[c]!)) continue;
+        next[c] = v;
         from[c] = p;
       }
       next[c] = next[c]! + words[i]!.scores[c]!;
@@ -225,8 +268,8 @@ export function viterbiBio(words: readonly WordTag[], tags: string[]): number[] 
  * otherwise opens one (after O or another label), O closes. `viterbi`: the best valid sequence
  * (viterbiBio). A span runs from its first word's start to its last word's end.
  */
-export function decodeWordTags(words: readonly WordTag[], tags: string[], opts: { viterbi?: boolean } = {}): NerSpan[] {
-  const ids = opts.viterbi ? viterbiBio(words, tags) : words.map((w) => argmax(w.scores));
+export function decodeWordTags(words: readonly WordTag[], tags: string[], opts: { viterbi?: boolean; transitions?: { logProbs: Float64Array; weight: number } } = {}): NerSpan[] {
+  const ids = opts.viterbi ? viterbiBio(words, tags, opts.transitions) : words.map((w) => argmax(w.scores));
   const spans: NerSpan[] = [];
   let open: NerSpan | null = null;
   words.forEach((word, i) => {

@@ -9,7 +9,7 @@ import { EncoderModel, parseEncoderConfig } from '../models/bert/index.js';
 import { loadTokenizer, trainWordPiece, type TextTokenizer } from '../tokenizers/index.js';
 import { Rng, encoderMaxTokens, tokenClassificationBatches, trainLoop, type TrainConfig, type TrainProgress } from '../train/index.js';
 import type { Device } from '../runtime/session.js';
-import { bioLabels, collectWordTags, decodeWordTags, encodeChunks, labelChunks, scoreSpans, type EncodedChunk, type NerDocument, type NerSpan, type WordTag } from './examples.js';
+import { bioLabels, bioTransitions, collectWordTags, decodeWordTags, encodeChunks, labelChunks, scoreSpans, type EncodedChunk, type NerDocument, type NerSpan, type WordTag } from './examples.js';
 
 export interface ScratchEncoderSpec {
   hiddenSize: number;
@@ -32,6 +32,8 @@ export interface NerTrainSpec {
   chunkWords: number;
   /** Label only the first sub-token of each word (the rest are ignored by the loss); default false: every sub-token. */
   labelWords?: boolean;
+  /** Validation's Viterbi adds the training labels' counted transitions at this weight (default DEFAULT_TRANSITION_WEIGHT); they are saved beside the weights either way. */
+  transitionWeight?: number;
   train: TrainConfig;
   /**
    * Hold out this share of the documents (seeded by `seed`; 0 or absent: none). The model is
@@ -74,6 +76,26 @@ export type NerTrainProgress = TrainProgress & { validation?: NerValidation };
 
 const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json'];
 
+/** Beside a tagger's weights: bioTransitions of its training documents (null for a transition BIO forbids). */
+const TRANSITIONS_FILE = 'bio_transitions.json';
+/** How much the counted transitions weigh against the model's scores in Viterbi (docs/engine-benchmark.md, "Tagger quality"). */
+export const DEFAULT_TRANSITION_WEIGHT = 0.5;
+
+type Transitions = { logProbs: Float64Array; weight: number };
+
+function saveTransitions(dir: string, tags: string[], logProbs: Float64Array): void {
+  fs.writeFileSync(path.join(dir, TRANSITIONS_FILE), JSON.stringify({ tags, logProbs: Array.from(logProbs, (x) => (Number.isFinite(x) ? x : null)) }) + '\n');
+}
+
+/** The tagger's counted transitions at this weight, or undefined (weight 0, or a folder without them, e.g. a Hugging Face tagger). */
+function loadTransitions(dir: string, tags: string[], weight: number): Transitions | undefined {
+  const file = path.join(dir, TRANSITIONS_FILE);
+  if (!weight || !fs.existsSync(file)) return undefined;
+  const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as { tags: string[]; logProbs: (number | null)[] };
+  if (saved.tags.join() !== tags.join()) throw new Error(`${file} was counted for other tags than the model's id2label`);
+  return { logProbs: Float64Array.from(saved.logProbs, (x) => x ?? -Infinity), weight };
+}
+
 export async function trainNer(spec: NerTrainSpec, onProgress?: (p: NerTrainProgress) => void, signal?: AbortSignal): Promise<NerTrainResult> {
   fs.mkdirSync(spec.outputDir, { recursive: true });
   const tags = bioLabels(spec.labels);
@@ -103,10 +125,13 @@ export async function trainNer(spec: NerTrainSpec, onProgress?: (p: NerTrainProg
     const chunks = encodeChunks(documents, tokenizer, spec.chunkWords, encoderMaxTokens(model.config));
     const examples = labelChunks(chunks, documents, tags, { firstSubTokenOnly: spec.labelWords ?? false });
     const heldChunks = encodeChunks(held, tokenizer, spec.chunkWords, encoderMaxTokens(model.config));
+    const logProbs = bioTransitions(documents, tags);
+    const weight = spec.transitionWeight ?? DEFAULT_TRANSITION_WEIGHT;
+    const transitions = weight ? { logProbs, weight } : undefined;
     const scores = new Map<number, NerValidation>();
     let pending: NerValidation | null = null;
     const validate = async ({ step, epoch }: { step: number; epoch: number }): Promise<number> => {
-      pending = { step, epoch, ...scoreSpans(held, await tagChunks(model, heldChunks, held.length, tags, tokenizer.special.pad ?? 0, 16, 'viterbi', signal)) };
+      pending = { step, epoch, ...scoreSpans(held, await tagChunks(model, heldChunks, held.length, tags, tokenizer.special.pad ?? 0, 16, 'viterbi', transitions, signal)) };
       scores.set(step, pending);
       return pending.entityF1;
     };
@@ -116,6 +141,7 @@ export async function trainNer(spec: NerTrainSpec, onProgress?: (p: NerTrainProg
     };
     const result = await trainLoop(model, tokenClassificationBatches(model, examples, spec.train.maxSeqLen), spec.train, { onProgress: progress, resume: spec.resume, ...(signal ? { signal } : {}), ...(held.length ? { validate } : {}) });
     await model.save(spec.outputDir);
+    saveTransitions(spec.outputDir, tags, logProbs);
     let parameters = 0;
     for (const tensor of model.params.values()) parameters += tensor.length;
     // scores of epochs before a resume are not re-measured: their strict F1 is the loop's record
@@ -169,6 +195,8 @@ export interface NerAnnotateSpec {
   chunkStride?: number;
   /** 'viterbi' (default): the best valid BIO sequence over the words; 'greedy': each word's best tag, BIO repaired. */
   decoding?: 'greedy' | 'viterbi';
+  /** Viterbi adds the tagger's counted label transitions (bio_transitions.json) at this weight (default DEFAULT_TRANSITION_WEIGHT; 0: none). */
+  transitionWeight?: number;
   batchSize: number;
   device?: Device;
   intraOpThreads?: number;
@@ -182,7 +210,8 @@ export async function annotateNer(spec: NerAnnotateSpec, onProgress?: (p: { done
   try {
     const tags = Array.from({ length: model.config.numLabels }, (_, i) => model.config.id2label[i]!);
     const chunks = encodeChunks(spec.documents, tokenizer, spec.chunkWords, encoderMaxTokens(model.config), spec.chunkStride ?? spec.chunkWords);
-    return await tagChunks(model, chunks, spec.documents.length, tags, tokenizer.special.pad ?? 0, spec.batchSize, spec.decoding ?? 'viterbi', signal, onProgress);
+    const transitions = loadTransitions(spec.modelDir, tags, spec.transitionWeight ?? DEFAULT_TRANSITION_WEIGHT);
+    return await tagChunks(model, chunks, spec.documents.length, tags, tokenizer.special.pad ?? 0, spec.batchSize, spec.decoding ?? 'viterbi', transitions, signal, onProgress);
   } finally {
     await model.dispose();
   }
@@ -204,6 +233,7 @@ async function tagChunks(
   pad: number,
   batchSize: number,
   decoding: 'greedy' | 'viterbi',
+  transitions: Transitions | undefined,
   signal?: AbortSignal,
   onProgress?: (p: { done: number; total: number }) => void,
 ): Promise<NerSpan[][]> {
@@ -222,5 +252,5 @@ async function tagChunks(
     batch.forEach((chunk, b) => collectWordTags(chunk, logits.subarray(b * seqLen * L, (b + 1) * seqLen * L), L, words[chunk.docIndex]!));
     onProgress?.({ done: Math.min(at + batchSize, order.length), total: order.length });
   }
-  return words.map((doc) => decodeWordTags([...doc.values()].sort((a, b) => a.start - b.start), tags, { viterbi: decoding === 'viterbi' }));
+  return words.map((doc) => decodeWordTags([...doc.values()].sort((a, b) => a.start - b.start), tags, { viterbi: decoding === 'viterbi', ...(transitions ? { transitions } : {}) }));
 }
