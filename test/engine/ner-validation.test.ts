@@ -45,12 +45,13 @@ describe('trainNer with validationDocuments', () => {
     expect(split.examples).toBe(TRAIN.length / 2);
   });
 
-  it('should save the training labels\' counted transitions beside the weights, and tag with or without them', async () => {
+  it('should save the training labels\' counted transitions in the config, and tag with or without them', async () => {
     const dir = join(tmp, 'given');
-    const saved = JSON.parse(readFileSync(join(dir, 'bio_transitions.json'), 'utf8')) as { tags: string[]; logProbs: (number | null)[] };
-    expect(saved.tags).toEqual(['O', 'B-NOMBRE', 'I-NOMBRE', 'B-FECHAS', 'I-FECHAS']);
-    expect(saved.logProbs).toHaveLength(6 * 5);
-    expect(saved.logProbs[0 * 5 + 2]).toBeNull(); // O → I-NOMBRE
+    const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { id2label: Record<string, string>; bio_transitions: (number | null)[] };
+    expect(Object.values(config.id2label)).toEqual(['O', 'B-NOMBRE', 'I-NOMBRE', 'B-FECHAS', 'I-FECHAS']);
+    expect(config.bio_transitions).toHaveLength(6 * 5);
+    expect(config.bio_transitions[0 * 5 + 2]).toBeNull(); // O → I-NOMBRE
+    expect(config.bio_transitions[0 * 5 + 1]).toBeLessThan(0); // O → B-NOMBRE: a log-probability
     const documents = DEV.map((d) => ({ text: d.text }));
     for (const transitionWeight of [0, 0.5]) {
       const spans = await annotateNer({ modelDir: dir, documents, chunkWords: 32, batchSize: 4, intraOpThreads: 1, transitionWeight });

@@ -76,24 +76,30 @@ export type NerTrainProgress = TrainProgress & { validation?: NerValidation };
 
 const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json'];
 
-/** Beside a tagger's weights: bioTransitions of its training documents (null for a transition BIO forbids). */
-const TRANSITIONS_FILE = 'bio_transitions.json';
-/** How much the counted transitions weigh against the model's scores in Viterbi (docs/engine-benchmark.md, "Tagger quality"). */
+/**
+ * A tagger's config.json key for bioTransitions of its training documents ([(L + 1) × L] in
+ * id2label order, null for a transition BIO forbids): in the config, so the platform's stored
+ * models keep it and Hugging Face tools ignore it.
+ */
+const TRANSITIONS_KEY = 'bio_transitions';
+/** How much the counted transitions weigh against the model's scores in Viterbi (docs/engine-benchmark.md, "Counted BIO transitions"). */
 export const DEFAULT_TRANSITION_WEIGHT = 0.5;
 
 type Transitions = { logProbs: Float64Array; weight: number };
 
-function saveTransitions(dir: string, tags: string[], logProbs: Float64Array): void {
-  fs.writeFileSync(path.join(dir, TRANSITIONS_FILE), JSON.stringify({ tags, logProbs: Array.from(logProbs, (x) => (Number.isFinite(x) ? x : null)) }) + '\n');
+function saveTransitions(dir: string, logProbs: Float64Array): void {
+  const file = path.join(dir, 'config.json');
+  const config = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+  config[TRANSITIONS_KEY] = Array.from(logProbs, (x) => (Number.isFinite(x) ? x : null));
+  fs.writeFileSync(file, JSON.stringify(config, null, 2) + '\n');
 }
 
-/** The tagger's counted transitions at this weight, or undefined (weight 0, or a folder without them, e.g. a Hugging Face tagger). */
-function loadTransitions(dir: string, tags: string[], weight: number): Transitions | undefined {
-  const file = path.join(dir, TRANSITIONS_FILE);
-  if (!weight || !fs.existsSync(file)) return undefined;
-  const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as { tags: string[]; logProbs: (number | null)[] };
-  if (saved.tags.join() !== tags.join()) throw new Error(`${file} was counted for other tags than the model's id2label`);
-  return { logProbs: Float64Array.from(saved.logProbs, (x) => x ?? -Infinity), weight };
+/** The tagger's counted transitions at this weight, or undefined (weight 0, or a config without them: a Hugging Face tagger, or one trained before them). */
+function loadTransitions(dir: string, numTags: number, weight: number): Transitions | undefined {
+  const saved = (JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as Record<string, unknown>)[TRANSITIONS_KEY];
+  if (!weight || !Array.isArray(saved)) return undefined;
+  if (saved.length !== (numTags + 1) * numTags) throw new Error(`${dir}/config.json: ${TRANSITIONS_KEY} holds ${saved.length} values, not ${(numTags + 1) * numTags} for ${numTags} labels`);
+  return { logProbs: Float64Array.from(saved as (number | null)[], (x) => x ?? -Infinity), weight };
 }
 
 export async function trainNer(spec: NerTrainSpec, onProgress?: (p: NerTrainProgress) => void, signal?: AbortSignal): Promise<NerTrainResult> {
@@ -141,7 +147,7 @@ export async function trainNer(spec: NerTrainSpec, onProgress?: (p: NerTrainProg
     };
     const result = await trainLoop(model, tokenClassificationBatches(model, examples, spec.train.maxSeqLen), spec.train, { onProgress: progress, resume: spec.resume, ...(signal ? { signal } : {}), ...(held.length ? { validate } : {}) });
     await model.save(spec.outputDir);
-    saveTransitions(spec.outputDir, tags, logProbs);
+    saveTransitions(spec.outputDir, logProbs);
     let parameters = 0;
     for (const tensor of model.params.values()) parameters += tensor.length;
     // scores of epochs before a resume are not re-measured: their strict F1 is the loop's record
@@ -195,7 +201,7 @@ export interface NerAnnotateSpec {
   chunkStride?: number;
   /** 'viterbi' (default): the best valid BIO sequence over the words; 'greedy': each word's best tag, BIO repaired. */
   decoding?: 'greedy' | 'viterbi';
-  /** Viterbi adds the tagger's counted label transitions (bio_transitions.json) at this weight (default DEFAULT_TRANSITION_WEIGHT; 0: none). */
+  /** Viterbi adds the tagger's counted label transitions (config.json's bio_transitions) at this weight (default DEFAULT_TRANSITION_WEIGHT; 0: none). */
   transitionWeight?: number;
   batchSize: number;
   device?: Device;
@@ -210,7 +216,7 @@ export async function annotateNer(spec: NerAnnotateSpec, onProgress?: (p: { done
   try {
     const tags = Array.from({ length: model.config.numLabels }, (_, i) => model.config.id2label[i]!);
     const chunks = encodeChunks(spec.documents, tokenizer, spec.chunkWords, encoderMaxTokens(model.config), spec.chunkStride ?? spec.chunkWords);
-    const transitions = loadTransitions(spec.modelDir, tags, spec.transitionWeight ?? DEFAULT_TRANSITION_WEIGHT);
+    const transitions = loadTransitions(spec.modelDir, tags.length, spec.transitionWeight ?? DEFAULT_TRANSITION_WEIGHT);
     return await tagChunks(model, chunks, spec.documents.length, tags, tokenizer.special.pad ?? 0, spec.batchSize, spec.decoding ?? 'viterbi', transitions, signal, onProgress);
   } finally {
     await model.dispose();
