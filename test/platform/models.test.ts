@@ -53,6 +53,9 @@ describe.each(DATABASES)('models (%s database)', (database) => {
     const { model } = await admin.query(`query($id: ID!) { model(id: $id) { kind architecture trainedOnCorpusId config metrics(name: "train_loss") { step value } } }`, { id: modelId });
     expect(model).toMatchObject({ kind: 'NER_ANNOTATOR', architecture: 'bert', trainedOnCorpusId: corpusId });
     expect(model.config.hidden_size).toBe(64);
+    // the counted BIO transitions its tagging decodes with are stored with the model
+    const labels = Object.keys(model.config.id2label).length;
+    expect(model.config.bio_transitions).toHaveLength((labels + 1) * labels);
     expect(model.metrics.map((m: { step: number }) => m.step)).toEqual([...model.metrics.map((m: { step: number }) => m.step)].sort((a, b) => a - b));
     const { model: plotted } = await admin.query(`query($id: ID!) { model(id: $id) { lossCurve lossCurveSvg } }`, { id: modelId });
     // The Vega-Lite spec holds every loss point; the SVG is that spec rendered.
