@@ -101,6 +101,9 @@ export class ExperimentService {
       const model = await this.models.requireReadable(user, id);
       if (modelKind(model.architecture) !== 'encoder') throw badInput(field, `model ${id} is a ${model.architecture} decoder; a tagger fine-tunes an encoder (${modelTypesOf('encoder').join(', ')}).`);
     };
+    if (spec.annotator.baseModelId !== null && spec.annotator.pretraining) {
+      throw badInput('annotator.pretraining', 'give either an encoder to fine-tune (annotator.baseModelId) or pretraining settings to pre-train one from scratch, not both.');
+    }
     await encoder('annotator.baseModelId', spec.annotator.baseModelId);
     await encoder('syntheticTagger.baseModelId', spec.syntheticTagger.baseModelId);
     if ((spec.generator.baseModelId === null) === (spec.generator.pretraining === null)) {
@@ -112,6 +115,7 @@ export class ExperimentService {
         throw badInput('generator.baseModelId', `model ${generator.id} is a ${generator.architecture} encoder; the generator must be a causal LM (${modelTypesOf('decoder').join(', ')}).`);
       }
     }
+    if (spec.annotator.pretraining) await this.models.checkPretraining(user, { ...spec.annotator.pretraining, corpusId: null, split: null }, 'annotator.pretraining.');
     if (spec.generator.pretraining) await this.models.checkPretraining(user, { ...spec.generator.pretraining, corpusId: null, split: null }, 'generator.pretraining.');
     const subsets: [string, number, number][] = [['annotator.fraction', spec.annotator.fraction, seedOf(spec, spec.annotator.subsetSeed)]];
     if (spec.generator.adaptation) subsets.push(['generator.adaptation.fraction', spec.generator.adaptation.fraction, seedOf(spec, spec.generator.adaptation.subsetSeed)]);

@@ -7,6 +7,7 @@ import { JobName, type JobPayloads } from '../jobs/types.js';
 import { seedOf, type ExperimentSpec, type TaggerSpec } from './spec.js';
 
 export type StepName =
+  | 'pretrain_annotator'
   | 'pretrain_generator'
   | 'annotator'
   | 'generator'
@@ -39,12 +40,12 @@ export function outputId(outputs: StepOutputs, step: StepName, key: 'modelId' | 
   return value;
 }
 
-function trainNer(spec: ExperimentSpec, t: TaggerSpec, name: string, ownerId: string, data: Pick<JobPayloads[JobName.TrainNer], 'corpusId' | 'split' | 'documentFraction' | 'subsetSeed' | 'annotationModelId' | 'kind'>): JobPayloads[JobName.TrainNer] {
+function trainNer(spec: ExperimentSpec, t: TaggerSpec, name: string, ownerId: string, data: Pick<JobPayloads[JobName.TrainNer], 'corpusId' | 'split' | 'documentFraction' | 'subsetSeed' | 'annotationModelId' | 'kind'>, baseModelId = t.baseModelId): JobPayloads[JobName.TrainNer] {
   return {
     name,
     ownerId,
     ...data,
-    baseModelId: t.baseModelId,
+    baseModelId,
     scratch: t.scratch,
     epochs: t.epochs,
     batchSize: t.batchSize,
@@ -59,6 +60,9 @@ function trainNer(spec: ExperimentSpec, t: TaggerSpec, name: string, ownerId: st
   };
 }
 
+/** The encoder the annotator fine-tunes: pre-trained by the experiment, the one the spec names, or none (from scratch). */
+const baseAnnotator = (spec: ExperimentSpec, outputs: StepOutputs) => (spec.annotator.pretraining ? outputId(outputs, 'pretrain_annotator', 'modelId') : spec.annotator.baseModelId);
+
 /** The generator before adaptation: pre-trained by the experiment, or the one the spec names. */
 const baseGenerator = (spec: ExperimentSpec, outputs: StepOutputs) => (spec.generator.pretraining ? outputId(outputs, 'pretrain_generator', 'modelId') : spec.generator.baseModelId!);
 
@@ -67,18 +71,51 @@ const guardedCorpus = (spec: ExperimentSpec, outputs: StepOutputs) => outputId(o
 
 const ALL_STEPS: StepDeclaration[] = [
   declare({
+    name: 'pretrain_annotator',
+    kind: JobName.Pretrain,
+    after: [],
+    payload: (spec, _out, { experimentName }) => {
+      const p = spec.annotator.pretraining!;
+      return {
+        name: `${experimentName}: pre-trained annotator encoder`,
+        corpusIds: p.corpusIds,
+        corpusId: null,
+        split: null,
+        heldOutFraction: p.heldOutFraction,
+        architecture: p.architecture,
+        size: p.size,
+        maskProbability: p.maskProbability,
+        seqLen: p.seqLen,
+        batchSize: p.batchSize,
+        epochs: p.epochs,
+        maxSteps: p.maxSteps,
+        learningRate: p.learningRate,
+        warmupSteps: p.warmupSteps,
+        seed: seedOf(spec, p.seed),
+        device: spec.device,
+      };
+    },
+  }),
+  declare({
     name: 'annotator',
     kind: JobName.TrainNer,
-    after: [],
-    payload: (spec, _out, { experimentName, ownerId }) =>
-      trainNer(spec, spec.annotator, `${experimentName}: annotator`, ownerId, {
-        corpusId: spec.corpusId,
-        split: spec.splits.train,
-        documentFraction: spec.annotator.fraction,
-        subsetSeed: seedOf(spec, spec.annotator.subsetSeed),
-        annotationModelId: null,
-        kind: 'NER_ANNOTATOR',
-      }),
+    after: ['pretrain_annotator'],
+    payload: (spec, out, { experimentName, ownerId }) =>
+      trainNer(
+        spec,
+        spec.annotator,
+        `${experimentName}: annotator`,
+        ownerId,
+        {
+          corpusId: spec.corpusId,
+          split: spec.splits.train,
+          documentFraction: spec.annotator.fraction,
+          subsetSeed: seedOf(spec, spec.annotator.subsetSeed),
+          annotationModelId: null,
+          kind: 'NER_ANNOTATOR',
+        },
+        baseAnnotator(spec, out),
+      ),
   }),
   declare({
     name: 'pretrain_generator',
@@ -239,6 +276,7 @@ const ALL_STEPS: StepDeclaration[] = [
 /** The steps of this spec, dependencies first; `after` lists only steps that are part of the plan. */
 export function planSteps(spec: ExperimentSpec): StepDeclaration[] {
   const skipped = new Set<StepName>([
+    ...(spec.annotator.pretraining ? [] : ['pretrain_annotator' as const]),
     ...(spec.generator.pretraining ? [] : ['pretrain_generator' as const]),
     ...(spec.generator.adaptation ? [] : ['generator' as const]),
     ...(spec.guard.action === 'OFF' ? ['guard' as const] : []),

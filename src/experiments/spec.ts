@@ -5,7 +5,7 @@
  */
 import { badInput } from '../common/errors.js';
 import type { ScratchEncoderSpec } from '../engine/ner/tasks.js';
-import type { DecoderSize } from '../engine/tasks/pretrain.js';
+import type { DecoderSize, ModelSize } from '../engine/tasks/pretrain.js';
 import { checkGuardThresholds } from '../synthesis/guard.js';
 
 export type Device = 'cpu' | 'webgpu' | 'cuda';
@@ -34,7 +34,28 @@ export interface ExperimentSpec {
   corpusId: string;
   /** Train (annotator and generator), prompts (the paper: validation documents), test (scoring). */
   splits: { train: string; prompt: string; test: string };
-  annotator: TaggerSpec & { fraction: number; subsetSeed: number | null };
+  annotator: TaggerSpec & {
+    fraction: number;
+    subsetSeed: number | null;
+    /**
+     * Pre-train the annotator's encoder from scratch (masked LM) on these corpora's text first; the
+     * annotator is then fine-tuned from it. Excludes `baseModelId`. null, or absent in specs stored before it existed: none.
+     */
+    pretraining: {
+      corpusIds: string[];
+      architecture: 'bert' | 'roberta';
+      size: ModelSize;
+      heldOutFraction: number;
+      maskProbability: number;
+      seqLen: number;
+      batchSize: number;
+      epochs: number;
+      maxSteps: number | null;
+      learningRate: number;
+      warmupSteps: number;
+      seed: number | null;
+    } | null;
+  };
   generator: {
     /** A causal LM (gpt2, llama) to adapt or to sample from as it is; null when `pretraining` makes it. */
     baseModelId: string | null;
@@ -117,6 +138,12 @@ export function checkSpecNumbers(spec: ExperimentSpec): void {
   if (spec.splits.test === spec.splits.prompt) throw badInput('splits.test', `the test split "${spec.splits.test}" is also the prompt split; prompts would leak test text into the synthetic notes.`);
   tagger('annotator', spec.annotator);
   fraction('annotator.fraction', spec.annotator.fraction);
+  // The GraphQL enums refuse other architectures; an ablation axis writes the spec directly.
+  const architecture = (field: string, value: string, allowed: string[]) => {
+    if (!allowed.includes(value)) throw badInput(field, `must be one of ${allowed.join(', ')}; got ${JSON.stringify(value)}.`);
+  };
+  if (spec.annotator.pretraining) architecture('annotator.pretraining.architecture', spec.annotator.pretraining.architecture, ['bert', 'roberta']);
+  if (spec.generator.pretraining) architecture('generator.pretraining.architecture', spec.generator.pretraining.architecture, ['gpt2', 'llama']);
   tagger('syntheticTagger', spec.syntheticTagger);
   const a = spec.generator.adaptation;
   if (a) {

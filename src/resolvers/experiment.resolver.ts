@@ -150,13 +150,34 @@ export function specFromInput(input: CreateExperimentInput): ExperimentSpec {
   });
   const a = input.generator.adaptation;
   const p = input.generator.pretraining;
+  const ap = input.annotator?.pretraining;
   const g = input.generation;
   const guard = input.guard;
   return {
     seed: input.seed,
     corpusId: input.corpusId,
     splits: { train: input.trainSplit, prompt: input.promptSplit, test: input.testSplit },
-    annotator: { ...tagger(input.annotator), fraction: input.annotator?.fraction ?? 1, subsetSeed: input.annotator?.subsetSeed ?? null },
+    annotator: {
+      ...tagger(input.annotator),
+      fraction: input.annotator?.fraction ?? 1,
+      subsetSeed: input.annotator?.subsetSeed ?? null,
+      pretraining: ap
+        ? {
+            corpusIds: ap.corpusIds,
+            architecture: ap.architecture,
+            size: { ...DECODER_SIZE_DEFAULTS, ...ap.size },
+            heldOutFraction: ap.heldOutFraction,
+            maskProbability: ap.maskProbability,
+            seqLen: ap.seqLen,
+            batchSize: ap.batchSize,
+            epochs: ap.epochs,
+            maxSteps: ap.maxSteps ?? null,
+            learningRate: ap.learningRate,
+            warmupSteps: ap.warmupSteps,
+            seed: ap.seed ?? null,
+          }
+        : null,
+    },
     generator: {
       baseModelId: input.generator.baseModelId ?? null,
       pretraining: p

@@ -2,7 +2,7 @@ import { Field, Float, ID, InputType, Int, ObjectType, registerEnumType } from '
 import { JSONScalar } from './scalars.js';
 import { ConnectionType } from './pagination.js';
 import { JobStatusEnum } from './job.type.js';
-import { DecoderArchitectureEnum, DecoderSizeInput, DeviceEnum, LoraInput, ScratchEncoderInput } from './model.type.js';
+import { DecoderArchitectureEnum, DecoderSizeInput, DeviceEnum, EncoderArchitectureEnum, LoraInput, ScratchEncoderInput } from './model.type.js';
 import { Evaluation, EvaluationComparison, PrivacyReport } from './evaluation.type.js';
 
 export enum CreatedOrderField {
@@ -14,7 +14,7 @@ registerEnumType(CreatedOrderField, { name: 'CreatedOrderField' });
 @ObjectType({ description: 'One step of an experiment (annotator training, generation, …) and the job that computes it; `job` gives its progress, device and timings.' })
 export class Step {
   @Field(() => ID) id!: string;
-  @Field(() => String, { description: 'annotator, generator, generation, guard, annotation, synthetic_tagger, annotate_test_gold, evaluate_gold, annotate_test_synthetic, evaluate_synthetic, privacy_report.' }) name!: string;
+  @Field(() => String, { description: 'pretrain_annotator, pretrain_generator, annotator, generator, generation, guard, annotation, synthetic_tagger, annotate_test_gold, evaluate_gold, annotate_test_synthetic, evaluate_synthetic, privacy_report.' }) name!: string;
   @Field(() => String, { description: 'The job type that computes it.' }) kind!: string;
   @Field(() => String, { description: 'sha256 of kind, config, input content and code version (empty until its inputs exist): identical steps are computed once.' }) inputHash!: string;
   @Field(() => JSONScalar, { description: 'The job payload.' }) params!: unknown;
@@ -153,10 +153,31 @@ export class ExperimentTaggerInput {
   @Field(() => Int, { nullable: true, description: "Default: the experiment's seed." }) seed?: number;
 }
 
-@InputType({ description: 'The annotator: a tagger trained on a seeded fraction of the real training split.' })
+@InputType({ description: "Pre-train the annotator's encoder from scratch (masked LM) before fine-tuning it (pretrainModel with bert or roberta as a step)." })
+export class ExperimentAnnotatorPretrainingInput {
+  @Field(() => [ID], { description: 'Corpora whose text it learns from, e.g. unannotated clinical notes imported as TEXT (never the test split).' }) corpusIds!: string[];
+  @Field(() => EncoderArchitectureEnum, { defaultValue: EncoderArchitectureEnum.bert }) architecture!: EncoderArchitectureEnum;
+  @Field(() => DecoderSizeInput, { nullable: true }) size?: DecoderSizeInput;
+  @Field(() => Float, { defaultValue: 0.05 }) heldOutFraction!: number;
+  @Field(() => Float, { defaultValue: 0.15, description: 'The share of tokens chosen for prediction, in (0, 1) (of those, 80% become the mask token, 10% a random token, 10% stay).' }) maskProbability!: number;
+  @Field(() => Int, { defaultValue: 128 }) seqLen!: number;
+  @Field(() => Int, { defaultValue: 8 }) batchSize!: number;
+  @Field(() => Int, { defaultValue: 1 }) epochs!: number;
+  @Field(() => Int, { nullable: true }) maxSteps?: number;
+  @Field(() => Float, { defaultValue: 0.001 }) learningRate!: number;
+  @Field(() => Int, { defaultValue: 0 }) warmupSteps!: number;
+  @Field(() => Int, { nullable: true, description: "Default: the experiment's seed." }) seed?: number;
+}
+
+@InputType({ description: 'The annotator: a tagger trained on a seeded fraction of the real training split; fine-tuned from baseModelId, from an encoder the experiment pre-trains (pretraining), or from scratch (neither).' })
 export class ExperimentAnnotatorInput extends ExperimentTaggerInput {
   @Field(() => Float, { defaultValue: 1, description: 'Share of the training split, in (0, 1] (a nested subset: 25% holds the 5%).' }) fraction!: number;
   @Field(() => Int, { nullable: true, description: "Which subset; default: the experiment's seed." }) subsetSeed?: number;
+  @Field(() => ExperimentAnnotatorPretrainingInput, {
+    nullable: true,
+    description: "Pre-train an encoder from scratch first (step pretrain_annotator) and fine-tune the annotator from it; excludes baseModelId. The synthetic tagger does not start from it (its default settings are the annotator's other settings).",
+  })
+  pretraining?: ExperimentAnnotatorPretrainingInput;
 }
 
 @InputType({ description: 'Domain adaptation of the generator on a seeded fraction of the real training split.' })

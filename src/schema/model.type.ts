@@ -131,6 +131,12 @@ export enum DecoderArchitectureEnum {
 }
 registerEnumType(DecoderArchitectureEnum, { name: 'DecoderArchitecture', description: 'The Hugging Face model_type of a decoder trained from scratch.' });
 
+export enum EncoderArchitectureEnum {
+  bert = 'bert',
+  roberta = 'roberta',
+}
+registerEnumType(EncoderArchitectureEnum, { name: 'EncoderArchitecture', description: 'The Hugging Face model_type of an encoder pre-trained from scratch (masked LM).' });
+
 export enum PretrainArchitectureEnum {
   gpt2 = 'gpt2',
   llama = 'llama',
