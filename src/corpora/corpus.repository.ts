@@ -157,14 +157,16 @@ export class CorpusRepository {
   }
 
   /**
-   * sha256 over every document's split, name, text and gold spans, in import order: equal for two
-   * imports of the same data. Computed once and kept on the corpus (documents and gold spans do not
-   * change after import; a split reassignment clears it).
+   * sha256 over whether it holds PHI and every document's split, name, text and gold spans, in
+   * import order: equal for two imports of the same data with the same PHI flag. The flag is in it
+   * so work on a PHI corpus never reuses a job run on a public copy of its text, whose outputs are
+   * public (privacy follows lineage). Computed once and kept on the corpus (the flag, documents and
+   * gold spans do not change after import; a split reassignment clears it).
    */
   async contentHash(corpusId: string): Promise<string> {
-    const corpus = await this.prisma.corpus.findUniqueOrThrow({ where: { id: corpusId }, select: { contentHash: true } });
+    const corpus = await this.prisma.corpus.findUniqueOrThrow({ where: { id: corpusId }, select: { contentHash: true, containsPhi: true } });
     if (corpus.contentHash) return corpus.contentHash;
-    const hash = crypto.createHash('sha256');
+    const hash = crypto.createHash('sha256').update(JSON.stringify({ containsPhi: corpus.containsPhi })).update('\n');
     const select = { split: true, externalId: true, text: true, annotations: { where: { source: 'GOLD' as const }, orderBy: [{ start: 'asc' as const }, { end: 'asc' as const }, { label: 'asc' as const }], select: { start: true, end: true, label: true } } };
     for await (const row of this.documentPages(corpusId, select)) {
       hash.update(JSON.stringify([row.split, row.externalId, row.text, row.annotations.map((a) => [a.start, a.end, a.label])])).update('\n');

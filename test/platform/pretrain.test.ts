@@ -26,16 +26,19 @@ describe('pre-training from scratch (embedded database)', () => {
   // The generator of the experiments below: pre-trained and adapted (the same settings, so later experiments reuse it).
   const generator = () => ({ pretraining: { corpusIds: [textCorpusId], size: SIZE, seqLen: 64, maxSteps: 10, learningRate: 0.003 }, adaptation: { seqLen: 64, batchSize: 4, maxSteps: 3, learningRate: 0.003 } });
 
+  /** The clinical text files from..to (sorted) as zip entries. */
+  const textFiles = (from: number, to: number) => Object.fromEntries(fs.readdirSync(TEXT_DIR).sort().slice(from, to).map((f) => [`docs/${f}`, fs.readFileSync(path.join(TEXT_DIR, f))]));
+
   beforeAll(async () => {
     server = await startTestServer('embedded');
     api = new ApiClient(server.url, server.adminToken);
-    const files = Object.fromEntries(fs.readdirSync(TEXT_DIR).sort().slice(0, 40).map((f) => [`docs/${f}`, fs.readFileSync(path.join(TEXT_DIR, f))]));
+    const files = textFiles(0, 40);
     const { importCorpus } = await api.query(`mutation($input: ImportCorpusInput!) { importCorpus(input: $input) { id } }`, {
       input: { name: 'clinical text', fileName: 'text.zip', format: 'TEXT', containsPhi: false, contentBase64: base64(zipSync(files)) },
     });
     textCorpusId = (await api.waitForJob(importCorpus.id)).result.corpusId;
     // Other text, marked as holding PHI: what is pre-trained on it is private.
-    const phiFiles = Object.fromEntries(fs.readdirSync(TEXT_DIR).sort().slice(40, 60).map((f) => [`docs/${f}`, fs.readFileSync(path.join(TEXT_DIR, f))]));
+    const phiFiles = textFiles(40, 60);
     const phiText = await api.query(`mutation($input: ImportCorpusInput!) { importCorpus(input: $input) { id } }`, {
       input: { name: 'clinical text with PHI', fileName: 'phi.zip', format: 'TEXT', containsPhi: true, contentBase64: base64(zipSync(phiFiles)) },
     });
@@ -208,5 +211,17 @@ describe('pre-training from scratch (embedded database)', () => {
     const { model: phiAnnotator } = await api.query(MODEL, { id: phi.results.annotatorModelId });
     expect(phiAnnotator).toMatchObject({ baseModelId: phiEncoderId, containsPhi: true });
     expect(phiAnnotator.config.architectures).toEqual(['RobertaForTokenClassification']);
+
+    // The public text imported again, marked as PHI: the same spec on it reuses nothing of the
+    // public copy's pre-training, and its encoder is private.
+    const twin = await api.query(`mutation($input: ImportCorpusInput!) { importCorpus(input: $input) { id } }`, {
+      input: { name: 'clinical text, as PHI', fileName: 'text.zip', format: 'TEXT', containsPhi: true, contentBase64: base64(zipSync(textFiles(0, 40))) },
+    });
+    const twinId = (await api.waitForJob(twin.importCorpus.id)).result.corpusId;
+    const onTwin = await run(spec({ pretraining: { ...pretraining, corpusIds: [twinId] } }));
+    expect(onTwin.step('pretrain_annotator')).toMatchObject({ status: 'SUCCEEDED', reused: false });
+    expect(onTwin.step('pretrain_annotator').jobId).not.toBe(step.jobId);
+    const { model: twinEncoder } = await api.query(MODEL, { id: onTwin.step('pretrain_annotator').job.result.modelId });
+    expect(twinEncoder).toMatchObject({ kind: 'ENCODER_PRETRAINED', containsPhi: true, trainedOnCorpusId: twinId });
   }, 300_000);
 });
