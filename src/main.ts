@@ -11,6 +11,13 @@ import { AuthService } from './auth/auth.service.js';
 import { createServices } from './server/services.js';
 import { startServer } from './server/app.js';
 import { writeSdl } from './server/schema.js';
+import { runtime } from './engine/runtime/session.js';
+
+/** Which onnxruntime the engine runs on: after `npm run setup:cuda`, its CUDA runtime, for every device. */
+function engineLine(): string {
+  const r = runtime();
+  return `Engine: onnxruntime-node ${r.version}${r.cudaProvider ? ` with the CUDA provider, from ${r.packageDir} (npm run setup:cuda; remove that folder to go back)` : ''}`;
+}
 
 const USAGE = `usage: node dist/src/main.js <command>
   serve                      start the API (and run jobs, unless RUN_JOBS=0)
@@ -30,6 +37,7 @@ async function main() {
       const firstToken = await services.auth.bootstrapIfNoUsers('admin@localhost');
       if (firstToken) console.log(`First start: created admin@localhost. Its API token (shown once):\n  ${firstToken}`);
       console.log(`GraphQL API: ${server.url}/graphql   IDE: ${server.url}/   database: ${services.database.kind}`);
+      console.log(engineLine());
       onShutdown(async () => {
         await server.stop();
         await services.close();
@@ -40,6 +48,7 @@ async function main() {
       if (!config.databaseUrl) throw new Error('A separate worker shares the queue through PostgreSQL: set DATABASE_URL=postgres://… (the embedded server runs jobs itself).');
       const services = await createServices(config, { runJobs: true });
       console.log(`Worker started: ${services.runner.workerId}, ${config.jobConcurrency} jobs at a time, database: ${services.database.kind}`);
+      console.log(engineLine());
       onShutdown(() => services.close());
       return;
     }

@@ -7,12 +7,6 @@ import { cudaProblems, cudaProviderLibrary, cudaRuntimeDir } from './cuda.js';
 
 type Ort = typeof ort;
 
-/**
- * The onnxruntime-node this process runs on, loaded on first use: the CUDA runtime when
- * setup:cuda installed one (for every device: the provider is built for ONNX Runtime 1.29.0 and
- * cannot be loaded by our 1.30.0 core, and two cores share one soname, so a process holds one of
- * them), else the package's own dependency.
- */
 export interface Runtime {
   ort: Ort;
   version: string;
@@ -22,6 +16,12 @@ export interface Runtime {
   cudaProvider: string | null;
 }
 let loaded: Runtime | undefined;
+/**
+ * The onnxruntime-node this process runs on, loaded on first use: the CUDA runtime when
+ * setup:cuda installed one (for every device: the provider is built for ONNX Runtime 1.29.0 and
+ * cannot be loaded by our 1.30.0 core, and two cores share one soname, so a process holds one of
+ * them), else the package's own dependency.
+ */
 export function runtime(): Runtime {
   if (loaded) return loaded;
   const cudaProvider = cudaProviderLibrary();
