@@ -69,6 +69,27 @@ const baseGenerator = (spec: ExperimentSpec, outputs: StepOutputs) => (spec.gene
 /** The corpus the synthetic notes are taken from after the guard (the generated corpus when there is none). */
 const guardedCorpus = (spec: ExperimentSpec, outputs: StepOutputs) => outputId(outputs, spec.guard.action === 'OFF' ? 'generation' : 'guard', 'corpusId');
 
+/** A pre-training step's job: the same for the annotator's encoder and the generator (the encoder adds its mask probability). */
+function pretrainPayload(spec: ExperimentSpec, p: NonNullable<ExperimentSpec['annotator']['pretraining'] | ExperimentSpec['generator']['pretraining']>, name: string) {
+  return {
+    name,
+    corpusIds: p.corpusIds,
+    corpusId: null,
+    split: null,
+    heldOutFraction: p.heldOutFraction,
+    architecture: p.architecture,
+    size: p.size,
+    seqLen: p.seqLen,
+    batchSize: p.batchSize,
+    epochs: p.epochs,
+    maxSteps: p.maxSteps,
+    learningRate: p.learningRate,
+    warmupSteps: p.warmupSteps,
+    seed: seedOf(spec, p.seed),
+    device: spec.device,
+  };
+}
+
 const ALL_STEPS: StepDeclaration[] = [
   declare({
     name: 'pretrain_annotator',
@@ -76,24 +97,7 @@ const ALL_STEPS: StepDeclaration[] = [
     after: [],
     payload: (spec, _out, { experimentName }) => {
       const p = spec.annotator.pretraining!;
-      return {
-        name: `${experimentName}: pre-trained annotator encoder`,
-        corpusIds: p.corpusIds,
-        corpusId: null,
-        split: null,
-        heldOutFraction: p.heldOutFraction,
-        architecture: p.architecture,
-        size: p.size,
-        maskProbability: p.maskProbability,
-        seqLen: p.seqLen,
-        batchSize: p.batchSize,
-        epochs: p.epochs,
-        maxSteps: p.maxSteps,
-        learningRate: p.learningRate,
-        warmupSteps: p.warmupSteps,
-        seed: seedOf(spec, p.seed),
-        device: spec.device,
-      };
+      return { ...pretrainPayload(spec, p, `${experimentName}: pre-trained annotator encoder`), maskProbability: p.maskProbability };
     },
   }),
   declare({
@@ -121,26 +125,7 @@ const ALL_STEPS: StepDeclaration[] = [
     name: 'pretrain_generator',
     kind: JobName.Pretrain,
     after: [],
-    payload: (spec, _out, { experimentName }) => {
-      const p = spec.generator.pretraining!;
-      return {
-        name: `${experimentName}: pre-trained generator`,
-        corpusIds: p.corpusIds,
-        corpusId: null,
-        split: null,
-        heldOutFraction: p.heldOutFraction,
-        architecture: p.architecture,
-        size: p.size,
-        seqLen: p.seqLen,
-        batchSize: p.batchSize,
-        epochs: p.epochs,
-        maxSteps: p.maxSteps,
-        learningRate: p.learningRate,
-        warmupSteps: p.warmupSteps,
-        seed: seedOf(spec, p.seed),
-        device: spec.device,
-      };
-    },
+    payload: (spec, _out, { experimentName }) => pretrainPayload(spec, spec.generator.pretraining!, `${experimentName}: pre-trained generator`),
   }),
   declare({
     name: 'generator',
