@@ -101,16 +101,19 @@ describe('NER counted transitions', () => {
   const docs: NerDocument[] = [{ text: 'Dr Ana Gil y el Dr Luis Sanz', spans: [{ start: 3, end: 10, label: 'NOMBRE' }, { start: 19, end: 28, label: 'NOMBRE' }] }];
   const at = (logProbs: Float64Array, prev: string | null, tag: string): number => logProbs[(prev === null ? TAGS.length : id(prev)) * TAGS.length + id(tag)]!;
 
-  it('should count log P(tag | previous tag) over the words, add-one smoothed, -Infinity where BIO forbids', () => {
+  it('should count log P(tag | previous tag) after entity words, add-one smoothed, -Infinity where BIO forbids', () => {
     const lp = bioTransitions(docs, TAGS);
-    // after O: O twice, B-NOMBRE twice in 4 O→x words (+3 allowed: O, B-NOMBRE, B-FECHAS)
-    expect(at(lp, 'O', 'B-NOMBRE')).toBeCloseTo(Math.log(3 / 7), 12);
-    expect(at(lp, 'O', 'O')).toBeCloseTo(Math.log(3 / 7), 12);
+    // after O and at the start: no prior (0), so nothing keeps an entity from starting
+    expect(at(lp, 'O', 'B-NOMBRE')).toBe(0);
+    expect(at(lp, 'O', 'O')).toBe(0);
+    expect(at(lp, null, 'B-FECHAS')).toBe(0);
     expect(at(lp, 'O', 'I-NOMBRE')).toBe(-Infinity);
+    expect(at(lp, null, 'I-NOMBRE')).toBe(-Infinity);
     // after B-NOMBRE: I-NOMBRE twice, B-NOMBRE never (+4 allowed: O, B-NOMBRE, I-NOMBRE, B-FECHAS)
     expect(at(lp, 'B-NOMBRE', 'I-NOMBRE')).toBeCloseTo(Math.log(3 / 6), 12);
     expect(at(lp, 'B-NOMBRE', 'B-NOMBRE')).toBeCloseTo(Math.log(1 / 6), 12);
-    expect(at(lp, null, 'O')).toBeCloseTo(Math.log(2 / 4), 12);
+    // after I-NOMBRE: O once (Gil → y; Sanz ends the text), +4 allowed
+    expect(at(lp, 'I-NOMBRE', 'O')).toBeCloseTo(Math.log(2 / 5), 12);
   });
 
   it('should join a name the model splits in two when the transitions weigh in', () => {

@@ -51,7 +51,8 @@ describe('trainNer with validationDocuments', () => {
     expect(Object.values(config.id2label)).toEqual(['O', 'B-NOMBRE', 'I-NOMBRE', 'B-FECHAS', 'I-FECHAS']);
     expect(config.bio_transitions).toHaveLength(6 * 5);
     expect(config.bio_transitions[0 * 5 + 2]).toBeNull(); // O → I-NOMBRE
-    expect(config.bio_transitions[0 * 5 + 1]).toBeLessThan(0); // O → B-NOMBRE: a log-probability
+    expect(config.bio_transitions[1 * 5 + 2]).toBeLessThan(0); // B-NOMBRE → I-NOMBRE: a log-probability
+    expect(config.bio_transitions[0 * 5 + 1]).toBe(0); // O → B-NOMBRE: no prior on starting an entity
     const documents = DEV.map((d) => ({ text: d.text }));
     for (const transitionWeight of [0, 0.5]) {
       const spans = await annotateNer({ modelDir: dir, documents, chunkWords: 32, batchSize: 4, intraOpThreads: 1, transitionWeight });

@@ -196,10 +196,12 @@ function bioAllowed(tags: string[]): Uint8Array {
 }
 
 /**
- * log P(tag | previous word's tag) over the words of annotated documents ([(L + 1) × L], row L the
- * start of a text; add-one smoothing over the transitions BIO allows, -Infinity elsewhere): how
- * labels follow each other in the training data, e.g. that B-X right after a word of X is rare
- * (a name is one span, not two).
+ * Transition scores for viterbiBio, counted over the words of annotated documents ([(L + 1) × L],
+ * row L the start of a text; -Infinity where BIO forbids): after a word of an entity, log P(tag |
+ * previous word's tag) with add-one smoothing over the allowed tags (how an entity goes on or ends
+ * in the training data, e.g. that B-X right after a word of X is rare: a name is one span, not
+ * two); after O and at the start of a text 0, so the counts never keep an entity from starting
+ * (with those rows counted too, O → O dominates and weak taggers lost their recall).
  */
 export function bioTransitions(docs: readonly NerDocument[], tags: string[]): Float64Array {
   const L = tags.length;
@@ -218,10 +220,12 @@ export function bioTransitions(docs: readonly NerDocument[], tags: string[]): Fl
   }
   const allowed = bioAllowed(tags);
   const out = new Float64Array((L + 1) * L).fill(-Infinity);
+  const outside = tagId.get('O');
   for (let p = 0; p <= L; p++) {
+    const counted = p !== L && p !== outside;
     let total = 0;
     for (let c = 0; c < L; c++) if (allowed[p * L + c]) total += counts[p * L + c]! + 1;
-    for (let c = 0; c < L; c++) if (allowed[p * L + c]) out[p * L + c] = Math.log((counts[p * L + c]! + 1) / total);
+    for (let c = 0; c < L; c++) if (allowed[p * L + c]) out[p * L + c] = counted ? Math.log((counts[p * L + c]! + 1) / total) : 0;
   }
   return out;
 }

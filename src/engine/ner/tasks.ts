@@ -83,7 +83,7 @@ const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json'];
  */
 const TRANSITIONS_KEY = 'bio_transitions';
 /** How much the counted transitions weigh against the model's scores in Viterbi (docs/engine-benchmark.md, "Counted BIO transitions"). */
-export const DEFAULT_TRANSITION_WEIGHT = 0.5;
+export const DEFAULT_TRANSITION_WEIGHT = 1;
 
 type Transitions = { logProbs: Float64Array; weight: number };
 
