@@ -11,12 +11,11 @@ import { AuthService } from './auth/auth.service.js';
 import { createServices } from './server/services.js';
 import { startServer } from './server/app.js';
 import { writeSdl } from './server/schema.js';
-import { runtime } from './engine/runtime/session.js';
+import { describeRuntime, runtime } from './engine/runtime/session.js';
 
 /** Which onnxruntime the engine runs on: after `npm run setup:cuda`, its CUDA runtime, for every device. */
 function engineLine(): string {
-  const r = runtime();
-  return `Engine: onnxruntime-node ${r.version}${r.cudaProvider ? ` with the CUDA provider, from ${r.packageDir} (npm run setup:cuda; remove that folder to go back)` : ''}`;
+  return `Engine: onnxruntime-node ${describeRuntime()}${runtime().cudaProvider ? '; installed by npm run setup:cuda, remove that folder to go back' : ''}`;
 }
 
 const USAGE = `usage: node dist/src/main.js <command>

@@ -4,7 +4,7 @@
  * service walks this list; the step runner hashes each payload and reuses or queues it.
  */
 import { JobName, type JobPayloads } from '../jobs/types.js';
-import { seedOf, type ExperimentSpec, type TaggerSpec } from './spec.js';
+import { seedOf, type ExperimentSpec, type PretrainingSpec, type TaggerSpec } from './spec.js';
 
 export type StepName =
   | 'pretrain_annotator'
@@ -70,7 +70,7 @@ const baseGenerator = (spec: ExperimentSpec, outputs: StepOutputs) => (spec.gene
 const guardedCorpus = (spec: ExperimentSpec, outputs: StepOutputs) => outputId(outputs, spec.guard.action === 'OFF' ? 'generation' : 'guard', 'corpusId');
 
 /** A pre-training step's job: the same for the annotator's encoder and the generator (the encoder adds its mask probability). */
-function pretrainPayload(spec: ExperimentSpec, p: NonNullable<ExperimentSpec['annotator']['pretraining'] | ExperimentSpec['generator']['pretraining']>, name: string) {
+function pretrainPayload(spec: ExperimentSpec, p: PretrainingSpec<'gpt2' | 'llama' | 'bert' | 'roberta'>, name: string) {
   return {
     name,
     corpusIds: p.corpusIds,

@@ -5,7 +5,7 @@
  */
 import { badInput } from '../common/errors.js';
 import type { ScratchEncoderSpec } from '../engine/ner/tasks.js';
-import type { DecoderSize, ModelSize } from '../engine/tasks/pretrain.js';
+import type { ModelSize } from '../engine/tasks/pretrain.js';
 import { checkGuardThresholds } from '../synthesis/guard.js';
 
 export type Device = 'cpu' | 'webgpu' | 'cuda';
@@ -28,6 +28,21 @@ export interface TaggerSpec {
   seed: number | null;
 }
 
+/** A pre-training step of an experiment (the annotator's encoder or the generator): pretrainModel's settings. */
+export interface PretrainingSpec<A extends string> {
+  corpusIds: string[];
+  architecture: A;
+  size: ModelSize;
+  heldOutFraction: number;
+  seqLen: number;
+  batchSize: number;
+  epochs: number;
+  maxSteps: number | null;
+  learningRate: number;
+  warmupSteps: number;
+  seed: number | null;
+}
+
 export interface ExperimentSpec {
   /** The default of every seed below left null (each component's seed, subset seeds). */
   seed: number;
@@ -41,38 +56,13 @@ export interface ExperimentSpec {
      * Pre-train the annotator's encoder from scratch (masked LM) on these corpora's text first; the
      * annotator is then fine-tuned from it. Excludes `baseModelId`. null, or absent in specs stored before it existed: none.
      */
-    pretraining: {
-      corpusIds: string[];
-      architecture: 'bert' | 'roberta';
-      size: ModelSize;
-      heldOutFraction: number;
-      maskProbability: number;
-      seqLen: number;
-      batchSize: number;
-      epochs: number;
-      maxSteps: number | null;
-      learningRate: number;
-      warmupSteps: number;
-      seed: number | null;
-    } | null;
+    pretraining: (PretrainingSpec<'bert' | 'roberta'> & { maskProbability: number }) | null;
   };
   generator: {
     /** A causal LM (gpt2, llama) to adapt or to sample from as it is; null when `pretraining` makes it. */
     baseModelId: string | null;
     /** Pre-train the generator from scratch on these corpora's text first (e.g. unannotated clinical notes). */
-    pretraining: {
-      corpusIds: string[];
-      architecture: 'gpt2' | 'llama';
-      size: DecoderSize;
-      heldOutFraction: number;
-      seqLen: number;
-      batchSize: number;
-      epochs: number;
-      maxSteps: number | null;
-      learningRate: number;
-      warmupSteps: number;
-      seed: number | null;
-    } | null;
+    pretraining: PretrainingSpec<'gpt2' | 'llama'> | null;
     /** null samples from the base model unadapted (the paper's 0% generator fraction). */
     adaptation: {
       fraction: number;

@@ -2,7 +2,7 @@ import { Arg, Args, Authorized, FieldResolver, ID, Int, Mutation, Query, Resolve
 import type { AuthUser } from '../auth/auth.types.js';
 import { CurrentUser, requireUser, type GraphQLContext } from '../server/context.js';
 import type { Services } from '../server/services.js';
-import { seedOf, type ExperimentSpec, type TaggerSpec } from '../experiments/spec.js';
+import { seedOf, type ExperimentSpec, type PretrainingSpec, type TaggerSpec } from '../experiments/spec.js';
 import type { AblationEventPayload, ExperimentEventPayload } from '../subscriptions/pubsub.js';
 import { Job, JobStatusEnum } from '../schema/job.type.js';
 import { DECODER_SIZE_DEFAULTS, SCRATCH_DEFAULTS } from '../schema/model.type.js';
@@ -19,6 +19,8 @@ import {
   ExperimentPlan,
   ExperimentResults,
   ExperimentTaggerInput,
+  ExperimentAnnotatorPretrainingInput,
+  ExperimentPretrainingInput,
   Step,
   SyntheticDataset,
   SyntheticDatasetConnection,
@@ -148,6 +150,19 @@ export function specFromInput(input: CreateExperimentInput): ExperimentSpec {
     earlyStoppingPatience: t?.earlyStoppingPatience ?? 2,
     seed: t?.seed ?? null,
   });
+  /** What both pre-training steps share; the caller adds its architecture (and the encoder its mask probability). */
+  const pretraining = (q: ExperimentAnnotatorPretrainingInput | ExperimentPretrainingInput): Omit<PretrainingSpec<string>, 'architecture'> => ({
+    corpusIds: q.corpusIds,
+    size: { ...DECODER_SIZE_DEFAULTS, ...q.size },
+    heldOutFraction: q.heldOutFraction,
+    seqLen: q.seqLen,
+    batchSize: q.batchSize,
+    epochs: q.epochs,
+    maxSteps: q.maxSteps ?? null,
+    learningRate: q.learningRate,
+    warmupSteps: q.warmupSteps,
+    seed: q.seed ?? null,
+  });
   const a = input.generator.adaptation;
   const p = input.generator.pretraining;
   const ap = input.annotator?.pretraining;
@@ -161,40 +176,11 @@ export function specFromInput(input: CreateExperimentInput): ExperimentSpec {
       ...tagger(input.annotator),
       fraction: input.annotator?.fraction ?? 1,
       subsetSeed: input.annotator?.subsetSeed ?? null,
-      pretraining: ap
-        ? {
-            corpusIds: ap.corpusIds,
-            architecture: ap.architecture,
-            size: { ...DECODER_SIZE_DEFAULTS, ...ap.size },
-            heldOutFraction: ap.heldOutFraction,
-            maskProbability: ap.maskProbability,
-            seqLen: ap.seqLen,
-            batchSize: ap.batchSize,
-            epochs: ap.epochs,
-            maxSteps: ap.maxSteps ?? null,
-            learningRate: ap.learningRate,
-            warmupSteps: ap.warmupSteps,
-            seed: ap.seed ?? null,
-          }
-        : null,
+      pretraining: ap ? { ...pretraining(ap), architecture: ap.architecture, maskProbability: ap.maskProbability } : null,
     },
     generator: {
       baseModelId: input.generator.baseModelId ?? null,
-      pretraining: p
-        ? {
-            corpusIds: p.corpusIds,
-            architecture: p.architecture,
-            size: { ...DECODER_SIZE_DEFAULTS, ...p.size },
-            heldOutFraction: p.heldOutFraction,
-            seqLen: p.seqLen,
-            batchSize: p.batchSize,
-            epochs: p.epochs,
-            maxSteps: p.maxSteps ?? null,
-            learningRate: p.learningRate,
-            warmupSteps: p.warmupSteps,
-            seed: p.seed ?? null,
-          }
-        : null,
+      pretraining: p ? { ...pretraining(p), architecture: p.architecture } : null,
       adaptation: a
         ? {
             fraction: a.fraction,

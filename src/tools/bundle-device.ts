@@ -80,6 +80,12 @@ function copy(from: string, to: string): void {
   fs.cpSync(from, to, { recursive: true, dereference: true, filter: (f) => !f.endsWith('.map') && !f.endsWith('.d.ts') });
 }
 
+/** The given parts of `<fromRoot>/node_modules/<pkg>` into `<toRoot>/node_modules/<pkg>`. */
+function copyPackage(fromRoot: string, toRoot: string, pkg: string, parts: string[]): void {
+  const from = path.join(fromRoot, 'node_modules', pkg);
+  for (const p of parts) if (fs.existsSync(path.join(from, p))) copy(path.join(from, p), path.join(toRoot, 'node_modules', pkg, p));
+}
+
 function du(dir: string): number {
   let n = 0;
   for (const e of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
@@ -158,8 +164,7 @@ export async function buildBundle(o: BundleOptions, log: (line: string) => void 
   const unknown = [...packages].filter((p) => !PACKAGES[p]);
   if (unknown.length) throw new Error(`the check imports ${unknown.join(', ')}, which bundle-device.ts does not pack; add it to PACKAGES`);
   for (const [pkg, parts] of Object.entries(PACKAGES)) {
-    const from = path.join(ROOT, 'node_modules', pkg);
-    for (const p of parts) if (fs.existsSync(path.join(from, p))) copy(path.join(from, p), path.join(dir, 'node_modules', pkg, p));
+    copyPackage(ROOT, dir, pkg, parts);
     log(`bundle: node_modules/${pkg} (${parts.join(', ')}): ${mib(du(path.join(dir, 'node_modules', pkg)))}`);
   }
 
@@ -171,10 +176,7 @@ export async function buildBundle(o: BundleOptions, log: (line: string) => void 
   // 3b. the CUDA runtime, where the engine looks for it (.cuda/ beside dist/)
   if (o.cudaRuntime) {
     if (!cudaProviderLibrary(o.cudaRuntime)) throw new Error(`${o.cudaRuntime} holds no CUDA runtime: run \`npm run setup:cuda\` first (it installs one there even on a machine without a GPU)`);
-    for (const [pkg, parts] of Object.entries(PACKAGES).filter(([p]) => p.startsWith('onnxruntime-'))) {
-      const from = path.join(o.cudaRuntime, 'node_modules', pkg);
-      for (const p of parts) if (fs.existsSync(path.join(from, p))) copy(path.join(from, p), path.join(dir, '.cuda', 'node_modules', pkg, p));
-    }
+    for (const [pkg, parts] of Object.entries(PACKAGES).filter(([p]) => p.startsWith('onnxruntime-'))) copyPackage(o.cudaRuntime, path.join(dir, '.cuda'), pkg, parts);
     log(`bundle: .cuda (setup:cuda's onnxruntime-node with the CUDA provider, from ${o.cudaRuntime}): ${mib(du(path.join(dir, '.cuda')))}`);
   }
 

@@ -34,7 +34,7 @@ import { TAGGER_DEFAULTS, runTagger, type TaggerResult } from '../bench/tagger.j
 import { HF_TINY_FIXTURES, checkFixture, formatFixtureReport } from '../engine/check/hf-fixtures.js';
 import { Graph } from '../engine/graph/index.js';
 import * as op from '../engine/ops/index.js';
-import { DEVICES, Session, runtime, type Device } from '../engine/runtime/session.js';
+import { DEVICES, Session, describeRuntime, type Device } from '../engine/runtime/session.js';
 
 const PARTS = ['fixtures', 'bench', 'tagger'] as const;
 type Part = (typeof PARTS)[number];
@@ -136,11 +136,6 @@ export async function probeDevice(device: Device, intraOpThreads: number): Promi
   }
 }
 
-/** The onnxruntime-node the engine runs on, and where it came from. */
-function ortVersion(): string {
-  const r = runtime();
-  return r.cudaProvider ? `${r.version} (with the CUDA provider, from ${r.packageDir})` : r.version;
-}
 
 const minutes = (ms: number): string => (ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${(ms / 60_000).toFixed(1)} min`);
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e)).trim();
@@ -150,7 +145,7 @@ export async function runCheck(o: CheckOptions, log: (line: string) => void = co
   const started = performance.now();
   const deadline = started + o.budgetMinutes * 60_000;
   log(`check:device — device ${o.device}: ${describeDevice(o.device)}`);
-  log(`Node ${process.version}, onnxruntime-node ${ortVersion()}, ${o.threads} intra-op threads; parts: ${[...o.only].join(', ')}; budget ${o.budgetMinutes} min`);
+  log(`Node ${process.version}, onnxruntime-node ${describeRuntime()}, ${o.threads} intra-op threads; parts: ${[...o.only].join(', ')}; budget ${o.budgetMinutes} min`);
   try {
     await probeDevice(o.device, o.threads);
   } catch (e) {

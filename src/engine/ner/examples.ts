@@ -108,6 +108,12 @@ export function encodeChunks(docs: { text: string }[], tokenizer: TextTokenizer,
   return out;
 }
 
+/** The BIO tag of the character at `at`: B-X where a span of X starts, I-X inside it, else O. */
+function bioTagAt(spans: readonly NerSpan[], at: number): string {
+  const span = spans.find((s) => at >= s.start && at < s.end);
+  return span ? `${at === span.start ? 'B' : 'I'}-${span.label}` : 'O';
+}
+
 /**
  * BIO label ids per token: a token that starts where its span starts is B-X, a later token
  * inside the span I-X, any other token O; special tokens are ignored (-100). With `firstSubTokenOnly`
@@ -120,11 +126,10 @@ export function labelChunks(chunks: EncodedChunk[], docs: NerDocument[], tags: s
     const labels = chunk.offsets.map((offset, t) => {
       if (!offset) return -100;
       if (opts.firstSubTokenOnly && t > 0 && chunk.words[t] === chunk.words[t - 1]) return -100;
-      const span = spans.find((s) => offset[0] >= s.start && offset[0] < s.end);
-      if (!span) return 0;
-      const tag = `${offset[0] === span.start ? 'B' : 'I'}-${span.label}`;
+      const tag = bioTagAt(spans, offset[0]);
+      if (tag === 'O') return 0;
       const id = tagId.get(tag);
-      if (id === undefined) throw new Error(`label ${span.label} is not in the model's label set (${tags.length} tags)`);
+      if (id === undefined) throw new Error(`label ${tag.slice(2)} is not in the model's label set (${tags.length} tags)`);
       return id;
     });
     return { inputIds: chunk.inputIds, labels };
@@ -195,6 +200,9 @@ function bioAllowed(tags: string[]): Uint8Array {
   return allowed;
 }
 
+/** bioTransitions' scores and how much they weigh against the model's in viterbiBio. */
+export type Transitions = { logProbs: Float64Array; weight: number };
+
 /**
  * Transition scores for viterbiBio, counted over the words of annotated documents ([(L + 1) × L],
  * row L the start of a text; -Infinity where BIO forbids): after a word of an entity, log P(tag |
@@ -211,8 +219,7 @@ export function bioTransitions(docs: readonly NerDocument[], tags: string[]): Fl
     const chars = Array.from(doc.text);
     let prev = L;
     for (const [start] of textWords(chars)) {
-      const span = doc.spans.find((s) => start >= s.start && start < s.end);
-      const tag = span ? tagId.get(`${start === span.start ? 'B' : 'I'}-${span.label}`) : tagId.get('O');
+      const tag = tagId.get(bioTagAt(doc.spans, start));
       if (tag === undefined) continue;
       counts[prev * L + tag]!++;
       prev = tag;
@@ -237,7 +244,7 @@ export function bioTransitions(docs: readonly NerDocument[], tags: string[]): Fl
  * log-probabilities are added to every step's score: a structured decoder whose transition scores
  * are counted from the training labels instead of learned.
  */
-export function viterbiBio(words: readonly WordTag[], tags: string[], transitions?: { logProbs: Float64Array; weight: number }): number[] {
+export function viterbiBio(words: readonly WordTag[], tags: string[], transitions?: Transitions): number[] {
   const L = tags.length;
   if (!words.length) return [];
   const allowed = bioAllowed(tags);
@@ -272,7 +279,7 @@ export function viterbiBio(words: readonly WordTag[], tags: string[], transition
  * otherwise opens one (after O or another label), O closes. `viterbi`: the best valid sequence
  * (viterbiBio). A span runs from its first word's start to its last word's end.
  */
-export function decodeWordTags(words: readonly WordTag[], tags: string[], opts: { viterbi?: boolean; transitions?: { logProbs: Float64Array; weight: number } } = {}): NerSpan[] {
+export function decodeWordTags(words: readonly WordTag[], tags: string[], opts: { viterbi?: boolean; transitions?: Transitions } = {}): NerSpan[] {
   const ids = opts.viterbi ? viterbiBio(words, tags, opts.transitions) : words.map((w) => argmax(w.scores));
   const spans: NerSpan[] = [];
   let open: NerSpan | null = null;

@@ -9,7 +9,7 @@ import { EncoderModel, parseEncoderConfig } from '../models/bert/index.js';
 import { loadTokenizer, trainWordPiece, type TextTokenizer } from '../tokenizers/index.js';
 import { Rng, encoderMaxTokens, tokenClassificationBatches, trainLoop, type TrainConfig, type TrainProgress } from '../train/index.js';
 import type { Device } from '../runtime/session.js';
-import { bioLabels, bioTransitions, collectWordTags, decodeWordTags, encodeChunks, labelChunks, scoreSpans, type EncodedChunk, type NerDocument, type NerSpan, type WordTag } from './examples.js';
+import { bioLabels, bioTransitions, collectWordTags, decodeWordTags, encodeChunks, labelChunks, scoreSpans, type EncodedChunk, type NerDocument, type NerSpan, type Transitions, type WordTag } from './examples.js';
 
 export interface ScratchEncoderSpec {
   hiddenSize: number;
@@ -85,8 +85,6 @@ const TRANSITIONS_KEY = 'bio_transitions';
 /** How much the counted transitions weigh against the model's scores in Viterbi (docs/engine-benchmark.md, "Counted BIO transitions"). */
 export const DEFAULT_TRANSITION_WEIGHT = 1;
 
-type Transitions = { logProbs: Float64Array; weight: number };
-
 function saveTransitions(dir: string, logProbs: Float64Array): void {
   const file = path.join(dir, 'config.json');
   const config = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
@@ -96,8 +94,9 @@ function saveTransitions(dir: string, logProbs: Float64Array): void {
 
 /** The tagger's counted transitions at this weight, or undefined (weight 0, or a config without them: a Hugging Face tagger, or one trained before them). */
 function loadTransitions(dir: string, numTags: number, weight: number): Transitions | undefined {
+  if (!weight) return undefined;
   const saved = (JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as Record<string, unknown>)[TRANSITIONS_KEY];
-  if (!weight || !Array.isArray(saved)) return undefined;
+  if (!Array.isArray(saved)) return undefined;
   if (saved.length !== (numTags + 1) * numTags) throw new Error(`${dir}/config.json: ${TRANSITIONS_KEY} holds ${saved.length} values, not ${(numTags + 1) * numTags} for ${numTags} labels`);
   return { logProbs: Float64Array.from(saved as (number | null)[], (x) => x ?? -Infinity), weight };
 }

@@ -36,6 +36,12 @@ export function runtime(): Runtime {
   return loaded;
 }
 
+/** The runtime in words: its version, and where setup:cuda's CUDA runtime came from when it is the one. */
+export function describeRuntime(): string {
+  const r = runtime();
+  return r.cudaProvider ? `${r.version} (with the CUDA provider, from ${r.packageDir})` : r.version;
+}
+
 export type Device = 'cpu' | 'webgpu' | 'cuda';
 export const DEVICES: readonly Device[] = ['cpu', 'webgpu', 'cuda'];
 
