@@ -32,6 +32,8 @@
  *              [0: taggers from scratch] --base-lr [5e-4]
  *              --base DIR: start both taggers from this pre-trained encoder folder instead (a
  *              pretrainModel or Hugging Face *ForMaskedLM folder; --hidden etc. are then unused)
+ *   --gold DIR: the gold tagger of an earlier run kept with --keep (DIR/gold-tagger), instead of
+ *              training one; the synthetic tagger gets that run's budget (give its tagger settings)
  *   --gold-only: stop after the gold tagger (its scores, per label, and its stages)
  * Results: docs/engine-benchmark.md, "Quality benchmark".
  */
@@ -193,9 +195,18 @@ async function main(): Promise<void> {
     console.log(`encoder: ${texts.length} texts, ${result.windows} windows of 128 tokens, ${result.steps} steps; validation-half MLM loss ${result.heldOutInitial!.mlmLoss.toFixed(3)} → ${result.heldOut!.mlmLoss.toFixed(3)}, by step ${result.validations.map((v) => `${v.step}:${v.mlmLoss.toFixed(2)}`).join(' ')}`);
   }
 
-  // (a) the gold tagger
-  const goldDir = path.join(work, 'gold-tagger');
-  const goldRun = await tagger('gold tagger', train, goldDir);
+  // (a) the gold tagger, trained here or (--gold DIR) one a kept run trained with these settings
+  const goldDir = flag('gold') ?? path.join(work, 'gold-tagger');
+  const goldRunFile = path.join(goldDir, 'bench-run.json');
+  let goldRun: { steps: number; stepsPerEpoch: number };
+  if (flag('gold')) {
+    if (!fs.existsSync(goldRunFile)) throw new Error(`--gold ${goldDir}: no bench-run.json there; give the gold-tagger folder of a run kept with --keep`);
+    goldRun = JSON.parse(fs.readFileSync(goldRunFile, 'utf8'));
+    console.log(`gold tagger: ${goldDir} (${goldRun.steps} steps, kept by an earlier run)`);
+  } else {
+    goldRun = await tagger('gold tagger', train, goldDir);
+    fs.writeFileSync(goldRunFile, JSON.stringify(goldRun));
+  }
   const gold = score(await tag('gold tagger: tag test half', goldDir, test.map((d) => d.text)));
   if (hasFlag('gold-only')) {
     report([['gold (trained on train)', gold]], stages, test.length);
@@ -278,6 +289,7 @@ async function main(): Promise<void> {
 
   // machine annotation by the gold tagger, then the synthetic tagger on the notes alone
   const machine = await tag('gold tagger: annotate notes', goldDir, notes);
+  if (flag('keep')) fs.writeFileSync(path.join(work, 'synthetic-annotated.jsonl'), notes.map((text, i) => JSON.stringify({ id: `synthetic-${i}`, text, spans: machine[i] })).join('\n') + '\n');
   const syntheticDir = path.join(work, 'synthetic-tagger');
   // the same budget: as many optimizer steps as the gold tagger made (the notes are fewer tokens
   // than train, so that is more epochs), and early stopping after as many steps without a better score
@@ -294,12 +306,36 @@ async function main(): Promise<void> {
   // ---- report
   const spans = notes.length ? machine.reduce((n, s) => n + s.length, 0) : 0;
   console.log(`\nsynthetic notes: ${notes.length}, ${generated.newTokens} new tokens, ${spans} machine-annotated spans (${(spans / Math.max(1, notes.length)).toFixed(1)} per note); generator perplexity on the validation half: ${perplexities.join(', ') || 'not measured'}`);
+  const shapeOf = (docs: NerDocument[]): string => {
+    const shape = spanShape(docs);
+    return `${shape.perThousandWords.toFixed(1)} spans per 1,000 words, ${shape.meanWords.toFixed(2)} words per span, ${f(shape.longShare)} of spans over 5 words`;
+  };
+  console.log(`span shape: machine annotations of the notes ${shapeOf(notes.map((text, i) => ({ text, spans: machine[i]! })))}; gold annotations of train ${shapeOf(train)}`);
   console.log(`5-gram overlap with train: ${f(whole.ngramOverlap.corpus)} of the notes' 5-grams (${whole.ngramOverlap.matchedNgrams}/${whole.ngramOverlap.totalNgrams}); generated text alone (prompts removed): ${f(continued.ngramOverlap.corpus)}; real PHI strings reproduced ${f(continued.phiReproduction.share)}; longest copied passage ${continued.longestCopied?.words ?? 0} words`);
   report([['gold (trained on train)', gold], ['synthetic (trained on the notes alone)', synthetic]], stages, test.length);
   if (!flag('keep')) fs.rmSync(work, { recursive: true, force: true });
 }
 
 const f = (x: number): string => x.toFixed(3);
+
+/** How dense and how long a corpus's spans are, in whitespace-separated words: machine annotations of weak text can run on where the model is unsure. */
+function spanShape(docs: NerDocument[]): { perThousandWords: number; meanWords: number; longShare: number } {
+  let spans = 0;
+  let spanWords = 0;
+  let long = 0;
+  let words = 0;
+  for (const doc of docs) {
+    const chars = Array.from(doc.text);
+    words += doc.text.match(/\S+/gu)?.length ?? 0;
+    for (const span of doc.spans) {
+      const n = chars.slice(span.start, span.end).join('').match(/\S+/gu)?.length ?? 0;
+      spans++;
+      spanWords += n;
+      if (n > 5) long++;
+    }
+  }
+  return { perThousandWords: (1000 * spans) / Math.max(1, words), meanWords: spanWords / Math.max(1, spans), longShare: long / Math.max(1, spans) };
+}
 
 /** The scores table (on the test half of dev) and the stages table. */
 function report(taggers: [string, EvaluationResult][], stages: Stage[], testDocuments: number): void {

@@ -115,8 +115,14 @@ export class ExperimentService {
         throw badInput('generator.baseModelId', `model ${generator.id} is a ${generator.architecture} encoder; the generator must be a causal LM (${modelTypesOf('decoder').join(', ')}).`);
       }
     }
-    if (spec.annotator.pretraining) await this.models.checkPretraining(user, { ...spec.annotator.pretraining, corpusId: null, split: null }, 'annotator.pretraining.');
-    if (spec.generator.pretraining) await this.models.checkPretraining(user, { ...spec.generator.pretraining, corpusId: null, split: null }, 'generator.pretraining.');
+    for (const [prefix, pretraining] of [['annotator.pretraining.', spec.annotator.pretraining], ['generator.pretraining.', spec.generator.pretraining]] as const) {
+      if (!pretraining) continue;
+      await this.models.checkPretraining(user, { ...pretraining, corpusId: null, split: null }, prefix);
+      // Pre-training reads every split of a corpus it is given: the experiment's own would show its models the test notes.
+      if (pretraining.corpusIds.includes(spec.corpusId)) {
+        throw badInput(`${prefix}corpusIds`, `corpus ${spec.corpusId} is the experiment's own corpus; pre-training on all of it would train on its test split "${spec.splits.test}". Pre-train on other text (the annotator and the adaptation already train on split "${spec.splits.train}").`);
+      }
+    }
     const subsets: [string, number, number][] = [['annotator.fraction', spec.annotator.fraction, seedOf(spec, spec.annotator.subsetSeed)]];
     if (spec.generator.adaptation) subsets.push(['generator.adaptation.fraction', spec.generator.adaptation.fraction, seedOf(spec, spec.generator.adaptation.subsetSeed)]);
     for (const [field, fraction, seed] of subsets) {

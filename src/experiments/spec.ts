@@ -4,6 +4,7 @@
  * ExperimentService.validate checks it against the database before any job starts.
  */
 import { badInput } from '../common/errors.js';
+import { checkLearningRate, checkWarmupRatio, checkWarmupSteps } from '../common/training-input.js';
 import type { ScratchEncoderSpec } from '../engine/ner/tasks.js';
 import type { ModelSize } from '../engine/tasks/pretrain.js';
 import { checkGuardThresholds } from '../synthesis/guard.js';
@@ -118,8 +119,8 @@ export function checkSpecNumbers(spec: ExperimentSpec): void {
   const tagger = (prefix: string, t: TaggerSpec) => {
     for (const key of ['epochs', 'batchSize', 'chunkWords', 'maxSteps'] as const) positiveInt(`${prefix}.${key}`, t[key]);
     for (const [key, value] of Object.entries(t.scratch)) positiveInt(`${prefix}.scratch.${key}`, value);
-    if (t.learningRate !== null && !(t.learningRate > 0)) throw badInput(`${prefix}.learningRate`, `must be above 0; got ${t.learningRate}.`);
-    if (!(t.warmupRatio >= 0 && t.warmupRatio < 1)) throw badInput(`${prefix}.warmupRatio`, `must be in [0, 1); got ${t.warmupRatio}.`);
+    checkLearningRate(`${prefix}.learningRate`, t.learningRate);
+    checkWarmupRatio(`${prefix}.warmupRatio`, t.warmupRatio);
     if (!(t.validationSplit >= 0 && t.validationSplit < 1)) throw badInput(`${prefix}.validationSplit`, `must be in [0, 1); got ${t.validationSplit}.`);
     positiveInt(`${prefix}.earlyStoppingPatience`, t.earlyStoppingPatience);
   };
@@ -140,7 +141,8 @@ export function checkSpecNumbers(spec: ExperimentSpec): void {
     fraction('generator.adaptation.fraction', a.fraction);
     for (const key of ['seqLen', 'batchSize', 'epochs', 'maxSteps'] as const) positiveInt(`generator.adaptation.${key}`, a[key]);
     if (a.lora) positiveInt('generator.adaptation.lora.r', a.lora.r);
-    if (!Number.isInteger(a.warmupSteps) || a.warmupSteps < 0) throw badInput('generator.adaptation.warmupSteps', `must be a non-negative integer; got ${a.warmupSteps}.`);
+    checkLearningRate('generator.adaptation.learningRate', a.learningRate);
+    checkWarmupSteps('generator.adaptation.warmupSteps', a.warmupSteps);
   }
   const g = spec.generation;
   for (const key of ['promptWords', 'maxPrompts', 'samplesPerPrompt', 'maxNewTokens', 'topK'] as const) positiveInt(`generation.${key}`, g[key]);

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { unzipSync } from 'fflate';
 import type { Model, Prisma, PrismaClient } from '../generated/prisma/client.js';
 import { AppError, badInput, notFound } from '../common/errors.js';
+import { checkLearningRate, checkWarmupRatio, checkWarmupSteps } from '../common/training-input.js';
 import type { AuthUser } from '../auth/auth.types.js';
 import { canWrite } from '../auth/auth.types.js';
 import { modelVisibleWhere } from '../auth/visibility.js';
@@ -169,6 +170,8 @@ export class ModelService {
       if (!Number.isInteger(value) || value < 1) throw badInput(field, 'must be a positive integer.');
     }
     if (!((request.validationSplit ?? 0) >= 0 && (request.validationSplit ?? 0) < 1)) throw badInput('validationSplit', 'must be in [0, 1).');
+    checkLearningRate('learningRate', request.learningRate);
+    checkWarmupRatio('warmupRatio', request.warmupRatio);
     return this.steps.submit(user, JobName.TrainNer, { ...request, ownerId: user.id }, request.device);
   }
 
@@ -250,6 +253,8 @@ export class ModelService {
     for (const [field, value] of Object.entries({ seqLen: request.seqLen, batchSize: request.batchSize, epochs: request.epochs, ...(request.lora ? { loraR: request.lora.r } : {}) })) {
       if (!Number.isInteger(value) || value < 1) throw badInput(field, 'must be a positive integer.');
     }
+    checkLearningRate('learningRate', request.learningRate);
+    checkWarmupSteps('warmupSteps', request.warmupSteps);
     return this.steps.submit(user, JobName.AdaptGenerator, request, request.device);
   }
 
@@ -313,7 +318,7 @@ export class ModelService {
   }
 
   /** Checks a pre-training request (ids readable, sizes sound); throws BAD_USER_INPUT naming the field (`prefix` as the caller nests it). */
-  async checkPretraining(user: AuthUser, request: Pick<PretrainPayload, 'corpusIds' | 'corpusId' | 'split' | 'heldOutFraction' | 'size' | 'seqLen' | 'batchSize' | 'epochs' | 'maxSteps' | 'maskProbability'>, prefix = '') {
+  async checkPretraining(user: AuthUser, request: Pick<PretrainPayload, 'corpusIds' | 'corpusId' | 'split' | 'heldOutFraction' | 'size' | 'seqLen' | 'batchSize' | 'epochs' | 'maxSteps' | 'maskProbability' | 'learningRate' | 'warmupSteps'>, prefix = '') {
     if (request.corpusIds.length === 0 && !request.corpusId) throw badInput(`${prefix}corpusIds`, 'give the corpora whose text to pre-train on (corpusIds, and/or corpusId with a split).');
     for (const id of request.corpusIds) await this.corpora.requireReadable(user, id);
     if (request.corpusId) await this.corpora.requireReadable(user, request.corpusId);
@@ -322,6 +327,8 @@ export class ModelService {
     for (const [field, value] of Object.entries(ints)) if (!Number.isInteger(value) || value < 1) throw badInput(`${prefix}${field}`, `must be a positive integer; got ${value}.`);
     if (request.size.hiddenSize % request.size.numHeads !== 0) throw badInput(`${prefix}size.numHeads`, `must divide hiddenSize (${request.size.hiddenSize}); got ${request.size.numHeads}.`);
     if (request.seqLen > request.size.maxPositions) throw badInput(`${prefix}seqLen`, `must be at most size.maxPositions (${request.size.maxPositions}); got ${request.seqLen}.`);
+    checkLearningRate(`${prefix}learningRate`, request.learningRate);
+    checkWarmupSteps(`${prefix}warmupSteps`, request.warmupSteps);
     const p = request.maskProbability ?? 0.15;
     if (!(p > 0 && p < 1)) throw badInput(`${prefix}maskProbability`, `must be in (0, 1) (BERT used 0.15); got ${p}.`);
   }

@@ -119,6 +119,8 @@ describe.each(DATABASES)('models (%s database)', (database) => {
     expect(await admin.errorCode(TRAIN, { input: { name: 'x', corpusId, epochs: 0 } })).toBe('BAD_USER_INPUT');
     expect(await admin.errorCode(TRAIN, { input: { name: 'x', corpusId, validationSplit: 1 } })).toBe('BAD_USER_INPUT');
     expect(await admin.errorCode(TRAIN, { input: { name: 'x', corpusId, validationSplit: 0.2, earlyStoppingPatience: 0 } })).toBe('BAD_USER_INPUT');
+    expect(await admin.errorCode(TRAIN, { input: { name: 'x', corpusId, learningRate: 0 } })).toBe('BAD_USER_INPUT');
+    expect(await admin.errorCode(TRAIN, { input: { name: 'x', corpusId, warmupRatio: 1 } })).toBe('BAD_USER_INPUT');
   });
 
   it('should validate on held-out documents after every epoch, streaming val_token_f1 and val_entity_f1, and keep the best epoch', async () => {

@@ -80,6 +80,8 @@ describe('pre-training from scratch (embedded database)', () => {
     const bad = await api.raw(`mutation($input: PretrainModelInput!) { pretrainModel(input: $input) { id } }`, { input: { name: 'x', corpusIds: [textCorpusId], size: { ...SIZE, numHeads: 3 } } });
     expect(bad.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     expect(bad.errors?.[0]?.message).toMatch(/size\.numHeads/);
+    const uphill = await api.raw(`mutation($input: PretrainModelInput!) { pretrainModel(input: $input) { id } }`, { input: { name: 'x', corpusIds: [textCorpusId], size: SIZE, seqLen: 64, learningRate: 0 } });
+    expect(uphill.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'learningRate' });
   });
 
   it('should run the whole method with no imported model: the experiment pre-trains its generator', async () => {
@@ -154,6 +156,9 @@ describe('pre-training from scratch (embedded database)', () => {
       [{ pretraining: { ...pretraining, maxSteps: 0 } }, 'BAD_USER_INPUT', /annotator\.pretraining\.maxSteps/],
       [{ pretraining: { ...pretraining, heldOutFraction: 0.9 } }, 'BAD_USER_INPUT', /annotator\.pretraining\.heldOutFraction/],
       [{ pretraining: { ...pretraining, corpusIds: [] } }, 'BAD_USER_INPUT', /annotator\.pretraining\.corpusIds/],
+      [{ pretraining: { ...pretraining, corpusIds: [textCorpusId, realCorpusId] } }, 'BAD_USER_INPUT', /annotator\.pretraining\.corpusIds: corpus .* is the experiment's own corpus.*test split "test"/],
+      [{ pretraining: { ...pretraining, learningRate: -0.001 } }, 'BAD_USER_INPUT', /annotator\.pretraining\.learningRate: must be above 0/],
+      [{ pretraining: { ...pretraining, warmupSteps: -1 } }, 'BAD_USER_INPUT', /annotator\.pretraining\.warmupSteps: must be a non-negative integer/],
       [{ pretraining: { ...pretraining, corpusIds: ['00000000-0000-0000-0000-000000000000'] } }, 'NOT_FOUND', /Corpus/],
     ];
     for (const [annotator, code, message] of cases) {

@@ -112,6 +112,11 @@ describe.each(DATABASES)('synthetic notes (%s database)', (database) => {
       expect(job.error).toBeNull();
       return job;
     };
+    // Optimizer numbers that would train uphill or never warm up are refused before any job starts.
+    for (const [bad, field] of [[{ learningRate: -0.01 }, 'learningRate'], [{ warmupSteps: -5 }, 'warmupSteps']] as const) {
+      const refused = await api.raw(ADAPT, { input: { name: 'bad', baseModelId: ids.generatorModelId, corpusId: ids.corpusId, ...bad } });
+      expect(refused.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field });
+    }
     const full = await adapt(null);
     // The fixture is a random model: 60 seeded steps on five notes cut its loss by more than 15%.
     expect(full.result.finalLoss).toBeLessThan(full.result.firstLoss * 0.85);
