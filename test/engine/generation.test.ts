@@ -73,6 +73,38 @@ describe('logits warpers', () => {
     expect([...t].map((x) => x !== -Infinity)).toEqual([true, true, true, false]);
   });
 
+  it('should keep the same nucleus as sorting the whole vocabulary, on vocabulary-sized rows', () => {
+    // The reference: transformers' rule over one full ascending sort.
+    const reference = (scores: Float32Array, topP: number, minKeep: number): boolean[] => {
+      const order = [...scores.keys()].filter((i) => scores[i] !== -Infinity).sort((a, b) => scores[a]! - scores[b]!);
+      let max = -Infinity;
+      for (const x of scores) max = Math.max(max, x);
+      let sum = 0;
+      for (const x of scores) sum += x === -Infinity ? 0 : Math.exp(x - max);
+      const keep = [...scores].map((x) => x !== -Infinity);
+      let cum = 0;
+      for (let r = 0; r < order.length - minKeep; r++) {
+        cum += Math.exp(scores[order[r]!]! - max) / sum;
+        if (cum > 1 - topP) break;
+        keep[order[r]!] = false;
+      }
+      return keep;
+    };
+    const rng = Rng.fromSeed(7);
+    for (let trial = 0; trial < 40; trial++) {
+      const V = trial < 30 ? 8000 : 12;
+      // peaked rows (a trained model), flat rows (nothing is far below), ties and -∞ (after top-k)
+      const sharpness = [0.5, 3, 8, 0][trial % 4]!;
+      const s = Float32Array.from({ length: V }, () => Math.round(rng.nextFloat() * 40) / 4 * sharpness);
+      if (trial % 5 === 0) for (let i = 0; i < V; i += 3) s[i] = -Infinity;
+      const topP = [0.95, 0.5, 0.99, 0.9][trial % 4]!;
+      const minKeep = trial % 7 === 0 ? 5 : 1;
+      const want = reference(s, topP, minKeep);
+      new TopPLogitsWarper(topP, minKeep).process([], s, 0);
+      expect([...s].map((x) => x !== -Infinity), `trial ${trial}`).toEqual(want);
+    }
+  });
+
   it('should penalize repeated tokens on both signs', () => {
     const s = Float32Array.from([2, -2, 2]);
     new RepetitionPenaltyLogitsProcessor(2).process([0, 1, 1], s, 0);
