@@ -24,7 +24,8 @@
  *              --pretrain-steps [1000] --pretrain-lr [1e-3] --adapt-epochs [1] (0: no adaptation)
  *              --adapt-steps N cap [none] --adapt-lr [5e-4]
  *   notes:     --notes [500] --max-tokens [256] new tokens per note --prompt-words [5]
- *              --temperature [1] --top-p [0.95]
+ *              --temperature [1] --top-p [0.95] --context N positions a note attends before it
+ *              goes on from its latest half [--seq-len: the generator's training windows]
  *   --seed [0] --threads [2] --keep DIR (keep the models and notes there)
  *   encoder:   --base-steps N: first pre-train the taggers' encoder (masked LM, BERT of the taggers'
  *              size) for N steps of --batch × 128 tokens on the Spanish clinical texts and the
@@ -56,7 +57,7 @@ const DEFAULTS = {
   'train-docs': Infinity, 'dev-docs': Infinity,
   'gen-hidden': 256, 'gen-layers': 4, 'gen-heads': 4, 'gen-vocab': 8000, 'seq-len': 128, 'gen-batch': 8,
   'pretrain-docs': Infinity, 'pretrain-steps': 1000, 'pretrain-lr': 1e-3, 'adapt-epochs': 1, 'adapt-steps': 0, 'adapt-lr': 5e-4,
-  notes: 500, 'max-tokens': 256, 'prompt-words': 5, temperature: 1, 'top-p': 0.95,
+  notes: 500, 'max-tokens': 256, 'prompt-words': 5, temperature: 1, 'top-p': 0.95, context: 0,
   'base-steps': 0, 'base-lr': 5e-4,
   seed: 0, threads: 2,
 };
@@ -280,7 +281,7 @@ async function main(): Promise<void> {
   const prompts = Array.from({ length: o.notes }, (_, i) => openings[i % openings.length]!);
   const generation = new StageProgress(`generate ${o.notes} notes`);
   const generated = await generateTexts(
-    { modelDir: generatorDir, prompts, samplesPerPrompt: 1, batchSize: 16, maxNewTokens: o['max-tokens'], temperature: o.temperature, topP: o['top-p'], topK: null, seed: o.seed, intraOpThreads: o.threads },
+    { modelDir: generatorDir, prompts, samplesPerPrompt: 1, batchSize: 16, maxNewTokens: o['max-tokens'], temperature: o.temperature, topP: o['top-p'], topK: null, contextWindow: o.context || T, seed: o.seed, intraOpThreads: o.threads },
     (p) => void (p.kind === 'progress' && generation.update(p.done, p.total, `${p.newTokens} new tokens`)),
   );
   stages.push({ name: 'generate (new tokens)', seconds: generation.end(), tokens: generated.newTokens, unit: 'generated' });

@@ -129,6 +129,22 @@ export class ModelService {
     });
   }
 
+  /**
+   * The positions a generator trained here has learned: the longest training window (seqLen) of
+   * its pre-training and adaptations. Null when its lineage starts from an imported model (that
+   * model's own max_position_embeddings hold). Generation slides its context past this, since a
+   * GPT-2 trained on 256-token windows writes noise at positions it never saw.
+   */
+  async trainedContext(model: Model): Promise<number | null> {
+    let longest = 0;
+    for (let at: Model | null = model; at; at = at.baseModelId ? await this.prisma.model.findUnique({ where: { id: at.baseModelId } }) : null) {
+      const seqLen = (at.trainingConfig as { seqLen?: unknown } | null)?.seqLen;
+      if (typeof seqLen !== 'number') return null;
+      longest = Math.max(longest, seqLen);
+    }
+    return longest || null;
+  }
+
   /** The model as a Hugging Face folder on disk (materialized once from the artifact store). */
   async folderOf(model: Model): Promise<string> {
     const dir = path.join(this.dataDir, 'models', model.id);

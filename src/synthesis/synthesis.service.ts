@@ -104,6 +104,8 @@ export class SynthesisService {
         ? `Resuming after ${checkpoint.done} of ${total} notes.`
         : `Sampling ${request.samplesPerPrompt} continuation(s) of ${prompts.length} prompts (${request.promptWords} words each), top-p ${request.topP}, temperature ${request.temperature}.`,
     );
+    const contextWindow = await this.models.trainedContext(model);
+    if (contextWindow) await ctx.log(`Each note attends at most its latest ${contextWindow} tokens (the generator's training windows), going on from its latest half past that.`);
     const started = performance.now();
     let saving: Promise<void> = Promise.resolve();
     const task = runEngineTask(
@@ -117,6 +119,7 @@ export class SynthesisService {
         temperature: request.temperature,
         topP: request.topP,
         topK: request.topK,
+        contextWindow,
         seed: request.seed,
         device: request.device,
         intraOpThreads: this.engineThreads,

@@ -18,6 +18,7 @@ import {
   type CausalLM,
 } from '../../src/engine/generation/index.js';
 import { loadTokenizer } from '../../src/engine/tokenizers/index.js';
+import { generateTexts } from '../../src/engine/tasks/generate.js';
 
 const FIX = HF_TINY;
 
@@ -157,6 +158,25 @@ describe('generate', () => {
     expect(lm.calls[0]).toBe('prefill 1,2|_,7');
     expect(out.sequences).toEqual([[1, 2, 3, 4, 5, 6, 7], [7, 8, 9]]);
     expect(lm.calls).toContain('step 6,0');
+  });
+
+  it('should restart rows on their latest half when the context window is full', async () => {
+    const lm = new BigramLM(V, cyclic);
+    const out = await generate(lm, [[1, 2], [7]], { maxNewTokens: 6, padTokenId: 0, contextWindow: 4 });
+    expect(out.sequences).toEqual([[1, 2, 3, 4, 5, 6, 7, 8], [7, 8, 9, 0, 1, 2, 3]]);
+    // prompt (width 2) + 2 steps fill the 4 positions; then a prefill of the latest 2 tokens, 2 steps, again
+    expect(lm.calls).toEqual(['prefill 1,2|_,7', 'step 3,8', 'step 4,9', 'prefill 4,5|9,0', 'step 6,1', 'step 7,2']);
+    await expect(generate(lm, [[1, 2, 3]], { maxNewTokens: 2, contextWindow: 2 })).rejects.toThrow(/longer than contextWindow 2/);
+  });
+
+  it('should write past a GPT-2\'s learned positions by sliding its context (generateTexts\' default window)', async () => {
+    // gpt2-tiny has 128 positions; 150 new tokens would pass them without the window.
+    const { texts, newTokens } = await generateTexts({ modelDir: join(FIX, 'gpt2-tiny'), prompts: ['hello'], samplesPerPrompt: 1, batchSize: 1, maxNewTokens: 150, temperature: 1, topP: 0.95, topK: null, seed: 1, intraOpThreads: 1 });
+    expect(texts[0]!.startsWith('hello')).toBe(true);
+    expect(newTokens).toBeGreaterThan(130);
+    await expect(
+      generateTexts({ modelDir: join(FIX, 'gpt2-tiny'), prompts: ['hello'], samplesPerPrompt: 1, batchSize: 1, maxNewTokens: 150, temperature: 1, topP: 0.95, topK: null, seed: 1, intraOpThreads: 1, contextWindow: 1000 }),
+    ).rejects.toThrow(/max_position_embeddings/);
   });
 
   it('should sample reproducibly with a seed and resume from the returned rng state', async () => {

@@ -66,10 +66,13 @@ describe('pre-training from scratch (embedded database)', () => {
     expect(model.metrics[0].value).toBeCloseTo(job.result.heldOutPerplexity, 6);
 
     const { generateSyntheticCorpus } = await api.query(`mutation($input: GenerateSyntheticCorpusInput!) { generateSyntheticCorpus(input: $input) { id } }`, {
-      input: { name: 'notes', generatorModelId: job.result.modelId, promptCorpusId: realCorpusId, promptSplit: 'dev', maxNewTokens: 40 },
+      input: { name: 'notes', generatorModelId: job.result.modelId, promptCorpusId: realCorpusId, promptSplit: 'dev', maxNewTokens: 80 },
     });
     const generated = await api.waitForJob(generateSyntheticCorpus.id);
     expect(generated.error).toBeNull();
+    // 80 new tokens pass the 64 positions the model has: the notes slide their context instead of failing.
+    const { job: generation } = await api.query(`query($id: ID!) { job(id: $id) { logs { message } } }`, { id: generateSyntheticCorpus.id });
+    expect(generation.logs.map((l: { message: string }) => l.message).join('\n')).toMatch(/attends at most its latest 64 tokens/);
     expect(generated.result.documents).toBe(3);
     // Diversity of the sampled text: distinct n-grams over all n-grams, stored as metrics of the job.
     for (const n of ['1', '2', '3']) expect(generated.result.distinct[n]).toBeGreaterThan(0);

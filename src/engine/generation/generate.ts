@@ -53,6 +53,13 @@ export interface GenerationConfig {
   padTokenId?: number;
   /** Seed of the sampling generator (ignored when an rng is passed). Default 0. */
   seed?: number;
+  /**
+   * The most positions a row may attend (default: no limit). A row about to pass it starts a
+   * fresh cache on its latest ⌊window / 2⌋ tokens (one prefill) and goes on from there, so a model
+   * trained on windows of this length writes texts longer than them without reaching positions it
+   * never learned.
+   */
+  contextWindow?: number;
 }
 
 export interface GenerateOptions {
@@ -70,6 +77,15 @@ export interface GenerateResult {
   newTokens: number[][];
   /** The sampler's state afterwards, to resume deterministically. */
   rngState: RngState | null;
+}
+
+/** Rows of different lengths as one batch: padding on the left, mask 0 there. */
+function leftPad(rows: number[][], pad: number): { inputIds: number[][]; mask: number[][] } {
+  const T = Math.max(...rows.map((r) => r.length));
+  return {
+    inputIds: rows.map((r) => [...new Array<number>(T - r.length).fill(pad), ...r]),
+    mask: rows.map((r) => [...new Array<number>(T - r.length).fill(0), ...new Array<number>(r.length).fill(1)]),
+  };
 }
 
 /** Read a Hugging Face generation_config.json object into a GenerationConfig. */
@@ -102,9 +118,10 @@ export async function generate<Cache>(
   if (!prompts.length || prompts.some((p) => p.length === 0)) throw new Error('generate: every prompt needs at least one token');
   const eos = config.eosTokenIds ?? [];
   const pad = config.padTokenId ?? eos[0] ?? 0;
-  const T = Math.max(...prompts.map((p) => p.length));
-  const inputIds = prompts.map((p) => [...new Array<number>(T - p.length).fill(pad), ...p]);
-  const mask = prompts.map((p) => [...new Array<number>(T - p.length).fill(0), ...new Array<number>(p.length).fill(1)]);
+  const window = config.contextWindow;
+  if (window !== undefined && !(Number.isInteger(window) && window >= 2)) throw new Error(`generate: contextWindow must be an integer ≥ 2, got ${window}`);
+  if (window !== undefined && prompts.some((p) => p.length > window)) throw new Error(`generate: a prompt is longer than contextWindow ${window}`);
+  const { inputIds, mask } = leftPad(prompts, pad);
   const sequences = prompts.map((p) => [...p]);
   const promptLengths = prompts.map((p) => p.length);
 
@@ -127,6 +144,8 @@ export async function generate<Cache>(
   // 3. Prefill: the whole prompt in one pass fills the KV cache.
   let step: StepOutput<Cache> | null = finished.every(Boolean) ? null : await model.prefill(inputIds, mask, { maxNewTokens: config.maxNewTokens });
   const V = model.vocabSize;
+  /** Positions the cache holds: the widest row since the last prefill. */
+  let context = inputIds[0]!.length;
 
   // 4. One token per step until every row is done.
   while (step && !finished.every(Boolean) && !options.signal?.aborted) {
@@ -145,7 +164,16 @@ export async function generate<Cache>(
     if (finished.every(Boolean)) break;
     // 4c. Feed the new tokens (padding for finished rows) through the cache.
     const prev: Cache = step.cache;
-    step = await model.decodeStep(next, prev);
+    if (window !== undefined && context >= window) {
+      // The next token would sit at position `window`: restart every row on its latest tokens.
+      const tails = leftPad(sequences.map((seq) => seq.slice(-Math.floor(window / 2))), pad);
+      const made = Math.max(...sequences.map((seq, b) => seq.length - promptLengths[b]));
+      step = await model.prefill(tails.inputIds, tails.mask, { maxNewTokens: Math.max(1, config.maxNewTokens - made) });
+      context = tails.inputIds[0]!.length;
+    } else {
+      step = await model.decodeStep(next, prev);
+      context++;
+    }
     if (model.release && step.cache !== prev) model.release(prev);
   }
   if (step && model.release) model.release(step.cache);

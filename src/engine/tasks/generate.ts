@@ -19,6 +19,12 @@ export interface GenerateTextsSpec {
   topP: number;
   topK: number | null;
   seed: number;
+  /**
+   * Positions a text may attend before it goes on from its latest half (generate's contextWindow).
+   * Default: a GPT-2's max_position_embeddings (its learned positions end there); none for LLaMA.
+   * Give the training windows' length when the model was trained on shorter ones.
+   */
+  contextWindow?: number | null;
   device?: Device;
   intraOpThreads?: number;
   /** Continue after the first `done` sequences (a multiple of batchSize) with the generator state saved then. */
@@ -54,6 +60,8 @@ export async function generateTexts(spec: GenerateTextsSpec, onProgress?: (p: Ge
       topP: spec.topP,
       ...(spec.topK ? { topK: spec.topK } : {}),
     });
+    const window = spec.contextWindow ?? (model.config.modelType === 'gpt2' ? model.config.maxPositionEmbeddings : null);
+    if (window !== null) config.contextWindow = window;
     // One generator across batches, so the whole corpus follows from one seed (and a resumed run
     // continues it from its saved state: same batches, same draws).
     if (spec.resume && spec.resume.done % spec.batchSize !== 0) throw new Error(`resume.done ${spec.resume.done} is not a multiple of the batch size ${spec.batchSize}`);
