@@ -33,8 +33,8 @@
  *              [0: taggers from scratch] --base-lr [5e-4]
  *              --base DIR: start both taggers from this pre-trained encoder folder instead (a
  *              pretrainModel or Hugging Face *ForMaskedLM folder; --hidden etc. are then unused)
- *   --gold DIR: the gold tagger of an earlier run kept with --keep (DIR/gold-tagger), instead of
- *              training one; the synthetic tagger gets that run's budget (give its tagger settings)
+ *   --gold DIR: a gold-tagger/ folder an earlier run kept with --keep, instead of training one;
+ *              the synthetic tagger gets that run's budget (give that run's tagger settings)
  *   --gold-only: stop after the gold tagger (its scores, per label, and its stages)
  * Results: docs/engine-benchmark.md, "Quality benchmark".
  */

@@ -1,8 +1,8 @@
 /**
  * The optimizer numbers every training input carries (trainNerModel, adaptGenerator, pretrainModel
  * and the experiment steps built from them), checked one way: BAD_USER_INPUT naming the field.
- * A negative learning rate would train uphill and a warm-up past the run would never reach the
- * rate asked for, both silently.
+ * Before these checks a learning rate ≤ 0 (training uphill or not at all) and a negative warm-up
+ * were accepted and ran.
  */
 import { badInput } from './errors.js';
 

@@ -79,7 +79,7 @@ export class TopPLogitsWarper implements LogitsProcessor {
     }
     const limit = finite - this.minTokensToKeep;
     if (limit <= 0) return;
-    // Sorting the whole vocabulary per row cost 4× the model's own step. Instead, bucket the
+    // Sorting the whole vocabulary per row cost 3× the rest of a generation step. Instead, bucket the
     // scores (buckets are ordered as the scores are): every bucket before the one where the
     // ascending cumulative mass passes 1 − topP is dropped whole, and only that bucket is sorted.
     const buckets = 1024;
