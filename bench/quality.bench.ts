@@ -36,6 +36,8 @@
  *   --gold DIR: a gold-tagger/ folder an earlier run kept with --keep, instead of training one;
  *              the synthetic tagger gets that run's budget (give that run's tagger settings)
  *   --gold-only: stop after the gold tagger (its scores, per label, and its stages)
+ *   --notes-from FILE: the notes of a run kept with --keep (its synthetic.jsonl), instead of a
+ *              generator and generation; they are machine-annotated and trained on as usual
  * Results: docs/engine-benchmark.md, "Quality benchmark".
  */
 import fs from 'node:fs';
@@ -216,7 +218,10 @@ async function main(): Promise<void> {
     return;
   }
 
-  // (b) the generator: pre-trained from scratch (or given), then adapted on the training notes
+  // (b) the generator: pre-trained from scratch (or given), then adapted on the training notes;
+  // or (--notes-from FILE) the notes a kept run generated
+  const notesFrom = flag('notes-from');
+  const keptNotes = notesFrom ? readNotes(notesFrom) : null;
   const trainTexts = train.map((d) => d.text);
   const heldOutTexts = validation.map((d) => d.text);
   const B = o['gen-batch'];
@@ -225,7 +230,7 @@ async function main(): Promise<void> {
   const lmTokens = (r: AdaptResult): number => r.steps * Math.min(B, Math.floor(r.tokens / T)) * T;
   let generatorDir = flag('generator');
   const perplexities: string[] = [];
-  if (!generatorDir) {
+  if (!generatorDir && !keptNotes) {
     const texts = [...clinicalTexts(), ...trainTexts];
     generatorDir = path.join(work, 'pretrained');
     const progress = new StageProgress(`generator: pre-train on ${texts.length} texts`);
@@ -250,7 +255,7 @@ async function main(): Promise<void> {
     perplexities.push(`after pre-training ${result.heldOut!.perplexity.toFixed(1)}`);
     stages.push({ name: 'generator: pre-train (held-out perplexity included)', seconds: progress.end(`validation-half perplexity ${result.heldOut!.perplexity.toFixed(1)}`), tokens: lmTokens(result), unit: 'trained' });
   }
-  if (o['adapt-epochs'] > 0) {
+  if (o['adapt-epochs'] > 0 && generatorDir && !keptNotes) {
     const adaptedDir = path.join(work, 'adapted');
     const progress = new StageProgress('generator: adapt on train');
     const result = await adaptGenerator(
@@ -276,17 +281,27 @@ async function main(): Promise<void> {
     generatorDir = adaptedDir;
   }
 
-  // N notes, each prompted with the opening words of a training note (cycling through them)
+  // N notes, each prompted with the opening words of a training note (cycling through them; a
+  // kept run's notes were prompted the same way, so its prompts are known without storing them)
   const openings = train.map((d) => promptOf(d, o['prompt-words'])).filter((p) => p.length > 0);
-  const prompts = Array.from({ length: o.notes }, (_, i) => openings[i % openings.length]!);
-  const generation = new StageProgress(`generate ${o.notes} notes`);
-  const generated = await generateTexts(
-    { modelDir: generatorDir, prompts, samplesPerPrompt: 1, batchSize: 16, maxNewTokens: o['max-tokens'], temperature: o.temperature, topP: o['top-p'], topK: null, contextWindow: o.context || T, seed: o.seed, intraOpThreads: o.threads },
-    (p) => void (p.kind === 'progress' && generation.update(p.done, p.total, `${p.newTokens} new tokens`)),
-  );
-  stages.push({ name: 'generate (new tokens)', seconds: generation.end(), tokens: generated.newTokens, unit: 'generated' });
-  const notes = generated.texts;
-  if (flag('keep')) fs.writeFileSync(path.join(work, 'synthetic.jsonl'), notes.map((text, i) => JSON.stringify({ id: `synthetic-${i}`, text })).join('\n') + '\n');
+  const prompts = Array.from({ length: keptNotes?.length ?? o.notes }, (_, i) => openings[i % openings.length]!);
+  let notes: string[];
+  let newTokens: number | null = null;
+  if (keptNotes) {
+    if (keptNotes.some((text, i) => !text.startsWith(prompts[i]!))) throw new Error(`--notes-from ${notesFrom}: its notes do not start with this run's prompts; give the synthetic.jsonl of a run with the same --prompt-words and data`);
+    notes = keptNotes;
+    console.log(`synthetic notes: ${notes.length} from ${notesFrom} (no generator run)`);
+  } else {
+    const generation = new StageProgress(`generate ${o.notes} notes`);
+    const generated = await generateTexts(
+      { modelDir: generatorDir!, prompts, samplesPerPrompt: 1, batchSize: 16, maxNewTokens: o['max-tokens'], temperature: o.temperature, topP: o['top-p'], topK: null, contextWindow: o.context || T, seed: o.seed, intraOpThreads: o.threads },
+      (p) => void (p.kind === 'progress' && generation.update(p.done, p.total, `${p.newTokens} new tokens`)),
+    );
+    stages.push({ name: 'generate (new tokens)', seconds: generation.end(), tokens: generated.newTokens, unit: 'generated' });
+    notes = generated.texts;
+    newTokens = generated.newTokens;
+  }
+  if (flag('keep') && !keptNotes) fs.writeFileSync(path.join(work, 'synthetic.jsonl'), notes.map((text, i) => JSON.stringify({ id: `synthetic-${i}`, text })).join('\n') + '\n');
 
   // machine annotation by the gold tagger, then the synthetic tagger on the notes alone
   const machine = await tag('gold tagger: annotate notes', goldDir, notes);
@@ -306,7 +321,7 @@ async function main(): Promise<void> {
 
   // ---- report
   const spans = notes.length ? machine.reduce((n, s) => n + s.length, 0) : 0;
-  console.log(`\nsynthetic notes: ${notes.length}, ${generated.newTokens} new tokens, ${spans} machine-annotated spans (${(spans / Math.max(1, notes.length)).toFixed(1)} per note); generator perplexity on the validation half: ${perplexities.join(', ') || 'not measured'}`);
+  console.log(`\nsynthetic notes: ${notes.length}, ${newTokens ?? 'kept'} new tokens, ${spans} machine-annotated spans (${(spans / Math.max(1, notes.length)).toFixed(1)} per note); generator perplexity on the validation half: ${perplexities.join(', ') || 'not measured'}`);
   const shapeOf = (docs: NerDocument[]): string => {
     const shape = spanShape(docs);
     return `${shape.perThousandWords.toFixed(1)} spans per 1,000 words, ${shape.meanWords.toFixed(2)} words per span, ${f(shape.longShare)} of spans over 5 words`;
@@ -318,6 +333,16 @@ async function main(): Promise<void> {
 }
 
 const f = (x: number): string => x.toFixed(3);
+
+/** The texts of a synthetic.jsonl that --keep wrote (one `{ id, text }` per line). */
+function readNotes(file: string): string[] {
+  if (!fs.existsSync(file)) throw new Error(`--notes-from ${file}: no such file; give the synthetic.jsonl of a run kept with --keep`);
+  return fs.readFileSync(file, 'utf8').split('\n').filter((line) => line.trim()).map((line, i) => {
+    const note = JSON.parse(line) as { text?: unknown };
+    if (typeof note.text !== 'string') throw new Error(`--notes-from ${file}: line ${i + 1} has no "text"`);
+    return note.text;
+  });
+}
 
 /** How dense and how long a corpus's spans are, in whitespace-separated words: machine annotations of weak text can run on where the model is unsure. */
 function spanShape(docs: NerDocument[]): { perThousandWords: number; meanWords: number; longShare: number } {
