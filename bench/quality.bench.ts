@@ -321,7 +321,7 @@ async function main(): Promise<void> {
 
   // ---- report
   const spans = notes.length ? machine.reduce((n, s) => n + s.length, 0) : 0;
-  console.log(`\nsynthetic notes: ${notes.length}, ${newTokens ?? 'kept'} new tokens, ${spans} machine-annotated spans (${(spans / Math.max(1, notes.length)).toFixed(1)} per note); generator perplexity on the validation half: ${perplexities.join(', ') || 'not measured'}`);
+  console.log(`\nsynthetic notes: ${notes.length}${newTokens === null ? ' (kept)' : `, ${newTokens} new tokens`}, ${spans} machine-annotated spans (${(spans / Math.max(1, notes.length)).toFixed(1)} per note); generator perplexity on the validation half: ${perplexities.join(', ') || 'not measured'}`);
   const shapeOf = (docs: NerDocument[]): string => {
     const shape = spanShape(docs);
     return `${shape.perThousandWords.toFixed(1)} spans per 1,000 words, ${shape.meanWords.toFixed(2)} words per span, ${f(shape.longShare)} of spans over 5 words`;
