@@ -125,6 +125,8 @@ async function main(): Promise<void> {
   const mode = hasFlag('quick') ? 'quick (smoke run)' : 'full';
   console.log(`quality benchmark, ${mode}: ${train.length} train documents, dev ${dev.length} = ${validation.length} validation + ${test.length} test (seed ${o.seed}); ${o.threads} threads; ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown'})`);
   let baseDir = flag('base');
+  const notesFrom = flag('notes-from');
+  const keptNotes = notesFrom ? readNotes(notesFrom) : null;
   console.log(`settings: ${JSON.stringify(o)}${flag('generator') ? `, generator ${flag('generator')}` : ''}${baseDir ? `, taggers' base ${baseDir}` : ''}`);
 
   /** Trains a tagger; `budget` (the synthetic one) caps it at the gold tagger's optimizer steps. Returns its steps and steps per epoch. */
@@ -219,9 +221,7 @@ async function main(): Promise<void> {
   }
 
   // (b) the generator: pre-trained from scratch (or given), then adapted on the training notes;
-  // or (--notes-from FILE) the notes a kept run generated
-  const notesFrom = flag('notes-from');
-  const keptNotes = notesFrom ? readNotes(notesFrom) : null;
+  // or (--notes-from FILE, read at the start) the notes a kept run generated
   const trainTexts = train.map((d) => d.text);
   const heldOutTexts = validation.map((d) => d.text);
   const B = o['gen-batch'];
@@ -337,10 +337,11 @@ const f = (x: number): string => x.toFixed(3);
 /** The texts of a synthetic.jsonl that --keep wrote (one `{ id, text }` per line). */
 function readNotes(file: string): string[] {
   if (!fs.existsSync(file)) throw new Error(`--notes-from ${file}: no such file; give the synthetic.jsonl of a run kept with --keep`);
-  return fs.readFileSync(file, 'utf8').split('\n').filter((line) => line.trim()).map((line, i) => {
+  return fs.readFileSync(file, 'utf8').split('\n').flatMap((line, i) => {
+    if (!line.trim()) return [];
     const note = JSON.parse(line) as { text?: unknown };
     if (typeof note.text !== 'string') throw new Error(`--notes-from ${file}: line ${i + 1} has no "text"`);
-    return note.text;
+    return [note.text];
   });
 }
 
