@@ -9,8 +9,9 @@
  *       optimizer steps, so more epochs of the smaller corpus; early stopping after as many steps
  *       without a better validation score), validated and scored on the same halves of dev.
  * Prints token F1 (typed and binary), strict entity F1 and merged span F1 (src/scoring, the
- * official script's numbers), wall time and tokens/s of every stage, and the synthetic notes'
- * 5-gram overlap with the training notes (src/scoring privacyReport). Progress goes to stderr.
+ * official script's numbers), strict F1 per label of both taggers, wall time and tokens/s of every
+ * stage, and the synthetic notes' 5-gram overlap with the training notes (src/scoring
+ * privacyReport). Progress goes to stderr.
  *
  *   npm run build && npm run bench:quality -- [options]
  *
@@ -329,6 +330,7 @@ async function main(): Promise<void> {
   console.log(`span shape: machine annotations of the notes ${shapeOf(notes.map((text, i) => ({ text, spans: machine[i]! })))}; gold annotations of train ${shapeOf(train)}`);
   console.log(`5-gram overlap with train: ${f(whole.ngramOverlap.corpus)} of the notes' 5-grams (${whole.ngramOverlap.matchedNgrams}/${whole.ngramOverlap.totalNgrams}); generated text alone (prompts removed): ${f(continued.ngramOverlap.corpus)}; real PHI strings reproduced ${f(continued.phiReproduction.share)}; longest copied passage ${continued.longestCopied?.words ?? 0} words`);
   report([['gold (trained on train)', gold], ['synthetic (trained on the notes alone)', synthetic]], stages, test.length);
+  printPerLabelBoth(gold, synthetic);
   if (!flag('keep')) fs.rmSync(work, { recursive: true, force: true });
 }
 
@@ -385,6 +387,17 @@ function printPerLabel(r: EvaluationResult): void {
   console.log('|---|---|---|---|---|---|');
   const rows = Object.entries(r.entity.perLabel).filter(([, s]) => s.tp + s.fn + s.fp > 0).sort((a, b) => b[1].tp + b[1].fn - (a[1].tp + a[1].fn));
   for (const [label, s] of rows) console.log(`| ${label} | ${s.tp + s.fn} | ${s.tp + s.fp} | ${f(s.precision)} | ${f(s.recall)} | ${f(s.f1)} |`);
+}
+
+/** Strict entity F1 per label of both taggers side by side: where the synthetic tagger loses. */
+function printPerLabelBoth(gold: EvaluationResult, synthetic: EvaluationResult): void {
+  console.log('\n| label | gold spans | gold tagger strict F1 | synthetic tagger strict F1 (P / R) |');
+  console.log('|---|---|---|---|');
+  const rows = Object.entries(gold.entity.perLabel).filter(([, s]) => s.tp + s.fn > 0).sort((a, b) => b[1].tp + b[1].fn - (a[1].tp + a[1].fn));
+  for (const [label, g] of rows) {
+    const s = synthetic.entity.perLabel[label];
+    console.log(`| ${label} | ${g.tp + g.fn} | ${f(g.f1)} | ${s ? `${f(s.f1)} (${f(s.precision)} / ${f(s.recall)})` : '—'} |`);
+  }
 }
 
 await main();
