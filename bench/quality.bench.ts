@@ -229,58 +229,62 @@ async function main(): Promise<void> {
   const T = o['seq-len'];
   /** Tokens through the model: steps × rows per batch (fewer when the text holds fewer windows) × T. */
   const lmTokens = (r: AdaptResult): number => r.steps * Math.min(B, Math.floor(r.tokens / T)) * T;
-  let generatorDir = flag('generator');
   const perplexities: string[] = [];
-  if (!generatorDir && !keptNotes) {
-    const texts = [...clinicalTexts(), ...trainTexts];
-    generatorDir = path.join(work, 'pretrained');
-    const progress = new StageProgress(`generator: pre-train on ${texts.length} texts`);
-    const result = await pretrainDecoder(
-      {
-        architecture: 'gpt2',
-        size: { hiddenSize: o['gen-hidden'], numLayers: o['gen-layers'], numHeads: o['gen-heads'], intermediateSize: 4 * o['gen-hidden'], maxPositions: Math.max(T, 512), vocabSize: o['gen-vocab'] },
-        texts,
-        heldOutTexts,
-        outputDir: generatorDir,
-        seqLen: T,
-        batchSize: B,
-        epochs: 1000,
-        maxSteps: o['pretrain-steps'],
-        lr: o['pretrain-lr'],
-        warmupSteps: Math.round(0.05 * o['pretrain-steps']),
-        seed: o.seed,
-        intraOpThreads: o.threads,
-      },
-      (p) => progress.update(p.step, p.totalSteps, `loss ${p.loss.toFixed(3)}`),
-    );
-    perplexities.push(`after pre-training ${result.heldOut!.perplexity.toFixed(1)}`);
-    stages.push({ name: 'generator: pre-train (held-out perplexity included)', seconds: progress.end(`validation-half perplexity ${result.heldOut!.perplexity.toFixed(1)}`), tokens: lmTokens(result), unit: 'trained' });
-  }
-  if (o['adapt-epochs'] > 0 && generatorDir && !keptNotes) {
-    const adaptedDir = path.join(work, 'adapted');
-    const progress = new StageProgress('generator: adapt on train');
-    const result = await adaptGenerator(
-      {
-        modelDir: generatorDir,
-        texts: trainTexts,
-        heldOutTexts,
-        outputDir: adaptedDir,
-        lora: null,
-        seqLen: T,
-        batchSize: B,
-        epochs: o['adapt-epochs'],
-        maxSteps: o['adapt-steps'] || null,
-        lr: o['adapt-lr'],
-        warmupSteps: 0,
-        seed: o.seed,
-        intraOpThreads: o.threads,
-      },
-      (p) => progress.update(p.step, p.totalSteps, `loss ${p.loss.toFixed(3)}`),
-    );
-    perplexities.push(`after adaptation ${result.heldOut!.perplexity.toFixed(1)}`);
-    stages.push({ name: 'generator: adapt (held-out perplexity included)', seconds: progress.end(`validation-half perplexity ${result.heldOut!.perplexity.toFixed(1)}`), tokens: lmTokens(result), unit: 'trained' });
-    generatorDir = adaptedDir;
-  }
+  /** The generator to sample: --generator DIR or one pre-trained here, then adapted on train (unless --adapt-epochs 0). */
+  const trainGenerator = async (): Promise<string> => {
+    let generatorDir = flag('generator');
+    if (!generatorDir) {
+      const texts = [...clinicalTexts(), ...trainTexts];
+      generatorDir = path.join(work, 'pretrained');
+      const progress = new StageProgress(`generator: pre-train on ${texts.length} texts`);
+      const result = await pretrainDecoder(
+        {
+          architecture: 'gpt2',
+          size: { hiddenSize: o['gen-hidden'], numLayers: o['gen-layers'], numHeads: o['gen-heads'], intermediateSize: 4 * o['gen-hidden'], maxPositions: Math.max(T, 512), vocabSize: o['gen-vocab'] },
+          texts,
+          heldOutTexts,
+          outputDir: generatorDir,
+          seqLen: T,
+          batchSize: B,
+          epochs: 1000,
+          maxSteps: o['pretrain-steps'],
+          lr: o['pretrain-lr'],
+          warmupSteps: Math.round(0.05 * o['pretrain-steps']),
+          seed: o.seed,
+          intraOpThreads: o.threads,
+        },
+        (p) => progress.update(p.step, p.totalSteps, `loss ${p.loss.toFixed(3)}`),
+      );
+      perplexities.push(`after pre-training ${result.heldOut!.perplexity.toFixed(1)}`);
+      stages.push({ name: 'generator: pre-train (held-out perplexity included)', seconds: progress.end(`validation-half perplexity ${result.heldOut!.perplexity.toFixed(1)}`), tokens: lmTokens(result), unit: 'trained' });
+    }
+    if (o['adapt-epochs'] > 0) {
+      const adaptedDir = path.join(work, 'adapted');
+      const progress = new StageProgress('generator: adapt on train');
+      const result = await adaptGenerator(
+        {
+          modelDir: generatorDir,
+          texts: trainTexts,
+          heldOutTexts,
+          outputDir: adaptedDir,
+          lora: null,
+          seqLen: T,
+          batchSize: B,
+          epochs: o['adapt-epochs'],
+          maxSteps: o['adapt-steps'] || null,
+          lr: o['adapt-lr'],
+          warmupSteps: 0,
+          seed: o.seed,
+          intraOpThreads: o.threads,
+        },
+        (p) => progress.update(p.step, p.totalSteps, `loss ${p.loss.toFixed(3)}`),
+      );
+      perplexities.push(`after adaptation ${result.heldOut!.perplexity.toFixed(1)}`);
+      stages.push({ name: 'generator: adapt (held-out perplexity included)', seconds: progress.end(`validation-half perplexity ${result.heldOut!.perplexity.toFixed(1)}`), tokens: lmTokens(result), unit: 'trained' });
+      generatorDir = adaptedDir;
+    }
+    return generatorDir;
+  };
 
   // N notes, each prompted with the opening words of a training note (cycling through them; a
   // kept run's notes were prompted the same way, so its prompts are known without storing them)
@@ -293,16 +297,17 @@ async function main(): Promise<void> {
     notes = keptNotes;
     console.log(`synthetic notes: ${notes.length} from ${notesFrom} (no generator run)`);
   } else {
+    const generatorDir = await trainGenerator();
     const generation = new StageProgress(`generate ${o.notes} notes`);
     const generated = await generateTexts(
-      { modelDir: generatorDir!, prompts, samplesPerPrompt: 1, batchSize: 16, maxNewTokens: o['max-tokens'], temperature: o.temperature, topP: o['top-p'], topK: null, contextWindow: o.context || T, seed: o.seed, intraOpThreads: o.threads },
+      { modelDir: generatorDir, prompts, samplesPerPrompt: 1, batchSize: 16, maxNewTokens: o['max-tokens'], temperature: o.temperature, topP: o['top-p'], topK: null, contextWindow: o.context || T, seed: o.seed, intraOpThreads: o.threads },
       (p) => void (p.kind === 'progress' && generation.update(p.done, p.total, `${p.newTokens} new tokens`)),
     );
     stages.push({ name: 'generate (new tokens)', seconds: generation.end(), tokens: generated.newTokens, unit: 'generated' });
     notes = generated.texts;
     newTokens = generated.newTokens;
+    if (flag('keep')) fs.writeFileSync(path.join(work, 'synthetic.jsonl'), notes.map((text, i) => JSON.stringify({ id: `synthetic-${i}`, text })).join('\n') + '\n');
   }
-  if (flag('keep') && !keptNotes) fs.writeFileSync(path.join(work, 'synthetic.jsonl'), notes.map((text, i) => JSON.stringify({ id: `synthetic-${i}`, text })).join('\n') + '\n');
 
   // machine annotation by the gold tagger, then the synthetic tagger on the notes alone
   const machine = await tag('gold tagger: annotate notes', goldDir, notes);
@@ -381,11 +386,16 @@ function report(taggers: [string, EvaluationResult][], stages: Stage[], testDocu
   console.log(`| total | ${stages.reduce((n, s) => n + s.seconds, 0).toFixed(1)} | | |`);
 }
 
+/** The per-label entity scores, the labels with the most gold spans first. */
+function labelsByGoldSpans(r: EvaluationResult): [string, EvaluationResult['entity']['perLabel'][string]][] {
+  return Object.entries(r.entity.perLabel).sort((a, b) => b[1].tp + b[1].fn - (a[1].tp + a[1].fn));
+}
+
 /** Strict entity scores per label, most gold spans first: where the strict F1 is lost. */
 function printPerLabel(r: EvaluationResult): void {
   console.log('\n| label | gold spans | predicted | strict P | strict R | strict F1 |');
   console.log('|---|---|---|---|---|---|');
-  const rows = Object.entries(r.entity.perLabel).filter(([, s]) => s.tp + s.fn + s.fp > 0).sort((a, b) => b[1].tp + b[1].fn - (a[1].tp + a[1].fn));
+  const rows = labelsByGoldSpans(r).filter(([, s]) => s.tp + s.fn + s.fp > 0);
   for (const [label, s] of rows) console.log(`| ${label} | ${s.tp + s.fn} | ${s.tp + s.fp} | ${f(s.precision)} | ${f(s.recall)} | ${f(s.f1)} |`);
 }
 
@@ -393,7 +403,7 @@ function printPerLabel(r: EvaluationResult): void {
 function printPerLabelBoth(gold: EvaluationResult, synthetic: EvaluationResult): void {
   console.log('\n| label | gold spans | gold tagger strict F1 | synthetic tagger strict F1 (P / R) |');
   console.log('|---|---|---|---|');
-  const rows = Object.entries(gold.entity.perLabel).filter(([, s]) => s.tp + s.fn > 0).sort((a, b) => b[1].tp + b[1].fn - (a[1].tp + a[1].fn));
+  const rows = labelsByGoldSpans(gold).filter(([, s]) => s.tp + s.fn > 0);
   for (const [label, g] of rows) {
     const s = synthetic.entity.perLabel[label];
     console.log(`| ${label} | ${g.tp + g.fn} | ${f(g.f1)} | ${s ? `${f(s.f1)} (${f(s.precision)} / ${f(s.recall)})` : '—'} |`);
