@@ -18,6 +18,7 @@
  * Options (defaults in brackets; --quick: the smoke settings in QUICK, under ~5 minutes):
  *   taggers:   --epochs [3] --hidden [256] --layers [2] --heads [4] --vocab [8000] --batch [16]
  *              --lr [1e-3] --chunk-words [128] --patience [2]
+ *              --synthetic-lr: the synthetic tagger's rate [0: --lr]
  *   data:      --train-docs N first N train documents [all] --dev-docs N first N dev documents [all]
  *   generator: --generator DIR (a Hugging Face folder; skips pre-training)
  *              --gen-hidden [256] --gen-layers [4] --gen-heads [4] --gen-vocab [8000]
@@ -29,9 +30,9 @@
  *              goes on from its latest half [--seq-len: the generator's training windows]
  *   --seed [0] --threads [2] --keep DIR (keep the models and notes there)
  *   encoder:   --base-steps N: first pre-train the taggers' encoder (masked LM, BERT of the taggers'
- *              size) for N steps of --batch × 128 tokens on the Spanish clinical texts and the
- *              training notes (timed apart; kept with --keep), and fine-tune both taggers from it
- *              [0: taggers from scratch] --base-lr [5e-4]
+ *              size) for N steps of --batch × 128 tokens on the Spanish clinical texts alone (no
+ *              real note: the synthetic tagger is what the method shares) (timed apart; kept with
+ *              --keep), and fine-tune both taggers from it [0: taggers from scratch] --base-lr [5e-4]
  *              --base DIR: start both taggers from this pre-trained encoder folder instead (a
  *              pretrainModel or Hugging Face *ForMaskedLM folder; --hidden etc. are then unused)
  *   --gold DIR: a gold-tagger/ folder an earlier run kept with --keep, instead of training one;
@@ -39,12 +40,15 @@
  *   --gold-only: stop after the gold tagger (its scores, per label, and its stages)
  *   --notes-from FILE: the notes of a run kept with --keep (its synthetic.jsonl), instead of a
  *              generator and generation; they are machine-annotated and trained on as usual
+ * The kept notes (synthetic.jsonl, and synthetic-annotated.jsonl with the machine annotations) are
+ * in the platform's JSONL corpus format, so `importCorpus` takes them as they are.
  * Results: docs/engine-benchmark.md, "Quality benchmark".
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../src/common/paths.js';
+import { exportCorpus, parseCorpus } from '../src/corpora/formats/index.js';
 import { annotateNer, chunkByWords, splitDocuments, trainNer, type NerDocument, type NerSpan } from '../src/engine/ner/index.js';
 import { adaptGenerator, generateTexts, pretrainDecoder, pretrainEncoder, type AdaptResult } from '../src/engine/tasks/index.js';
 import { loadTokenizer } from '../src/engine/tokenizers/index.js';
@@ -56,7 +60,7 @@ import { rerunWithMallocEnv } from '../src/bench/malloc-env.js';
 const DATA = path.resolve(PROJECT_ROOT, '../shared/data');
 
 const DEFAULTS = {
-  epochs: 3, hidden: 256, layers: 2, heads: 4, vocab: 8000, batch: 16, lr: 1e-3, 'chunk-words': 128, patience: 2,
+  epochs: 3, hidden: 256, layers: 2, heads: 4, vocab: 8000, batch: 16, lr: 1e-3, 'synthetic-lr': 0, 'chunk-words': 128, patience: 2,
   'train-docs': Infinity, 'dev-docs': Infinity,
   'gen-hidden': 256, 'gen-layers': 4, 'gen-heads': 4, 'gen-vocab': 8000, 'seq-len': 128, 'gen-batch': 8,
   'pretrain-docs': Infinity, 'pretrain-steps': 1000, 'pretrain-lr': 1e-3, 'adapt-epochs': 1, 'adapt-steps': 0, 'adapt-lr': 5e-4,
@@ -131,7 +135,7 @@ async function main(): Promise<void> {
   console.log(`settings: ${JSON.stringify(o)}${flag('generator') ? `, generator ${flag('generator')}` : ''}${baseDir ? `, taggers' base ${baseDir}` : ''}`);
 
   /** Trains a tagger; `budget` (the synthetic one) caps it at the gold tagger's optimizer steps. Returns its steps and steps per epoch. */
-  const tagger = async (name: string, documents: NerDocument[], outputDir: string, budget?: { steps: number; patienceSteps: number }): Promise<{ steps: number; stepsPerEpoch: number }> => {
+  const tagger = async (name: string, documents: NerDocument[], outputDir: string, lr: number, budget?: { steps: number; patienceSteps: number }): Promise<{ steps: number; stepsPerEpoch: number }> => {
     const stepsPerEpoch = Math.ceil(documents.reduce((n, d) => n + chunkByWords(Array.from(d.text), o['chunk-words']).length, 0) / o.batch);
     const epochs = budget ? Math.ceil(budget.steps / stepsPerEpoch) : o.epochs;
     const patience = budget ? Math.ceil(budget.patienceSteps / stepsPerEpoch) : o.patience;
@@ -147,7 +151,7 @@ async function main(): Promise<void> {
         resume: false,
         seed: o.seed,
         intraOpThreads: o.threads,
-        train: { epochs, ...(budget ? { maxSteps: budget.steps } : {}), batchSize: o.batch, lr: o.lr, schedule: 'linear', warmupRatio: 0.1, seed: o.seed, earlyStoppingPatience: patience },
+        train: { epochs, ...(budget ? { maxSteps: budget.steps } : {}), batchSize: o.batch, lr, schedule: 'linear', warmupRatio: 0.1, seed: o.seed, earlyStoppingPatience: patience },
       },
       (p) => progress.update(p.step, p.totalSteps, `loss ${p.loss.toFixed(3)}${p.validation ? `, epoch ${p.validation.epoch} validation strict F1 ${p.validation.entityF1.toFixed(3)}` : ''}`),
     );
@@ -172,9 +176,10 @@ async function main(): Promise<void> {
     return files.slice(0, Math.min(files.length, o['pretrain-docs'])).map((f) => fs.readFileSync(path.join(clinical, f), 'utf8'));
   };
 
-  // (0) optionally, the taggers' encoder pre-trained with masked LM on unannotated text
+  // (0) optionally, the taggers' encoder pre-trained with masked LM on public unannotated text;
+  // not on the training notes, since the synthetic tagger, which starts from it, is what is shared
   if (!baseDir && o['base-steps'] > 0) {
-    const texts = [...clinicalTexts(), ...train.map((d) => d.text)];
+    const texts = clinicalTexts();
     baseDir = path.join(work, 'encoder');
     const progress = new StageProgress(`encoder: pre-train (masked LM) on ${texts.length} texts`);
     const result = await pretrainEncoder(
@@ -210,7 +215,7 @@ async function main(): Promise<void> {
     goldRun = JSON.parse(fs.readFileSync(goldRunFile, 'utf8'));
     console.log(`gold tagger: ${goldDir} (${goldRun.steps} steps, kept by an earlier run)`);
   } else {
-    goldRun = await tagger('gold tagger', train, goldDir);
+    goldRun = await tagger('gold tagger', train, goldDir, o.lr);
     fs.writeFileSync(goldRunFile, JSON.stringify(goldRun));
   }
   const gold = score(await tag('gold tagger: tag test half', goldDir, test.map((d) => d.text)));
@@ -306,16 +311,16 @@ async function main(): Promise<void> {
     stages.push({ name: 'generate (new tokens)', seconds: generation.end(), tokens: generated.newTokens, unit: 'generated' });
     notes = generated.texts;
     newTokens = generated.newTokens;
-    if (flag('keep')) fs.writeFileSync(path.join(work, 'synthetic.jsonl'), notes.map((text, i) => JSON.stringify({ id: `synthetic-${i}`, text })).join('\n') + '\n');
+    if (flag('keep')) writeNotes(path.join(work, 'synthetic.jsonl'), notes);
   }
 
   // machine annotation by the gold tagger, then the synthetic tagger on the notes alone
   const machine = await tag('gold tagger: annotate notes', goldDir, notes);
-  if (flag('keep')) fs.writeFileSync(path.join(work, 'synthetic-annotated.jsonl'), notes.map((text, i) => JSON.stringify({ id: `synthetic-${i}`, text, spans: machine[i] })).join('\n') + '\n');
+  if (flag('keep')) writeNotes(path.join(work, 'synthetic-annotated.jsonl'), notes, machine);
   const syntheticDir = path.join(work, 'synthetic-tagger');
   // the same budget: as many optimizer steps as the gold tagger made (the notes are fewer tokens
   // than train, so that is more epochs), and early stopping after as many steps without a better score
-  await tagger('synthetic tagger', notes.map((text, i) => ({ text, spans: machine[i]! })), syntheticDir, { steps: goldRun.steps, patienceSteps: o.patience * goldRun.stepsPerEpoch });
+  await tagger('synthetic tagger', notes.map((text, i) => ({ text, spans: machine[i]! })), syntheticDir, o['synthetic-lr'] || o.lr, { steps: goldRun.steps, patienceSteps: o.patience * goldRun.stepsPerEpoch });
   const synthetic = score(await tag('synthetic tagger: tag test half', syntheticDir, test.map((d) => d.text)));
 
   // privacy: word 5-gram overlap with the training notes, whole notes and the generated part alone
@@ -341,15 +346,19 @@ async function main(): Promise<void> {
 
 const f = (x: number): string => x.toFixed(3);
 
-/** The texts of a synthetic.jsonl that --keep wrote (one `{ id, text }` per line). */
+/** Notes as a JSONL corpus (`synthetic-<i>`, in order), with their machine annotations when given. */
+function writeNotes(file: string, notes: string[], spans?: NerSpan[][]): void {
+  const docs = notes.map((text, i) => {
+    const chars = Array.from(text);
+    return { id: `synthetic-${i}`, split: null, text, spans: (spans?.[i] ?? []).map((s) => ({ ...s, text: chars.slice(s.start, s.end).join('') })) };
+  });
+  fs.writeFileSync(file, exportCorpus(docs, 'JSONL')[0]!.bytes);
+}
+
+/** The texts of a synthetic.jsonl that --keep wrote, read as the platform reads a JSONL corpus (errors name the line, never the text). */
 function readNotes(file: string): string[] {
   if (!fs.existsSync(file)) throw new Error(`--notes-from ${file}: no such file; give the synthetic.jsonl of a run kept with --keep`);
-  return fs.readFileSync(file, 'utf8').split('\n').flatMap((line, i) => {
-    if (!line.trim()) return [];
-    const note = JSON.parse(line) as { text?: unknown };
-    if (typeof note.text !== 'string') throw new Error(`--notes-from ${file}: line ${i + 1} has no "text"`);
-    return [note.text];
-  });
+  return parseCorpus([{ path: file, bytes: fs.readFileSync(file) }], { format: 'JSONL' }).documents.map((d) => d.text);
 }
 
 /** How dense and how long a corpus's spans are, in whitespace-separated words: machine annotations of weak text can run on where the model is unsure. */
