@@ -41,7 +41,9 @@
  *   --notes-from FILE: the notes of a run kept with --keep (its synthetic.jsonl), instead of a
  *              generator and generation; they are machine-annotated and trained on as usual
  * The kept notes (synthetic.jsonl, and synthetic-annotated.jsonl with the machine annotations) are
- * in the platform's JSONL corpus format, so `importCorpus` takes them as they are.
+ * in the platform's JSONL corpus format, so `importCorpus` takes them as they are. They come from a
+ * generator trained on the real notes and reproduce some real PHI strings (the share is printed):
+ * keep them, and the rest of --keep DIR, as private as the corpus.
  * Results: docs/engine-benchmark.md, "Quality benchmark".
  */
 import fs from 'node:fs';
