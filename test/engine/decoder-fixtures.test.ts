@@ -76,6 +76,22 @@ describe.each([
       expect(diff('e0', s.logits.subarray(0, V), at(full0, 11)).maxDiff).toBeLessThan(1e-4);
       expect(diff('e1', s.logits.subarray(V), at(full1, 6)).maxDiff).toBeLessThan(1e-4);
     });
+
+    it('should keep each row\'s cache when keepRows drops or reorders rows', async () => {
+      const ids = f.ref.input_ids[0].slice(0, 12) as number[];
+      const short = ids.slice(0, 7);
+      const V = f.model.vocabSize;
+      const both = await f.model.prefill([ids.slice(0, 10), [0, 0, 0, 0, 0, ...short.slice(0, 5)]], [new Array(10).fill(1), [0, 0, 0, 0, 0, 1, 1, 1, 1, 1]], { maxNewTokens: 2 });
+      const batched = await f.model.decodeStep([ids[10]!, short[5]!], both.cache);
+      const again = await f.model.prefill([ids.slice(0, 10), [0, 0, 0, 0, 0, ...short.slice(0, 5)]], [new Array(10).fill(1), [0, 0, 0, 0, 0, 1, 1, 1, 1, 1]], { maxNewTokens: 2 });
+      const swapped = await f.model.decodeStep([short[5]!, ids[10]!], f.model.keepRows(again.cache, [1, 0]));
+      expect(diff('swap0', swapped.logits.subarray(0, V), batched.logits.subarray(V)).maxDiff).toBeLessThan(1e-5);
+      expect(diff('swap1', swapped.logits.subarray(V), batched.logits.subarray(0, V)).maxDiff).toBeLessThan(1e-5);
+      const alone = await f.model.decodeStep([short[6]!], f.model.keepRows(swapped.cache, [0]));
+      expect(alone.cache.batch).toBe(1);
+      const full1 = await f.model.forward({ batchSize: 1, seqLen: 7, inputIds: short });
+      expect(diff('alone', alone.logits, full1.subarray(6 * V, 7 * V)).maxDiff).toBeLessThan(1e-4);
+    });
 });
 
 describe('LLaMA generation (llama-tiny fixture)', () => {
@@ -88,6 +104,18 @@ describe('LLaMA generation (llama-tiny fixture)', () => {
     const one = await generate(f.model, [p1], cfg);
     const two = await generate(f.model, [p2], cfg);
     expect(both.sequences).toEqual([one.sequences[0], two.sequences[0]]);
+  });
+
+  it('should generate the same when a row finishes early and leaves the batch', async () => {
+    const p1 = f.ref.input_ids[0].slice(0, 9) as number[];
+    const p2 = f.ref.input_ids[0].slice(20, 24) as number[];
+    // the third token p1 writes ends it, so it leaves the cache while p2 goes on
+    const eos = (await generate(f.model, [p1], { maxNewTokens: 3 })).newTokens[0]![2]!;
+    const cfg = { maxNewTokens: 10, eosTokenIds: [eos], padTokenId: 1 };
+    const both = await generate(f.model, [p1, p2], cfg);
+    expect(both.newTokens[0]!.length).toBeLessThanOrEqual(3);
+    expect(both.newTokens[1]!.length).toBeGreaterThan(both.newTokens[0]!.length);
+    expect(both.sequences).toEqual([(await generate(f.model, [p1], cfg)).sequences[0], (await generate(f.model, [p2], cfg)).sequences[0]]);
   });
 
   it('should sample reproducibly from a seed and differently from greedy', async () => {

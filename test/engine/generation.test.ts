@@ -160,6 +160,25 @@ describe('generate', () => {
     expect(lm.calls).toContain('step 6,0');
   });
 
+  it('should stop feeding rows that finished when the model can drop them from its cache', async () => {
+    class CompactingBigramLM extends BigramLM {
+      keepRows(cache: { fed: number[][]; last: number[] }, rows: number[]) {
+        this.calls.push(`keep ${rows.join(',')}`);
+        return { fed: rows.map((b) => cache.fed[b]!), last: rows.map((b) => cache.last[b]!) };
+      }
+    }
+    const lm = new CompactingBigramLM(V, cyclic);
+    const out = await generate(lm, [[7], [1, 2], [6]], { maxNewTokens: 5, eosTokenIds: [9], padTokenId: 0 });
+    expect(out.sequences).toEqual([[7, 8, 9], [1, 2, 3, 4, 5, 6, 7], [6, 7, 8, 9]]);
+    // rows 0 and 2 end at 9 on steps 2 and 3; each then leaves the cache, and row 1 goes on alone
+    expect(lm.calls).toEqual(['prefill _,7|1,2|_,6', 'step 8,3,7', 'keep 1,2', 'step 4,8', 'keep 0', 'step 5', 'step 6']);
+    // with a context window, the restart prefills the live rows only
+    const windowed = new CompactingBigramLM(V, cyclic);
+    const w = await generate(windowed, [[7], [1, 2]], { maxNewTokens: 6, eosTokenIds: [9], padTokenId: 0, contextWindow: 4 });
+    expect(w.sequences).toEqual([[7, 8, 9], [1, 2, 3, 4, 5, 6, 7, 8]]);
+    expect(windowed.calls).toEqual(['prefill _,7|1,2', 'step 8,3', 'keep 1', 'step 4', 'prefill 4,5', 'step 6', 'step 7']);
+  });
+
   it('should restart rows on their latest half when the context window is full', async () => {
     const lm = new BigramLM(V, cyclic);
     const out = await generate(lm, [[1, 2], [7]], { maxNewTokens: 6, padTokenId: 0, contextWindow: 4 });

@@ -34,6 +34,12 @@ export interface CausalLM<Cache = unknown> {
   prefill(inputIds: number[][], attentionMask: number[][], options?: { maxNewTokens?: number }): Promise<StepOutput<Cache>>;
   /** Feed one new token per row (mask 1); returns the next logits and the grown cache. */
   decodeStep(nextIds: number[], cache: Cache): Promise<StepOutput<Cache>>;
+  /**
+   * The cache of rows `rows` alone, in that order. With it, generate() stops feeding rows that
+   * have finished (a batch of notes of different lengths costs what its live rows cost); without
+   * it, finished rows are fed padding until the whole batch is done.
+   */
+  keepRows?(cache: Cache, rows: number[]): Cache;
   /** Free the cache's buffers, if the model holds any. */
   release?(cache: Cache): void;
 }
@@ -147,14 +153,17 @@ export async function generate<Cache>(
   /** Positions the cache holds: the widest row since the last prefill. */
   let context = inputIds[0]!.length;
 
-  // 4. One token per step until every row is done.
+  // 4. One token per step until every row is done. `active` are the rows the cache holds, in its
+  // order: all of them, or (with keepRows) the unfinished ones.
+  let active = prompts.map((_, b) => b);
   while (step && !finished.every(Boolean) && !options.signal?.aborted) {
     // 4a. Score, process and choose the next token of each unfinished row.
-    const next = prompts.map((_, b) => {
-      if (finished[b]) return pad;
-      const row = step!.logits.slice(b * V, (b + 1) * V);
+    const next = prompts.map(() => pad);
+    active.forEach((b, i) => {
+      if (finished[b]) return;
+      const row = step!.logits.slice(i * V, (i + 1) * V);
       processors.process(sequences[b], row, promptLengths[b]);
-      return sampler.sample(row);
+      next[b] = sampler.sample(row);
     });
     // 4b. Append, stream, and check stopping criteria.
     const live = finished.map((f) => !f);
@@ -162,16 +171,24 @@ export async function generate<Cache>(
     options.streamer?.put(next.map((id, b) => (live[b] ? [id] : [])));
     stopping.isDone(sequences, promptLengths).forEach((d, b) => (finished[b] ||= d));
     if (finished.every(Boolean)) break;
-    // 4c. Feed the new tokens (padding for finished rows) through the cache.
-    const prev: Cache = step.cache;
+    // 4c. Drop finished rows from the cache (when the model can), then feed the new tokens
+    // (padding for finished rows still in it).
+    let prev: Cache = step.cache;
+    if (model.keepRows && active.some((b) => finished[b])) {
+      const kept = active.flatMap((b, i) => (finished[b] ? [] : [i]));
+      const cache = model.keepRows(prev, kept);
+      if (model.release && cache !== prev) model.release(prev);
+      prev = cache;
+      active = kept.map((i) => active[i]!);
+    }
     if (window !== undefined && context >= window) {
       // The next token would sit at position `window`: restart every row on its latest tokens.
-      const tails = leftPad(sequences.map((seq) => seq.slice(-Math.floor(window / 2))), pad);
-      const made = Math.max(...sequences.map((seq, b) => seq.length - promptLengths[b]));
+      const tails = leftPad(active.map((b) => sequences[b]!.slice(-Math.floor(window / 2))), pad);
+      const made = Math.max(...active.map((b) => sequences[b]!.length - promptLengths[b]!));
       step = await model.prefill(tails.inputIds, tails.mask, { maxNewTokens: Math.max(1, config.maxNewTokens - made) });
       context = tails.inputIds[0]!.length;
     } else {
-      step = await model.decodeStep(next, prev);
+      step = await model.decodeStep(active.map((b) => next[b]!), prev);
       context++;
     }
     if (model.release && step.cache !== prev) model.release(prev);

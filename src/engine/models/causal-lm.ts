@@ -551,6 +551,25 @@ export class CausalLMModel<C extends DecoderConfig = DecoderConfig> implements C
     };
   }
 
+  /** The cache of a smaller batch: rows `rows` of this one, in that order (generate() drops finished rows). */
+  keepRows(cache: KvCache, rows: number[]): KvCache {
+    const block = this.family.numKvHeads(this.config) * this.family.headDim(this.config) * cache.capacity;
+    const pick = (all: Float32Array): Float32Array => {
+      const kept = new Float32Array(rows.length * block);
+      rows.forEach((b, i) => kept.set(all.subarray(b * block, (b + 1) * block), i * block));
+      return kept;
+    };
+    return {
+      batch: rows.length,
+      length: cache.length,
+      capacity: cache.capacity,
+      k: cache.k.map(pick),
+      v: cache.v.map(pick),
+      mask: rows.map((b) => cache.mask[b]!),
+      nextPosition: rows.map((b) => cache.nextPosition[b]!),
+    };
+  }
+
   /** Reallocate the cache for `capacity` positions, keeping the first `length`. */
   private grow(cache: KvCache, capacity: number): void {
     const rows = cache.batch * this.family.numKvHeads(this.config);
