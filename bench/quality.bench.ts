@@ -9,7 +9,8 @@
  *       optimizer steps, so more epochs of the smaller corpus; early stopping after as many steps
  *       without a better validation score), validated and scored on the same halves of dev.
  * Prints token F1 (typed and binary), strict entity F1 and merged span F1 (src/scoring, the
- * official script's numbers), strict F1 per label of both taggers, wall time and tokens/s of every
+ * official script's numbers), strict F1 per label of both taggers (with how often each label
+ * occurs per note in the machine-annotated notes and in train), wall time and tokens/s of every
  * stage, and the synthetic notes' 5-gram overlap with the training notes (src/scoring
  * privacyReport). Progress goes to stderr.
  *
@@ -322,7 +323,8 @@ async function main(): Promise<void> {
   const syntheticDir = path.join(work, 'synthetic-tagger');
   // the same budget: as many optimizer steps as the gold tagger made (the notes are fewer tokens
   // than train, so that is more epochs), and early stopping after as many steps without a better score
-  await tagger('synthetic tagger', notes.map((text, i) => ({ text, spans: machine[i]! })), syntheticDir, o['synthetic-lr'] || o.lr, { steps: goldRun.steps, patienceSteps: o.patience * goldRun.stepsPerEpoch });
+  const annotated: NerDocument[] = notes.map((text, i) => ({ text, spans: machine[i]! }));
+  await tagger('synthetic tagger', annotated, syntheticDir, o['synthetic-lr'] || o.lr, { steps: goldRun.steps, patienceSteps: o.patience * goldRun.stepsPerEpoch });
   const synthetic = score(await tag('synthetic tagger: tag test half', syntheticDir, test.map((d) => d.text)));
 
   // privacy: word 5-gram overlap with the training notes, whole notes and the generated part alone
@@ -339,10 +341,10 @@ async function main(): Promise<void> {
     const shape = spanShape(docs);
     return `${shape.perThousandWords.toFixed(1)} spans per 1,000 words, ${shape.meanWords.toFixed(2)} words per span, ${f(shape.longShare)} of spans over 5 words`;
   };
-  console.log(`span shape: machine annotations of the notes ${shapeOf(notes.map((text, i) => ({ text, spans: machine[i]! })))}; gold annotations of train ${shapeOf(train)}`);
+  console.log(`span shape: machine annotations of the notes ${shapeOf(annotated)}; gold annotations of train ${shapeOf(train)}`);
   console.log(`5-gram overlap with train: ${f(whole.ngramOverlap.corpus)} of the notes' 5-grams (${whole.ngramOverlap.matchedNgrams}/${whole.ngramOverlap.totalNgrams}); generated text alone (prompts removed): ${f(continued.ngramOverlap.corpus)}; real PHI strings reproduced ${f(continued.phiReproduction.share)}; longest copied passage ${continued.longestCopied?.words ?? 0} words`);
   report([['gold (trained on train)', gold], ['synthetic (trained on the notes alone)', synthetic]], stages, test.length);
-  printPerLabelBoth(gold, synthetic);
+  printPerLabelBoth(gold, synthetic, annotated, train);
   if (!flag('keep')) fs.rmSync(work, { recursive: true, force: true });
 }
 
@@ -411,13 +413,26 @@ function printPerLabel(r: EvaluationResult): void {
 }
 
 /** Strict entity F1 per label of both taggers side by side: where the synthetic tagger loses. */
-function printPerLabelBoth(gold: EvaluationResult, synthetic: EvaluationResult): void {
-  console.log('\n| label | gold spans | gold tagger strict F1 | synthetic tagger strict F1 (P / R) |');
-  console.log('|---|---|---|---|');
+/**
+ * Both taggers' strict F1 per label, with how often the label occurs per note: in the synthetic
+ * notes (machine annotations) and in train (gold). A label the notes seldom hold is one the
+ * synthetic tagger seldom learns (e.g. a closing block the notes do not reach).
+ */
+function printPerLabelBoth(gold: EvaluationResult, synthetic: EvaluationResult, notes: NerDocument[], train: NerDocument[]): void {
+  const perNote = (docs: NerDocument[]): Map<string, number> => {
+    const counts = new Map<string, number>();
+    for (const doc of docs) for (const span of doc.spans) counts.set(span.label, (counts.get(span.label) ?? 0) + 1 / docs.length);
+    return counts;
+  };
+  const inNotes = perNote(notes);
+  const inTrain = perNote(train);
+  console.log('\n| label | gold spans | gold tagger strict F1 | synthetic tagger strict F1 (P / R) | per note: notes (machine) / train (gold) |');
+  console.log('|---|---|---|---|---|');
   const rows = labelsByGoldSpans(gold).filter(([, s]) => s.tp + s.fn > 0);
   for (const [label, g] of rows) {
     const s = synthetic.entity.perLabel[label];
-    console.log(`| ${label} | ${g.tp + g.fn} | ${f(g.f1)} | ${s ? `${f(s.f1)} (${f(s.precision)} / ${f(s.recall)})` : '—'} |`);
+    const occurs = `${(inNotes.get(label) ?? 0).toFixed(2)} / ${(inTrain.get(label) ?? 0).toFixed(2)}`;
+    console.log(`| ${label} | ${g.tp + g.fn} | ${f(g.f1)} | ${s ? `${f(s.f1)} (${f(s.precision)} / ${f(s.recall)})` : '—'} | ${occurs} |`);
   }
 }
 
