@@ -412,7 +412,6 @@ function printPerLabel(r: EvaluationResult): void {
   for (const [label, s] of rows) console.log(`| ${label} | ${s.tp + s.fn} | ${s.tp + s.fp} | ${f(s.precision)} | ${f(s.recall)} | ${f(s.f1)} |`);
 }
 
-/** Strict entity F1 per label of both taggers side by side: where the synthetic tagger loses. */
 /**
  * Both taggers' strict F1 per label, with how often the label occurs per note: in the synthetic
  * notes (machine annotations) and in train (gold). A label the notes seldom hold is one the
