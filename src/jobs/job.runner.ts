@@ -26,6 +26,12 @@ export interface JobContext<N extends JobName = JobName> {
   progress(fraction: number, message?: string): Promise<void>;
   log(message: string): Promise<void>;
   metric(name: string, value: number, step?: number | null): Promise<void>;
+  /**
+   * Stores a whole curve (points by step) in place of the points metric() recorded for it, after
+   * those. For the end of a resumable run: a crash can lose live points the run's checkpoint
+   * already covers (they are not computed again) or store twice the ones it does not.
+   */
+  replaceCurve(name: string, points: { step: number; value: number }[]): Promise<void>;
   saveCheckpoint(state: unknown): Promise<void>;
   throwIfCancelled(): void;
 }
@@ -141,6 +147,7 @@ export class JobRunner {
           await this.metricRows.recordPoint(jobId, { name, value, step });
           await this.jobs.event(jobId, 'METRIC', { metric: { name, value, step } });
         }),
+      replaceCurve: (name, points) => serial(() => this.metricRows.replaceCurve(jobId, name, points)),
       saveCheckpoint: (state) => serial(() => this.prisma.job.update({ where: { id: jobId }, data: { checkpoint: state as Prisma.InputJsonValue } })).then(() => {}),
     };
 

@@ -32,6 +32,14 @@ export class MetricRepository {
     await this.prisma.metric.create({ data: { ...point, jobId } });
   }
 
+  /** Replaces the job's points of one curve in one transaction. */
+  async replaceCurve(jobId: string, name: string, points: { step: number; value: number }[]) {
+    await this.prisma.$transaction(async (tx) => {
+      await tx.metric.deleteMany({ where: { jobId, name } });
+      for (let i = 0; i < points.length; i += METRIC_BATCH) await tx.metric.createMany({ data: points.slice(i, i + METRIC_BATCH).map((p) => ({ ...p, name, jobId })) });
+    });
+  }
+
   /** Replaces the job's rows in one transaction, so a resumed job never stores them twice. */
   async replaceJobMetrics(jobId: string, rows: NewMetric[]) {
     await this.prisma.$transaction(async (tx) => {

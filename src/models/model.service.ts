@@ -41,6 +41,14 @@ const reportTraining = (ctx: JobContext) => (p: { step: number; totalSteps: numb
   if (p.validation && 'mlmLoss' in p.validation) void ctx.metric('val_mlm_loss', p.validation.mlmLoss, p.step);
 };
 
+/**
+ * The stored train_loss curve, from the run's loss at every step (kept in its checkpoints, so a
+ * resumed run has them all): the points reportTraining streamed, without the gaps or doubles a
+ * crash leaves (the training worker checkpoints ahead of the points recorded so far).
+ */
+const storeLossCurve = (ctx: JobContext, losses: number[]): Promise<void> =>
+  ctx.replaceCurve('train_loss', losses.flatMap((value, i) => ((i + 1) % LOSS_METRIC_EVERY_STEPS === 0 || i + 1 === losses.length ? [{ step: i + 1, value }] : [])));
+
 /** A job's working folder and where its training checkpoints go; a run finding checkpoints there resumes from them. */
 function trainingFolders(dataDir: string, jobId: string) {
   const workDir = path.join(dataDir, 'jobs', jobId);
@@ -239,6 +247,7 @@ export class ModelService {
     });
     const result = await untilDoneOrCancelled(ctx, task, 'Training');
     const seconds = (Date.now() - started) / 1000;
+    await storeLossCurve(ctx, result.losses);
     const model = await this.registerTrained(ctx, spec.outputDir, {
       name: request.name,
       kind: request.kind,
@@ -312,6 +321,7 @@ export class ModelService {
     );
     const result = await untilDoneOrCancelled(ctx, task, 'Adaptation');
     const seconds = (Date.now() - started) / 1000;
+    await storeLossCurve(ctx, result.losses);
     if (result.heldOut) await ctx.metric('heldout_perplexity', result.heldOut.perplexity);
     const model = await this.registerTrained(ctx, outputDir, {
       name: request.name,
@@ -406,6 +416,7 @@ export class ModelService {
       outcome = { ...result, heldOut: result.heldOut ? { ...result.heldOut } : null, summary: { heldOutPerplexity: result.heldOut?.perplexity ?? null } };
     }
     const seconds = (Date.now() - started) / 1000;
+    await storeLossCurve(ctx, outcome.losses);
     const model = await this.registerTrained(ctx, outputDir, {
       name: request.name,
       kind: encoder ? 'ENCODER_PRETRAINED' : 'GENERATOR',
