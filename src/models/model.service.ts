@@ -32,11 +32,13 @@ export type TrainNerRequest = Omit<TrainNerPayload, 'ownerId'>;
 const MODEL_FILES = { weights: 'model.safetensors', tokenizer: 'tokenizer.json', config: 'config.json', tokenizerConfig: 'tokenizer_config.json' } as const;
 /** Metrics streamed while training: one loss point every this many steps (and the last). */
 const LOSS_METRIC_EVERY_STEPS = 5;
+/** Whether the train_loss curve has a point at `step` of a run whose last step is `lastStep`. */
+const onLossCurve = (step: number, lastStep: number): boolean => step % LOSS_METRIC_EVERY_STEPS === 0 || step === lastStep;
 
 /** A training job's progress (with the loss in its message), its train_loss curve, and the held-out perplexity (decoders) or masked-LM loss (encoders) where a step measured it. */
 const reportTraining = (ctx: JobContext) => (p: { step: number; totalSteps: number; loss: number; percent: number; validation?: { perplexity: number } | { mlmLoss: number } | object }) => {
   void ctx.progress(p.percent / 100, `step ${p.step}/${p.totalSteps}, loss ${p.loss.toFixed(4)}`);
-  if (p.step % LOSS_METRIC_EVERY_STEPS === 0 || p.step === p.totalSteps) void ctx.metric('train_loss', p.loss, p.step);
+  if (onLossCurve(p.step, p.totalSteps)) void ctx.metric('train_loss', p.loss, p.step);
   if (p.validation && 'perplexity' in p.validation) void ctx.metric('val_perplexity', p.validation.perplexity, p.step);
   if (p.validation && 'mlmLoss' in p.validation) void ctx.metric('val_mlm_loss', p.validation.mlmLoss, p.step);
 };
@@ -44,10 +46,11 @@ const reportTraining = (ctx: JobContext) => (p: { step: number; totalSteps: numb
 /**
  * The stored train_loss curve, from the run's loss at every step (kept in its checkpoints, so a
  * resumed run has them all): the points reportTraining streamed, without the gaps or doubles a
- * crash leaves (the training worker checkpoints ahead of the points recorded so far).
+ * crash leaves (the training worker checkpoints ahead of the points recorded so far), and with the
+ * last step the run made even when it stopped early (the stream's last is the planned one).
  */
 const storeLossCurve = (ctx: JobContext, losses: number[]): Promise<void> =>
-  ctx.replaceCurve('train_loss', losses.flatMap((value, i) => ((i + 1) % LOSS_METRIC_EVERY_STEPS === 0 || i + 1 === losses.length ? [{ step: i + 1, value }] : [])));
+  ctx.replaceCurve('train_loss', losses.flatMap((value, i) => (onLossCurve(i + 1, losses.length) ? [{ step: i + 1, value }] : [])));
 
 /** A job's working folder and where its training checkpoints go; a run finding checkpoints there resumes from them. */
 function trainingFolders(dataDir: string, jobId: string) {
