@@ -41,6 +41,8 @@
  *   --gold-only: stop after the gold tagger (its scores, per label, and its stages)
  *   --notes-from FILE: the notes of a run kept with --keep (its synthetic.jsonl), instead of a
  *              generator and generation; they are machine-annotated and trained on as usual
+ *   --unsure-below P: words of the notes whose machine-annotated tag the gold tagger gave a
+ *              probability under P teach the synthetic tagger nothing (NerDocument.ignore) [0: none]
  * The kept notes (synthetic.jsonl, and synthetic-annotated.jsonl with the machine annotations) are
  * in the platform's JSONL corpus format, so `importCorpus` takes them as they are. They come from a
  * generator trained on the real notes and reproduce some real PHI strings (the share is printed):
@@ -52,7 +54,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../src/common/paths.js';
 import { exportCorpus, parseCorpus } from '../src/corpora/formats/index.js';
-import { annotateNer, chunkByWords, splitDocuments, trainNer, type NerDocument, type NerSpan } from '../src/engine/ner/index.js';
+import { annotateNer, chunkByWords, splitDocuments, textWords, trainNer, type NerAnnotation, type NerDocument, type NerSpan } from '../src/engine/ner/index.js';
 import { adaptGenerator, generateTexts, pretrainDecoder, pretrainEncoder, type AdaptResult } from '../src/engine/tasks/index.js';
 import { loadTokenizer } from '../src/engine/tokenizers/index.js';
 import { MEDDOCAN_LABELS, evaluate, indexRealCorpus, privacyReport, readBratDirectory, type EvaluationResult, type ScoringDocument } from '../src/scoring/index.js';
@@ -67,7 +69,7 @@ const DEFAULTS = {
   'train-docs': Infinity, 'dev-docs': Infinity,
   'gen-hidden': 256, 'gen-layers': 4, 'gen-heads': 4, 'gen-vocab': 8000, 'seq-len': 128, 'gen-batch': 8,
   'pretrain-docs': Infinity, 'pretrain-steps': 1000, 'pretrain-lr': 1e-3, 'adapt-epochs': 1, 'adapt-steps': 0, 'adapt-lr': 5e-4,
-  notes: 500, 'max-tokens': 256, 'prompt-words': 5, temperature: 1, 'top-p': 0.95, context: 0,
+  notes: 500, 'max-tokens': 256, 'prompt-words': 5, temperature: 1, 'top-p': 0.95, context: 0, 'unsure-below': 0,
   'base-steps': 0, 'base-lr': 5e-4,
   seed: 0, threads: 2,
 };
@@ -165,13 +167,13 @@ async function main(): Promise<void> {
     console.log(`${name}: ${documents.length} documents, ${result.examples} chunks, ${result.steps} steps (${epochs} epochs of ${stepsPerEpoch} planned${budget ? `, capped at the gold tagger's ${budget.steps}` : ''}, early stopping after ${patience} epochs without a better validation strict F1)${result.validation ? `; validation strict F1 by epoch ${result.validation.epochs.map((e) => e.entityF1.toFixed(3)).join(' ')}, kept step ${result.validation.bestStep}` : ''}`);
     return { steps: result.steps, stepsPerEpoch };
   };
-  const tag = async (stage: string, modelDir: string, texts: string[]): Promise<NerSpan[][]> => {
+  const tag = async (stage: string, modelDir: string, texts: string[], unsureBelow = 0): Promise<NerAnnotation[]> => {
     const progress = new StageProgress(stage);
-    const spans = await annotateNer({ modelDir, documents: texts.map((text) => ({ text })), chunkWords: o['chunk-words'], batchSize: 16, intraOpThreads: o.threads }, (p) => progress.update(p.done, p.total));
+    const annotations = await annotateNer({ modelDir, documents: texts.map((text) => ({ text })), chunkWords: o['chunk-words'], batchSize: 16, intraOpThreads: o.threads, ...(unsureBelow ? { unsureBelow } : {}) }, (p) => progress.update(p.done, p.total));
     stages.push({ name: stage, seconds: progress.end(), tokens: tokenCount(modelDir, texts), unit: 'tagged' });
-    return spans;
+    return annotations;
   };
-  const score = (predicted: NerSpan[][]): EvaluationResult => evaluate(test, test.map((d, i) => ({ id: d.id, spans: predicted[i]! })), { bootstrap: false, labels });
+  const score = (predicted: NerAnnotation[]): EvaluationResult => evaluate(test, test.map((d, i) => ({ id: d.id, spans: predicted[i]!.spans })), { bootstrap: false, labels });
 
   const clinicalTexts = (): string[] => {
     const clinical = path.join(DATA, 'spanish-clinical-text/docs');
@@ -318,12 +320,12 @@ async function main(): Promise<void> {
   }
 
   // machine annotation by the gold tagger, then the synthetic tagger on the notes alone
-  const machine = await tag('gold tagger: annotate notes', goldDir, notes);
-  if (flag('keep')) writeNotes(path.join(work, 'synthetic-annotated.jsonl'), notes, machine);
+  const machine = await tag('gold tagger: annotate notes', goldDir, notes, o['unsure-below']);
+  if (flag('keep')) writeNotes(path.join(work, 'synthetic-annotated.jsonl'), notes, machine.map((a) => a.spans));
   const syntheticDir = path.join(work, 'synthetic-tagger');
   // the same budget: as many optimizer steps as the gold tagger made (the notes are fewer tokens
   // than train, so that is more epochs), and early stopping after as many steps without a better score
-  const annotated: NerDocument[] = notes.map((text, i) => ({ text, spans: machine[i]! }));
+  const annotated: NerDocument[] = notes.map((text, i) => ({ text, ...machine[i]! }));
   await tagger('synthetic tagger', annotated, syntheticDir, o['synthetic-lr'] || o.lr, { steps: goldRun.steps, patienceSteps: o.patience * goldRun.stepsPerEpoch });
   const synthetic = score(await tag('synthetic tagger: tag test half', syntheticDir, test.map((d) => d.text)));
 
@@ -335,8 +337,9 @@ async function main(): Promise<void> {
   stages.push({ name: '5-gram overlap with train', seconds: (performance.now() - overlapStarted) / 1000, tokens: 0, unit: '' });
 
   // ---- report
-  const spans = notes.length ? machine.reduce((n, s) => n + s.length, 0) : 0;
+  const spans = notes.length ? machine.reduce((n, a) => n + a.spans.length, 0) : 0;
   console.log(`\nsynthetic notes: ${notes.length}${newTokens === null ? ' (kept)' : `, ${newTokens} new tokens`}, ${spans} machine-annotated spans (${(spans / Math.max(1, notes.length)).toFixed(1)} per note); generator perplexity on the validation half: ${perplexities.join(', ') || 'not measured'}`);
+  if (o['unsure-below']) console.log(`unsure words (tag probability under ${o['unsure-below']}, ignored by the synthetic tagger's loss): ${unsureShare(annotated)}`);
   const shapeOf = (docs: NerDocument[]): string => {
     const shape = spanShape(docs);
     return `${shape.perThousandWords.toFixed(1)} spans per 1,000 words, ${shape.meanWords.toFixed(2)} words per span, ${f(shape.longShare)} of spans over 5 words`;
@@ -363,6 +366,20 @@ function writeNotes(file: string, notes: string[], spans?: NerSpan[][]): void {
 function readNotes(file: string): string[] {
   if (!fs.existsSync(file)) throw new Error(`--notes-from ${file}: no such file; give the synthetic.jsonl of a run kept with --keep`);
   return parseCorpus([{ path: file, bytes: fs.readFileSync(file) }], { format: 'JSONL' }).documents.map((d) => d.text);
+}
+
+/** How many of the documents' words lie in their ignore ranges, and how many of those the machine annotation put in a span. */
+function unsureShare(docs: NerDocument[]): string {
+  let [words, unsure, inSpan] = [0, 0, 0];
+  for (const doc of docs) {
+    for (const [start] of textWords(Array.from(doc.text))) {
+      words++;
+      if (!doc.ignore?.some(([a, b]) => start >= a && start < b)) continue;
+      unsure++;
+      if (doc.spans.some((s) => start >= s.start && start < s.end)) inSpan++;
+    }
+  }
+  return `${unsure} of ${words} words (${f(unsure / Math.max(1, words))}), ${inSpan} of them inside a machine-annotated span`;
 }
 
 /** How dense and how long a corpus's spans are, in whitespace-separated words: machine annotations of weak text can run on where the model is unsure. */

@@ -123,7 +123,7 @@ export async function runTagger(o: TaggerOptions, log: (line: string) => void = 
       signal,
     );
     const tagSeconds = (performance.now() - tagStarted) / 1000;
-    const scores = evaluate(dev, dev.map((d, i) => ({ id: d.id, spans: predicted[i]! })), { bootstrap: false });
+    const scores = evaluate(dev, dev.map((d, i) => ({ id: d.id, spans: predicted[i]!.spans })), { bootstrap: false });
     const m = scores.entity.micro;
     return {
       trainDocuments: trainDocs.length, devDocuments: dev.length, steps, parameters, trainSeconds, tagSeconds,

@@ -488,10 +488,10 @@ export class ModelService {
     const task = runEngineTask('annotateNer', { modelDir: await this.folderOf(model), documents: documents.map((d) => ({ text: d.text })), chunkWords, batchSize: 16, intraOpThreads: this.engineThreads, device: ctx.payload.device }, (p) =>
       void ctx.progress((0.9 * p.done) / p.total, `tagged ${p.done}/${p.total} chunks`),
     );
-    const spans = await untilDoneOrCancelled(ctx, task, 'Annotation');
+    const annotations = await untilDoneOrCancelled(ctx, task, 'Annotation');
     const count = await this.repository.replaceMachineAnnotations(
       modelId,
-      documents.map((doc, i) => ({ documentId: doc.id, spans: spans[i]! })),
+      documents.map((doc, i) => ({ documentId: doc.id, spans: annotations[i]!.spans })),
     );
     return { modelId, corpusId, documents: documents.length, spans: count };
   }

@@ -14,6 +14,7 @@ import {
   scoreSpans,
   splitDocuments,
   textWords,
+  unsureWords,
   viterbiBio,
   wordIndices,
   type EncodedChunk,
@@ -124,6 +125,40 @@ describe('NER counted transitions', () => {
     expect(decodeWordTags(words, TAGS, { viterbi: true })).toEqual([{ start: 0, end: 1, label: 'NOMBRE' }, { start: 2, end: 3, label: 'NOMBRE' }]);
     expect(decodeWordTags(words, TAGS, { viterbi: true, transitions: { logProbs: lp, weight: 1 } })).toEqual([{ start: 0, end: 3, label: 'NOMBRE' }]);
     expect(viterbiBio(words, TAGS, { logProbs: lp, weight: 0 }).map((t) => TAGS[t])).toEqual(['B-NOMBRE', 'B-NOMBRE']);
+  });
+});
+
+describe('NER unsure words', () => {
+  const soft = (start: number, probs: Record<string, number>): WordTag => ({ start, end: start + 2, scores: Float32Array.from(TAGS, (tag) => Math.log(probs[tag] ?? 1e-4)), centrality: 0 });
+
+  it("should give the ranges of the words whose decoded tag's probability is under the threshold, neighbours joined", () => {
+    // "Hospital Universitario Xyz Abc y": the last two words of the name are guesses
+    const words = [soft(0, { 'B-NOMBRE': 0.95 }), soft(3, { 'I-NOMBRE': 0.9 }), soft(6, { O: 0.55, 'I-NOMBRE': 0.45 }), soft(9, { O: 0.6, 'I-NOMBRE': 0.4 }), soft(12, { O: 0.99 })];
+    const ids = viterbiBio(words, TAGS);
+    expect(ids.map((t) => TAGS[t])).toEqual(['B-NOMBRE', 'I-NOMBRE', 'O', 'O', 'O']);
+    expect(unsureWords(words, ids, 0.8)).toEqual([[6, 11]]);
+    expect(unsureWords(words, ids, 0.92)).toEqual([[3, 11]]);
+    expect(unsureWords(words, ids, 0.5)).toEqual([]);
+    // a word is judged by the tag the decoding chose, not its own best: Viterbi's I after O is not the word's argmax
+    expect(unsureWords([soft(0, { O: 0.9 }), soft(3, { 'B-NOMBRE': 0.3, 'I-NOMBRE': 0.7 })], [id('O'), id('B-NOMBRE')], 0.5)).toEqual([[3, 5]]);
+  });
+
+  it('should leave ignored words out of the loss and out of the counted transitions', () => {
+    const text = 'Dr Ana Gil y el Dr Luis Sanz';
+    const spans = [{ start: 3, end: 10, label: 'NOMBRE' }, { start: 19, end: 28, label: 'NOMBRE' }];
+    const dir = join(tmp, 'wp-ignore');
+    trainWordPiece([text], { vocabSize: 60 }).save(dir);
+    const chunks = encodeChunks([{ text }], loadTokenizer(dir), 64, 512);
+    const all = labelChunks(chunks, [{ text, spans }], TAGS)[0]!.labels;
+    // "Gil y" unsure: its tokens (and only they) become -100
+    const ignored = labelChunks(chunks, [{ text, spans, ignore: [[7, 12]] }], TAGS)[0]!.labels;
+    chunks[0]!.offsets.forEach((offset, t) => expect(ignored[t], `token ${t}`).toBe(offset && offset[0] >= 7 && offset[0] < 12 ? -100 : all[t]));
+    expect(ignored.filter((l) => l === -100).length).toBeGreaterThan(all.filter((l) => l === -100).length);
+    // with "Gil" unknown, B-NOMBRE → I-NOMBRE and I-NOMBRE → O are counted once each (Luis Sanz), not twice
+    const at = (logProbs: Float64Array, prev: string, tag: string): number => logProbs[id(prev) * TAGS.length + id(tag)]!;
+    const counted = bioTransitions([{ text, spans, ignore: [[7, 10]] }], TAGS);
+    expect(at(counted, 'B-NOMBRE', 'I-NOMBRE')).toBeCloseTo(Math.log(2 / 5), 12);
+    expect(at(counted, 'I-NOMBRE', 'O')).toBeCloseTo(Math.log(1 / 4), 12);
   });
 });
 

@@ -21,6 +21,17 @@ export interface NerSpan {
 export interface NerDocument {
   text: string;
   spans: NerSpan[];
+  /**
+   * [start, end) ranges whose words teach nothing: the loss skips their tokens (-100) and the
+   * counted transitions step over them. For machine annotations, the words the annotator was
+   * unsure of (uncertainWords), so a student does not learn its teacher's guesses.
+   */
+  ignore?: [number, number][];
+}
+
+/** Whether the character at `at` lies in one of the document's ignored ranges. */
+function ignoredAt(doc: NerDocument, at: number): boolean {
+  return doc.ignore?.some(([start, end]) => at >= start && at < end) ?? false;
 }
 
 /** O, then B-X and I-X for every label X in the order given. */
@@ -116,17 +127,19 @@ function bioTagAt(spans: readonly NerSpan[], at: number): string {
 
 /**
  * BIO label ids per token: a token that starts where its span starts is B-X, a later token
- * inside the span I-X, any other token O; special tokens are ignored (-100). With `firstSubTokenOnly`
- * only the first sub-token of each word is labelled and the rest are ignored (-100) too.
+ * inside the span I-X, any other token O; special tokens and tokens in the document's `ignore`
+ * ranges are ignored (-100). With `firstSubTokenOnly` only the first sub-token of each word is
+ * labelled and the rest are ignored (-100) too.
  */
 export function labelChunks(chunks: EncodedChunk[], docs: NerDocument[], tags: string[], opts: { firstSubTokenOnly?: boolean } = {}): TokenClassificationExample[] {
   const tagId = new Map(tags.map((tag, i) => [tag, i]));
   return chunks.map((chunk) => {
-    const spans = docs[chunk.docIndex]!.spans;
+    const doc = docs[chunk.docIndex]!;
     const labels = chunk.offsets.map((offset, t) => {
       if (!offset) return -100;
       if (opts.firstSubTokenOnly && t > 0 && chunk.words[t] === chunk.words[t - 1]) return -100;
-      const tag = bioTagAt(spans, offset[0]);
+      if (ignoredAt(doc, offset[0])) return -100;
+      const tag = bioTagAt(doc.spans, offset[0]);
       if (tag === 'O') return 0;
       const id = tagId.get(tag);
       if (id === undefined) throw new Error(`label ${tag.slice(2)} is not in the model's label set (${tags.length} tags)`);
@@ -219,9 +232,10 @@ export function bioTransitions(docs: readonly NerDocument[], tags: string[]): Fl
     const chars = Array.from(doc.text);
     let prev = L;
     for (const [start] of textWords(chars)) {
-      const tag = tagId.get(bioTagAt(doc.spans, start));
+      // an ignored word's tag is unknown: neither the step into it nor the one out of it is counted
+      const tag = ignoredAt(doc, start) ? -1 : tagId.get(bioTagAt(doc.spans, start));
       if (tag === undefined) continue;
-      counts[prev * L + tag]!++;
+      if (prev >= 0 && tag >= 0) counts[prev * L + tag]!++;
       prev = tag;
     }
   }
@@ -273,6 +287,11 @@ export function viterbiBio(words: readonly WordTag[], tags: string[], transition
   return path.reverse();
 }
 
+/** Each word's tag id: the best valid sequence (viterbiBio) with `viterbi`, else each word's best tag. */
+export function decodeWordIds(words: readonly WordTag[], tags: string[], opts: { viterbi?: boolean; transitions?: Transitions } = {}): number[] {
+  return opts.viterbi ? viterbiBio(words, tags, opts.transitions) : words.map((w) => argmax(w.scores));
+}
+
 /**
  * Spans from per-word scores, in text order. Greedy (default): each word's best tag, with invalid
  * BIO repaired as conlleval reads it: B-X opens a span, I-X continues an open span of X and
@@ -280,7 +299,11 @@ export function viterbiBio(words: readonly WordTag[], tags: string[], transition
  * (viterbiBio). A span runs from its first word's start to its last word's end.
  */
 export function decodeWordTags(words: readonly WordTag[], tags: string[], opts: { viterbi?: boolean; transitions?: Transitions } = {}): NerSpan[] {
-  const ids = opts.viterbi ? viterbiBio(words, tags, opts.transitions) : words.map((w) => argmax(w.scores));
+  return spansOfWordIds(words, decodeWordIds(words, tags, opts), tags);
+}
+
+/** The spans that the words' tag ids (decodeWordIds) make. */
+export function spansOfWordIds(words: readonly WordTag[], ids: readonly number[], tags: string[]): NerSpan[] {
   const spans: NerSpan[] = [];
   let open: NerSpan | null = null;
   words.forEach((word, i) => {
@@ -295,6 +318,24 @@ export function decodeWordTags(words: readonly WordTag[], tags: string[], opts: 
   });
   if (open) spans.push(open);
   return spans;
+}
+
+/**
+ * [start, end) ranges of the words whose decoded tag (ids) the model gave a probability under
+ * `below` (the word's own softmax, before any transitions), consecutive such words in one range:
+ * where a machine annotation is a guess (NerDocument.ignore).
+ */
+export function unsureWords(words: readonly WordTag[], ids: readonly number[], below: number): [number, number][] {
+  const ranges: [number, number][] = [];
+  let previous = -2;
+  const threshold = Math.log(below);
+  words.forEach((word, i) => {
+    if (!(word.scores[ids[i]!]! < threshold)) return;
+    if (previous === i - 1) ranges.at(-1)![1] = word.end;
+    else ranges.push([word.start, word.end]);
+    previous = i;
+  });
+  return ranges;
 }
 
 /** Spans of one chunk's logits ([tokens × tags.length]): collectWordTags, then decodeWordTags. */

@@ -9,7 +9,7 @@ import { EncoderModel, parseEncoderConfig } from '../models/bert/index.js';
 import { loadTokenizer, trainWordPiece, type TextTokenizer } from '../tokenizers/index.js';
 import { Rng, encoderMaxTokens, tokenClassificationBatches, trainLoop, type TrainConfig, type TrainProgress } from '../train/index.js';
 import type { Device } from '../runtime/session.js';
-import { bioLabels, bioTransitions, collectWordTags, decodeWordTags, encodeChunks, labelChunks, scoreSpans, type EncodedChunk, type NerDocument, type NerSpan, type Transitions, type WordTag } from './examples.js';
+import { bioLabels, bioTransitions, collectWordTags, decodeWordIds, encodeChunks, labelChunks, scoreSpans, spansOfWordIds, unsureWords, type EncodedChunk, type NerDocument, type NerSpan, type Transitions, type WordTag } from './examples.js';
 
 export interface ScratchEncoderSpec {
   hiddenSize: number;
@@ -136,7 +136,8 @@ export async function trainNer(spec: NerTrainSpec, onProgress?: (p: NerTrainProg
     const scores = new Map<number, NerValidation>();
     let pending: NerValidation | null = null;
     const validate = async ({ step, epoch }: { step: number; epoch: number }): Promise<number> => {
-      pending = { step, epoch, ...scoreSpans(held, await tagChunks(model, heldChunks, held.length, tags, tokenizer.special.pad ?? 0, 16, 'viterbi', transitions, signal)) };
+      const annotations = await tagChunks(model, heldChunks, held.length, tags, tokenizer.special.pad ?? 0, 16, 'viterbi', transitions, undefined, signal);
+      pending = { step, epoch, ...scoreSpans(held, annotations.map((a) => a.spans)) };
       scores.set(step, pending);
       return pending.entityF1;
     };
@@ -202,13 +203,21 @@ export interface NerAnnotateSpec {
   decoding?: 'greedy' | 'viterbi';
   /** Viterbi adds the tagger's counted label transitions (config.json's bio_transitions) at this weight (default DEFAULT_TRANSITION_WEIGHT; 0: none). */
   transitionWeight?: number;
+  /** Words whose decoded tag has a probability under this go to the annotation's `ignore` (unsureWords; absent: none do). */
+  unsureBelow?: number;
   batchSize: number;
   device?: Device;
   intraOpThreads?: number;
 }
 
-/** Predicted spans for every document, in order. */
-export async function annotateNer(spec: NerAnnotateSpec, onProgress?: (p: { done: number; total: number }) => void, signal?: AbortSignal): Promise<NerSpan[][]> {
+/** One document's machine annotation: its spans, and the ranges of words the tagger was unsure of (NerDocument.ignore). */
+export interface NerAnnotation {
+  spans: NerSpan[];
+  ignore: [number, number][];
+}
+
+/** The annotation of every document, in order. */
+export async function annotateNer(spec: NerAnnotateSpec, onProgress?: (p: { done: number; total: number }) => void, signal?: AbortSignal): Promise<NerAnnotation[]> {
   refuseMaskedLm(spec.modelDir);
   const tokenizer = loadTokenizer(spec.modelDir);
   const model = await EncoderModel.fromPretrained(spec.modelDir, { ...(spec.intraOpThreads ? { intraOpThreads: spec.intraOpThreads } : {}), ...(spec.device ? { device: spec.device } : {}) });
@@ -216,7 +225,7 @@ export async function annotateNer(spec: NerAnnotateSpec, onProgress?: (p: { done
     const tags = Array.from({ length: model.config.numLabels }, (_, i) => model.config.id2label[i]!);
     const chunks = encodeChunks(spec.documents, tokenizer, spec.chunkWords, encoderMaxTokens(model.config), spec.chunkStride ?? spec.chunkWords);
     const transitions = loadTransitions(spec.modelDir, tags.length, spec.transitionWeight ?? DEFAULT_TRANSITION_WEIGHT);
-    return await tagChunks(model, chunks, spec.documents.length, tags, tokenizer.special.pad ?? 0, spec.batchSize, spec.decoding ?? 'viterbi', transitions, signal, onProgress);
+    return await tagChunks(model, chunks, spec.documents.length, tags, tokenizer.special.pad ?? 0, spec.batchSize, spec.decoding ?? 'viterbi', transitions, spec.unsureBelow, signal, onProgress);
   } finally {
     await model.dispose();
   }
@@ -229,7 +238,7 @@ function refuseMaskedLm(modelDir: string): void {
   if (architecture) throw new Error(`${modelDir} is a ${architecture}: a pre-trained encoder with a masked-LM head and no labels, so it cannot tag; fine-tune a tagger from it first (trainNerModel with it as baseModelId)`);
 }
 
-/** Spans per document from the model's logits on every chunk of those documents. */
+/** Each document's annotation from the model's logits on every chunk of those documents. */
 async function tagChunks(
   model: EncoderModel,
   chunks: EncodedChunk[],
@@ -239,9 +248,10 @@ async function tagChunks(
   batchSize: number,
   decoding: 'greedy' | 'viterbi',
   transitions: Transitions | undefined,
+  unsureBelow: number | undefined,
   signal?: AbortSignal,
   onProgress?: (p: { done: number; total: number }) => void,
-): Promise<NerSpan[][]> {
+): Promise<NerAnnotation[]> {
   const words: Map<number, WordTag>[] = Array.from({ length: documents }, () => new Map());
   // Similar lengths together: less padding per batch.
   const order = chunks.map((_, i) => i).sort((a, b) => chunks[a]!.inputIds.length - chunks[b]!.inputIds.length);
@@ -257,5 +267,9 @@ async function tagChunks(
     batch.forEach((chunk, b) => collectWordTags(chunk, logits.subarray(b * seqLen * L, (b + 1) * seqLen * L), L, words[chunk.docIndex]!));
     onProgress?.({ done: Math.min(at + batchSize, order.length), total: order.length });
   }
-  return words.map((doc) => decodeWordTags([...doc.values()].sort((a, b) => a.start - b.start), tags, { viterbi: decoding === 'viterbi', ...(transitions ? { transitions } : {}) }));
+  return words.map((doc) => {
+    const sorted = [...doc.values()].sort((a, b) => a.start - b.start);
+    const ids = decodeWordIds(sorted, tags, { viterbi: decoding === 'viterbi', ...(transitions ? { transitions } : {}) });
+    return { spans: spansOfWordIds(sorted, ids, tags), ignore: unsureBelow ? unsureWords(sorted, ids, unsureBelow) : [] };
+  });
 }
