@@ -136,11 +136,16 @@ describe('NER unsure words', () => {
     const words = [soft(0, { 'B-NOMBRE': 0.95 }), soft(3, { 'I-NOMBRE': 0.9 }), soft(6, { O: 0.55, 'I-NOMBRE': 0.45 }), soft(9, { O: 0.6, 'I-NOMBRE': 0.4 }), soft(12, { O: 0.99 })];
     const ids = viterbiBio(words, TAGS);
     expect(ids.map((t) => TAGS[t])).toEqual(['B-NOMBRE', 'I-NOMBRE', 'O', 'O', 'O']);
-    expect(unsureWords(words, ids, 0.8)).toEqual([[6, 11]]);
-    expect(unsureWords(words, ids, 0.92)).toEqual([[3, 11]]);
-    expect(unsureWords(words, ids, 0.5)).toEqual([]);
-    // a word is judged by the tag the decoding chose, not its own best: Viterbi's I after O is not the word's argmax
-    expect(unsureWords([soft(0, { O: 0.9 }), soft(3, { 'B-NOMBRE': 0.3, 'I-NOMBRE': 0.7 })], [id('O'), id('B-NOMBRE')], 0.5)).toEqual([[3, 5]]);
+    expect(unsureWords(words, ids, TAGS, 0.8)).toEqual([[6, 11]]);
+    expect(unsureWords(words, ids, TAGS, 0.92)).toEqual([[3, 11]]);
+    expect(unsureWords(words, ids, TAGS, 0.5)).toEqual([]);
+    // a word is judged by the label the decoding chose, B-X and I-X together: sure it is a name, unsure where it starts
+    const split = [soft(0, { O: 0.9 }), soft(3, { 'B-NOMBRE': 0.3, 'I-NOMBRE': 0.7 })];
+    expect(unsureWords(split, [id('O'), id('B-NOMBRE')], TAGS, 0.9)).toEqual([]);
+    // a name or a date: unsure whichever the decoding chose
+    const either = [soft(0, { 'B-NOMBRE': 0.45, 'B-FECHAS': 0.55 })];
+    expect(unsureWords(either, [id('B-FECHAS')], TAGS, 0.6)).toEqual([[0, 2]]);
+    expect(unsureWords(either, [id('B-NOMBRE')], TAGS, 0.5)).toEqual([[0, 2]]);
   });
 
   it('should leave ignored words out of the loss and out of the counted transitions', () => {

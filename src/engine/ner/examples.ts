@@ -321,16 +321,19 @@ export function spansOfWordIds(words: readonly WordTag[], ids: readonly number[]
 }
 
 /**
- * [start, end) ranges of the words whose decoded tag (ids) the model gave a probability under
- * `below` (the word's own softmax, before any transitions), consecutive such words in one range:
- * where a machine annotation is a guess (NerDocument.ignore).
+ * [start, end) ranges of the words whose decoded label (ids) the model gave a probability under
+ * `below` (the word's own softmax, before any transitions; B-X and I-X together count for label
+ * X, since which of the two a word gets is the decoding's business), consecutive such words in one
+ * range: where a machine annotation is a guess (NerDocument.ignore).
  */
-export function unsureWords(words: readonly WordTag[], ids: readonly number[], below: number): [number, number][] {
+export function unsureWords(words: readonly WordTag[], ids: readonly number[], tags: readonly string[], below: number): [number, number][] {
   const ranges: [number, number][] = [];
   let previous = -2;
-  const threshold = Math.log(below);
   words.forEach((word, i) => {
-    if (!(word.scores[ids[i]!]! < threshold)) return;
+    const label = tags[ids[i]!]!.replace(/^[BI]-/, '');
+    let p = 0;
+    tags.forEach((tag, j) => tag.replace(/^[BI]-/, '') === label && (p += Math.exp(word.scores[j]!)));
+    if (!(p < below)) return;
     if (previous === i - 1) ranges.at(-1)![1] = word.end;
     else ranges.push([word.start, word.end]);
     previous = i;

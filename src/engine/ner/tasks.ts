@@ -270,6 +270,6 @@ async function tagChunks(
   return words.map((doc) => {
     const sorted = [...doc.values()].sort((a, b) => a.start - b.start);
     const ids = decodeWordIds(sorted, tags, { viterbi: decoding === 'viterbi', ...(transitions ? { transitions } : {}) });
-    return { spans: spansOfWordIds(sorted, ids, tags), ignore: unsureBelow ? unsureWords(sorted, ids, unsureBelow) : [] };
+    return { spans: spansOfWordIds(sorted, ids, tags), ignore: unsureBelow ? unsureWords(sorted, ids, tags, unsureBelow) : [] };
   });
 }
