@@ -11,6 +11,11 @@ export function checkLearningRate(field: string, value: number | null | undefine
   if (value !== null && value !== undefined && !(value > 0 && Number.isFinite(value))) throw badInput(field, `must be above 0; got ${value}.`);
 }
 
+/** A probability threshold under which a machine annotation's words count as unsure: in (0, 1] (null: none). */
+export function checkUnsureBelow(field: string, value: number | null): void {
+  if (value !== null && !(value > 0 && value <= 1)) throw badInput(field, `must be in (0, 1] (a probability); got ${value}.`);
+}
+
 /** Warm-up given in optimizer steps: an integer ≥ 0. */
 export function checkWarmupSteps(field: string, value: number): void {
   if (!Number.isInteger(value) || value < 0) throw badInput(field, `must be a non-negative integer; got ${value}.`);

@@ -25,6 +25,8 @@ export interface CorpusDocument {
   text: string;
   /** sourceId / sourceOrder: where a BRAT import read the span (null otherwise). */
   spans: { start: number; end: number; label: string; sourceId?: string | null; sourceOrder?: number | null }[];
+  /** With a model's MACHINE annotations: the [start, end) ranges it was unsure of (its UNSURE rows), which training skips. */
+  ignore?: [number, number][];
 }
 
 
@@ -120,20 +122,29 @@ export class CorpusRepository {
     return this.prisma.corpusShare.findUnique({ where: { corpusId_userId: { corpusId, userId } } }).then(Boolean);
   }
 
-  /** Loads documents with one annotation source (gold by default), in import order. */
+  /**
+   * Loads documents with one annotation source (gold by default), in import order. One model's
+   * MACHINE annotations come with the ranges it was unsure of (its UNSURE rows) as `ignore`.
+   */
   async loadDocuments(corpusId: string, options: { splits?: string[] | null; source?: 'GOLD' | 'MACHINE'; modelId?: string | null } = {}): Promise<CorpusDocument[]> {
+    const source = options.source ?? 'GOLD';
+    const unsure = source === 'MACHINE' && options.modelId ? ['UNSURE' as const] : [];
     const rows = await this.prisma.document.findMany({
       where: { corpusId, ...(options.splits?.length ? { split: { in: options.splits } } : {}) },
       orderBy: { ordinal: 'asc' },
       include: {
         annotations: {
-          where: { source: options.source ?? 'GOLD', ...(options.modelId ? { modelId: options.modelId } : {}) },
+          where: { source: { in: [source, ...unsure] }, ...(options.modelId ? { modelId: options.modelId } : {}) },
           orderBy: [{ start: 'asc' }, { end: 'asc' }],
-          select: { start: true, end: true, label: true, sourceId: true, sourceOrder: true },
+          select: { start: true, end: true, label: true, source: true, sourceId: true, sourceOrder: true },
         },
       },
     });
-    return rows.map((row) => ({ id: row.id, externalId: row.externalId, split: row.split, text: row.text, spans: row.annotations }));
+    return rows.map((row) => {
+      const spans = row.annotations.filter((a) => a.source === source).map(({ source: _, ...span }) => span);
+      const ignore = row.annotations.filter((a) => a.source === 'UNSURE').map((a): [number, number] => [a.start, a.end]);
+      return { id: row.id, externalId: row.externalId, split: row.split, text: row.text, spans, ...(ignore.length ? { ignore } : {}) };
+    });
   }
 
   async splitsOf(corpusId: string) {

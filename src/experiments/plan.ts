@@ -198,7 +198,13 @@ const ALL_STEPS: StepDeclaration[] = [
     name: 'annotation',
     kind: JobName.Annotate,
     after: ['annotator', 'guard'],
-    payload: (spec, out) => ({ modelId: outputId(out, 'annotator', 'modelId'), corpusId: guardedCorpus(spec, out), split: null, device: spec.device }),
+    payload: (spec, out) => ({
+      modelId: outputId(out, 'annotator', 'modelId'),
+      corpusId: guardedCorpus(spec, out),
+      split: null,
+      device: spec.device,
+      ...(spec.annotator.unsureBelow ? { unsureBelow: spec.annotator.unsureBelow } : {}),
+    }),
   }),
   declare({
     name: 'synthetic_tagger',

@@ -4,7 +4,7 @@
  * ExperimentService.validate checks it against the database before any job starts.
  */
 import { badInput } from '../common/errors.js';
-import { checkLearningRate, checkWarmupRatio, checkWarmupSteps } from '../common/training-input.js';
+import { checkLearningRate, checkUnsureBelow, checkWarmupRatio, checkWarmupSteps } from '../common/training-input.js';
 import type { ScratchEncoderSpec } from '../engine/ner/tasks.js';
 import type { ModelSize } from '../engine/tasks/pretrain.js';
 import { checkGuardThresholds } from '../synthesis/guard.js';
@@ -58,6 +58,12 @@ export interface ExperimentSpec {
      * annotator is then fine-tuned from it. Excludes `baseModelId`. null, or absent in specs stored before it existed: none.
      */
     pretraining: (PretrainingSpec<'bert' | 'roberta'> & { maskProbability: number }) | null;
+    /**
+     * When it annotates the synthetic notes (step annotation): the words whose label it gives a
+     * probability under this are stored as UNSURE, and the synthetic tagger's training skips them.
+     * null, or absent in specs stored before it existed: none.
+     */
+    unsureBelow?: number | null;
   };
   generator: {
     /** A causal LM (gpt2, llama) to adapt or to sample from as it is; null when `pretraining` makes it. */
@@ -128,6 +134,7 @@ export function checkSpecNumbers(spec: ExperimentSpec): void {
   if (spec.splits.test === spec.splits.train) throw badInput('splits.test', `the test split "${spec.splits.test}" is also the training split; test on held-out documents.`);
   if (spec.splits.test === spec.splits.prompt) throw badInput('splits.test', `the test split "${spec.splits.test}" is also the prompt split; prompts would leak test text into the synthetic notes.`);
   tagger('annotator', spec.annotator);
+  checkUnsureBelow('annotator.unsureBelow', spec.annotator.unsureBelow ?? null);
   fraction('annotator.fraction', spec.annotator.fraction);
   // The GraphQL enums refuse other architectures; an ablation axis writes the spec directly.
   const architecture = (field: string, value: string, allowed: string[]) => {

@@ -28,29 +28,32 @@ export class ModelRepository {
   }
 
   /**
-   * Replaces the model's machine annotations on these documents, a batch of documents per
-   * transaction with a turn of the event loop in between, so other requests get the embedded
-   * database meanwhile. A document's annotations are replaced together, so no document is ever
+   * Replaces the model's machine annotations (its MACHINE spans and UNSURE ranges) on these
+   * documents, a batch of documents per transaction with a turn of the event loop in between, so
+   * other requests get the embedded database meanwhile. A document's annotations are replaced together, so no document is ever
    * half replaced; a corpus read mid-way mixes documents tagged by this run and by the model's
    * previous one (alike on one device: inference is deterministic).
    */
-  async replaceMachineAnnotations(modelId: string, rows: { documentId: string; spans: { start: number; end: number; label: string }[] }[]) {
-    let count = 0;
+  async replaceMachineAnnotations(modelId: string, rows: { documentId: string; spans: { start: number; end: number; label: string }[]; ignore: [number, number][] }[]) {
+    let [spanCount, unsureCount] = [0, 0];
+    const size = (row: (typeof rows)[number]) => row.spans.length + row.ignore.length;
     for (let first = 0; first < rows.length; ) {
       let end = first;
-      for (let spans = 0; end < rows.length && (end === first || spans + rows[end]!.spans.length <= BATCH_SPANS); end++) spans += rows[end]!.spans.length;
+      for (let spans = 0; end < rows.length && (end === first || spans + size(rows[end]!) <= BATCH_SPANS); end++) spans += size(rows[end]!);
       const batch = rows.slice(first, end);
       const data: Prisma.AnnotationCreateManyInput[] = batch.flatMap((row) =>
         row.spans.map((span) => ({ documentId: row.documentId, start: span.start, end: span.end, label: span.label, source: 'MACHINE' as const, modelId })),
       );
+      const unsure: Prisma.AnnotationCreateManyInput[] = batch.flatMap((row) => row.ignore.map(([start, end]) => ({ documentId: row.documentId, start, end, label: '', source: 'UNSURE' as const, modelId })));
       await this.prisma.$transaction([
-        this.prisma.annotation.deleteMany({ where: { modelId, source: 'MACHINE', documentId: { in: batch.map((row) => row.documentId) } } }),
-        this.prisma.annotation.createMany({ data }),
+        this.prisma.annotation.deleteMany({ where: { modelId, source: { in: ['MACHINE', 'UNSURE'] }, documentId: { in: batch.map((row) => row.documentId) } } }),
+        this.prisma.annotation.createMany({ data: [...data, ...unsure] }),
       ]);
-      count += data.length;
+      spanCount += data.length;
+      unsureCount += unsure.length;
       first = end;
       await new Promise((resolve) => setImmediate(resolve));
     }
-    return count;
+    return { spans: spanCount, unsure: unsureCount };
   }
 }

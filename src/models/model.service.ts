@@ -8,7 +8,7 @@ import path from 'node:path';
 import { unzipSync } from 'fflate';
 import type { Model, Prisma, PrismaClient } from '../generated/prisma/client.js';
 import { AppError, badInput, notFound } from '../common/errors.js';
-import { checkLearningRate, checkWarmupRatio, checkWarmupSteps } from '../common/training-input.js';
+import { checkLearningRate, checkUnsureBelow, checkWarmupRatio, checkWarmupSteps } from '../common/training-input.js';
 import type { AuthUser } from '../auth/auth.types.js';
 import { canWrite } from '../auth/auth.types.js';
 import { modelVisibleWhere } from '../auth/visibility.js';
@@ -212,9 +212,10 @@ export class ModelService {
     const base = request.baseModelId ? await this.repository.findById(request.baseModelId) : null;
     const annotator = request.annotationModelId ? await this.repository.findById(request.annotationModelId) : null;
     const { workDir, checkpointDir, resume } = trainingFolders(this.dataDir, ctx.jobId);
-    await ctx.log(`${resume ? 'Resuming' : 'Training'} on ${documents.length} documents of "${request.split}", ${corpus.labels.length} labels.`);
+    const unsure = documents.reduce((n, doc) => n + (doc.ignore?.length ?? 0), 0);
+    await ctx.log(`${resume ? 'Resuming' : 'Training'} on ${documents.length} documents of "${request.split}", ${corpus.labels.length} labels${unsure ? `, skipping ${unsure} ranges of words the annotator was unsure of` : ''}.`);
     const spec: NerTrainSpec = {
-      documents: documents.map((doc) => ({ text: doc.text, spans: doc.spans })),
+      documents: documents.map((doc) => ({ text: doc.text, spans: doc.spans, ...(doc.ignore ? { ignore: doc.ignore } : {}) })),
       labels: corpus.labels,
       outputDir: path.join(workDir, 'model'),
       base: base ? { modelDir: await this.folderOf(base) } : { scratch: request.scratch },
@@ -471,28 +472,29 @@ export class ModelService {
 
   // ---- machine annotation ----
 
-  async startAnnotation(user: AuthUser, modelId: string, corpusId: string, split: string | null, device: 'cpu' | 'webgpu' | 'cuda') {
+  async startAnnotation(user: AuthUser, modelId: string, corpusId: string, split: string | null, device: 'cpu' | 'webgpu' | 'cuda', unsureBelow: number | null = null) {
     if (!canWrite(user)) throw new AppError('FORBIDDEN', 'Viewers may not annotate corpora.');
     const model = await this.requireReadable(user, modelId);
     if (modelKind(model.architecture) !== 'encoder') throw badInput('modelId', `model ${modelId} is not a tagger (${model.architecture}).`);
     if (isMaskedLm(model)) throw badInput('modelId', `model ${modelId} is a pre-trained ${model.architecture} encoder with a masked-LM head and no labels, not a tagger; fine-tune one from it first (trainNerModel with baseModelId "${modelId}").`);
+    checkUnsureBelow('unsureBelow', unsureBelow);
     await this.corpora.requireOwned(user, corpusId);
-    return this.steps.submit(user, JobName.Annotate, { modelId, corpusId, split, device }, device);
+    return this.steps.submit(user, JobName.Annotate, { modelId, corpusId, split, device, ...(unsureBelow !== null ? { unsureBelow } : {}) }, device);
   }
 
   async runAnnotation(ctx: JobContext<JobName.Annotate>) {
-    const { modelId, corpusId, split } = ctx.payload;
+    const { modelId, corpusId, split, unsureBelow } = ctx.payload;
     const model = await this.prisma.model.findUniqueOrThrow({ where: { id: modelId } });
     const documents = await this.corpora.repository.loadDocuments(corpusId, { splits: split !== null ? [split] : null });
     const chunkWords = (model.trainingConfig as { chunkWords?: number }).chunkWords ?? 128;
-    const task = runEngineTask('annotateNer', { modelDir: await this.folderOf(model), documents: documents.map((d) => ({ text: d.text })), chunkWords, batchSize: 16, intraOpThreads: this.engineThreads, device: ctx.payload.device }, (p) =>
+    const task = runEngineTask('annotateNer', { modelDir: await this.folderOf(model), documents: documents.map((d) => ({ text: d.text })), chunkWords, ...(unsureBelow ? { unsureBelow } : {}), batchSize: 16, intraOpThreads: this.engineThreads, device: ctx.payload.device }, (p) =>
       void ctx.progress((0.9 * p.done) / p.total, `tagged ${p.done}/${p.total} chunks`),
     );
     const annotations = await untilDoneOrCancelled(ctx, task, 'Annotation');
-    const count = await this.repository.replaceMachineAnnotations(
+    const stored = await this.repository.replaceMachineAnnotations(
       modelId,
-      documents.map((doc, i) => ({ documentId: doc.id, spans: annotations[i]!.spans })),
+      documents.map((doc, i) => ({ documentId: doc.id, ...annotations[i]! })),
     );
-    return { modelId, corpusId, documents: documents.length, spans: count };
+    return { modelId, corpusId, documents: documents.length, ...stored };
   }
 }

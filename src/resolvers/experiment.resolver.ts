@@ -177,6 +177,7 @@ export function specFromInput(input: CreateExperimentInput): ExperimentSpec {
       fraction: input.annotator?.fraction ?? 1,
       subsetSeed: input.annotator?.subsetSeed ?? null,
       pretraining: ap ? { ...pretraining(ap), architecture: ap.architecture, maskProbability: ap.maskProbability } : null,
+      unsureBelow: input.annotator?.unsureBelow ?? null,
     },
     generator: {
       baseModelId: input.generator.baseModelId ?? null,

@@ -1,4 +1,4 @@
-import { Arg, Args, Authorized, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, Authorized, FieldResolver, Float, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { AuthUser } from '../auth/auth.types.js';
 import { CurrentUser } from '../server/context.js';
 import type { Services } from '../server/services.js';
@@ -82,8 +82,13 @@ export class ModelResolver {
     @Arg('corpusId', () => ID) corpusId: string,
     @Arg('split', () => String, { nullable: true }) split: string | null,
     @Arg('device', () => DeviceEnum, { defaultValue: DeviceEnum.cpu }) device: DeviceEnum,
+    @Arg('unsureBelow', () => Float, {
+      nullable: true,
+      description: "Also store, as UNSURE annotations, the words whose label the model gives a probability under this (in (0, 1]); training on this model's annotations then skips them, so a tagger trained on them does not learn the model's guesses.",
+    })
+    unsureBelow: number | null,
   ) {
-    return this.services.models.startAnnotation(user, modelId, corpusId, split ?? null, device);
+    return this.services.models.startAnnotation(user, modelId, corpusId, split ?? null, device, unsureBelow ?? null);
   }
 
   @Authorized('ADMIN', 'RESEARCHER')

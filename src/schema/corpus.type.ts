@@ -22,8 +22,12 @@ registerEnumType(CorpusKindEnum, { name: 'CorpusKind' });
 export enum AnnotationSourceEnum {
   GOLD = 'GOLD',
   MACHINE = 'MACHINE',
+  UNSURE = 'UNSURE',
 }
-registerEnumType(AnnotationSourceEnum, { name: 'AnnotationSource' });
+registerEnumType(AnnotationSourceEnum, {
+  name: 'AnnotationSource',
+  valuesConfig: { UNSURE: { description: "Words the model was unsure of when it annotated (annotateCorpus's unsureBelow); no label. Training on the model's MACHINE annotations skips them." } },
+});
 
 export enum CorpusOrderField {
   createdAt = 'createdAt',

@@ -178,6 +178,11 @@ export class ExperimentAnnotatorInput extends ExperimentTaggerInput {
     description: "Pre-train an encoder from scratch first (step pretrain_annotator) and fine-tune the annotator from it; excludes baseModelId. The synthetic tagger does not start from it (its default settings are the annotator's other settings).",
   })
   pretraining?: ExperimentAnnotatorPretrainingInput;
+  @Field(() => Float, {
+    nullable: true,
+    description: "When it annotates the synthetic notes: the words whose label it gives a probability under this (in (0, 1]) are stored as UNSURE, and the synthetic tagger's training skips them (annotateCorpus's unsureBelow). Omitted: none.",
+  })
+  unsureBelow?: number;
 }
 
 @InputType({ description: 'Domain adaptation of the generator on a seeded fraction of the real training split.' })

@@ -86,6 +86,7 @@ describe('experiments (embedded database)', () => {
       [{ promptSplit: 'nope' }, 'BAD_USER_INPUT', /splits\.prompt.*"nope"/],
       [{ annotator: { ...TAGGER, fraction: 0 } }, 'BAD_USER_INPUT', /annotator\.fraction/],
       [{ annotator: { ...TAGGER, fraction: 1.5 } }, 'BAD_USER_INPUT', /annotator\.fraction/],
+      [{ annotator: { ...TAGGER, unsureBelow: 0 } }, 'BAD_USER_INPUT', /annotator\.unsureBelow/],
       [{ generator: { baseModelId: generatorId, adaptation: { fraction: 0 } } }, 'BAD_USER_INPUT', /generator\.adaptation\.fraction/],
       [{ generation: { topP: 0 } }, 'BAD_USER_INPUT', /generation\.topP/],
       [{ syntheticTagger: { ...TAGGER, validationSplit: 1 } }, 'BAD_USER_INPUT', /syntheticTagger\.validationSplit/],
@@ -183,6 +184,10 @@ describe('experiments (embedded database)', () => {
     // The same spec again: everything would be reused.
     const { createExperiment: again } = await api.query(CREATE, { input: spec(), dryRun: true });
     expect(again).toMatchObject({ stepsToRun: 0, stepsReused: 11 });
+    // With unsureBelow the annotation of the synthetic notes differs, and so does all that learns from it
+    const { createExperiment: unsure } = await api.query(CREATE, { input: spec({ annotator: { ...TAGGER, unsureBelow: 0.9 } }), dryRun: true });
+    const actions = Object.fromEntries(unsure.steps.map((s: { name: string; action: string }) => [s.name, s.action]));
+    expect(actions).toMatchObject({ annotator: 'REUSE', generation: 'REUSE', guard: 'REUSE', annotate_test_gold: 'REUSE', annotation: 'RUN', synthetic_tagger: 'RUN' });
   });
 
   it('should drop planted notes that copy the training text or its PHI, and say why with numbers only', async () => {

@@ -82,6 +82,39 @@ describe.each(DATABASES)('models (%s database)', (database) => {
     }
   });
 
+  it('should store the words it was unsure of when asked, and a tagger trained on its annotations skips them', async () => {
+    const ANNOTATE = `mutation($m: ID!, $c: ID!, $u: Float) { annotateCorpus(modelId: $m, corpusId: $c, split: "dev", unsureBelow: $u) { id } }`;
+    const bad = await admin.raw(ANNOTATE, { m: modelId, c: corpusId, u: 1.5 });
+    expect(bad.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(bad.errors?.[0]?.message).toMatch(/unsureBelow.*\(0, 1\].*1\.5/);
+    const annotate = async (u: number | null) => {
+      const job = await admin.waitForJob((await admin.query(ANNOTATE, { m: modelId, c: corpusId, u })).annotateCorpus.id);
+      expect(job.status).toBe('SUCCEEDED');
+      const { corpus } = await admin.query(`query($id: ID!) { corpus(id: $id) { documents(split: "dev", first: 10) { edges { node { machine: annotations(source: MACHINE) { start } unsure: annotations(source: UNSURE) { start end label modelId } } } } } }`, { id: corpusId });
+      const nodes = corpus.documents.edges.map((e: any) => e.node);
+      return { job, machine: nodes.flatMap((n: any) => n.machine), unsure: nodes.flatMap((n: any) => n.unsure) };
+    };
+    // a tagger trained 60 steps is unsure of many words at 0.99; its spans are the same as without unsureBelow
+    const plain = await annotate(null);
+    const asked = await annotate(0.99);
+    expect(asked.job.result.unsure).toBeGreaterThan(0);
+    expect(asked.unsure).toHaveLength(asked.job.result.unsure);
+    expect(asked.machine).toEqual(plain.machine);
+    for (const range of asked.unsure) expect(range).toMatchObject({ label: '', modelId });
+
+    // trained on the model's machine annotations, the new tagger is told which words it skips
+    const { trainNerModel } = await admin.query(TRAIN, { input: { name: 'from machine tags', corpusId, split: 'dev', annotationModelId: modelId, scratch: TINY, maxSteps: 2, batchSize: 8, kind: 'NER_SYNTHETIC' } });
+    const trained = await admin.waitForJob(trainNerModel.id);
+    expect(trained.status).toBe('SUCCEEDED');
+    const { job } = await admin.query(`query($id: ID!) { job(id: $id) { logs { message } } }`, { id: trainNerModel.id });
+    expect(job.logs.map((l: { message: string }) => l.message).join('\n')).toContain(`skipping ${asked.job.result.unsure} ranges of words the annotator was unsure of`);
+
+    // annotating again without unsureBelow replaces them too
+    const again = await annotate(null);
+    expect(again.job.result.unsure).toBe(0);
+    expect(again.unsure).toEqual([]);
+  });
+
   it('should download the model as a Hugging Face folder that imports back and fine-tunes', async () => {
     const response = await fetch(`${server.url}/models/${modelId}/download`, { headers: { authorization: `Bearer ${admin.token}` } });
     expect(response.status).toBe(200);

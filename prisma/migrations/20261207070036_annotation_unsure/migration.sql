@@ -1,0 +1,2 @@
+-- AlterEnum
+ALTER TYPE "AnnotationSource" ADD VALUE 'UNSURE';
