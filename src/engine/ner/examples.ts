@@ -24,7 +24,7 @@ export interface NerDocument {
   /**
    * [start, end) ranges whose words teach nothing: the loss skips their tokens (-100) and the
    * counted transitions step over them. For machine annotations, the words the annotator was
-   * unsure of (uncertainWords), so a student does not learn its teacher's guesses.
+   * unsure of (unsureWords), so a student does not learn its teacher's guesses.
    */
   ignore?: [number, number][];
 }
