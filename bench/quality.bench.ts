@@ -41,10 +41,8 @@
  *   --gold-only: stop after the gold tagger (its scores, per label, and its stages)
  *   --notes-from FILE: the notes of a run kept with --keep (its synthetic.jsonl), instead of a
  *              generator and generation; they are machine-annotated and trained on as usual
- *   --unsure-below P: words of the notes whose machine-annotated tag the gold tagger gave a
- *              probability under P teach the synthetic tagger nothing (NerDocument.ignore) [0: none]
- *   --unsure-outside-spans: of those, only the words outside the machine-annotated spans (a span's
- *              own words are kept, so its boundaries are still taught)
+ *   --unsure-below P: words of the notes that the gold tagger tagged O with a probability under
+ *              P teach the synthetic tagger nothing (NerDocument.ignore, unsureWords) [0: none]
  * The kept notes (synthetic.jsonl, and synthetic-annotated.jsonl with the machine annotations) are
  * in the platform's JSONL corpus format, so `importCorpus` takes them as they are. They come from a
  * generator trained on the real notes and reproduce some real PHI strings (the share is printed):
@@ -327,10 +325,7 @@ async function main(): Promise<void> {
   const syntheticDir = path.join(work, 'synthetic-tagger');
   // the same budget: as many optimizer steps as the gold tagger made (the notes are fewer tokens
   // than train, so that is more epochs), and early stopping after as many steps without a better score
-  const annotated: NerDocument[] = notes.map((text, i) => {
-    const { spans, ignore } = machine[i]!;
-    return { text, spans, ignore: hasFlag('unsure-outside-spans') ? outsideSpans(ignore, spans) : ignore };
-  });
+  const annotated: NerDocument[] = notes.map((text, i) => ({ text, ...machine[i]! }));
   await tagger('synthetic tagger', annotated, syntheticDir, o['synthetic-lr'] || o.lr, { steps: goldRun.steps, patienceSteps: o.patience * goldRun.stepsPerEpoch });
   const synthetic = score(await tag('synthetic tagger: tag test half', syntheticDir, test.map((d) => d.text)));
 
@@ -344,7 +339,7 @@ async function main(): Promise<void> {
   // ---- report
   const spans = notes.length ? machine.reduce((n, a) => n + a.spans.length, 0) : 0;
   console.log(`\nsynthetic notes: ${notes.length}${newTokens === null ? ' (kept)' : `, ${newTokens} new tokens`}, ${spans} machine-annotated spans (${(spans / Math.max(1, notes.length)).toFixed(1)} per note); generator perplexity on the validation half: ${perplexities.join(', ') || 'not measured'}`);
-  if (o['unsure-below']) console.log(`unsure words (tag probability under ${o['unsure-below']}${hasFlag('unsure-outside-spans') ? ', outside spans only' : ''}, ignored by the synthetic tagger's loss): ${unsureShare(annotated)}`);
+  if (o['unsure-below']) console.log(`unsure words (tagged O with a probability under ${o['unsure-below']}, ignored by the synthetic tagger's loss): ${unsureShare(annotated)}`);
   const shapeOf = (docs: NerDocument[]): string => {
     const shape = spanShape(docs);
     return `${shape.perThousandWords.toFixed(1)} spans per 1,000 words, ${shape.meanWords.toFixed(2)} words per span, ${f(shape.longShare)} of spans over 5 words`;
@@ -373,33 +368,16 @@ function readNotes(file: string): string[] {
   return parseCorpus([{ path: file, bytes: fs.readFileSync(file) }], { format: 'JSONL' }).documents.map((d) => d.text);
 }
 
-/** The parts of the [start, end) ranges that no span covers (spans sorted, as decoding gives them). */
-function outsideSpans(ranges: [number, number][], spans: readonly NerSpan[]): [number, number][] {
-  return ranges.flatMap(([start, end]) => {
-    const parts: [number, number][] = [];
-    let at = start;
-    for (const span of spans) {
-      if (span.end <= at || span.start >= end) continue;
-      if (span.start > at) parts.push([at, span.start]);
-      at = Math.max(at, span.end);
-    }
-    if (at < end) parts.push([at, end]);
-    return parts;
-  });
-}
-
-/** How many of the documents' words lie in their ignore ranges, and how many of those the machine annotation put in a span. */
+/** How many of the documents' words lie in their ignore ranges. */
 function unsureShare(docs: NerDocument[]): string {
-  let [words, unsure, inSpan] = [0, 0, 0];
+  let [words, unsure] = [0, 0];
   for (const doc of docs) {
     for (const [start] of textWords(Array.from(doc.text))) {
       words++;
-      if (!doc.ignore?.some(([a, b]) => start >= a && start < b)) continue;
-      unsure++;
-      if (doc.spans.some((s) => start >= s.start && start < s.end)) inSpan++;
+      if (doc.ignore?.some(([a, b]) => start >= a && start < b)) unsure++;
     }
   }
-  return `${unsure} of ${words} words (${f(unsure / Math.max(1, words))}), ${inSpan} of them inside a machine-annotated span`;
+  return `${unsure} of ${words} words (${f(unsure / Math.max(1, words))})`;
 }
 
 /** How dense and how long a corpus's spans are, in whitespace-separated words: machine annotations of weak text can run on where the model is unsure. */

@@ -59,8 +59,8 @@ export interface ExperimentSpec {
      */
     pretraining: (PretrainingSpec<'bert' | 'roberta'> & { maskProbability: number }) | null;
     /**
-     * When it annotates the synthetic notes (step annotation): the words whose label it gives a
-     * probability under this are stored as UNSURE, and the synthetic tagger's training skips them.
+     * When it annotates the synthetic notes (step annotation): the words it leaves out of its spans
+     * with a probability of O under this are stored as UNSURE, and the synthetic tagger's training skips them.
      * null, or absent in specs stored before it existed: none.
      */
     unsureBelow?: number | null;

@@ -108,7 +108,7 @@ export interface JobPayloads {
   [JobName.AdaptGenerator]: AdaptGeneratorPayload;
   [JobName.Generate]: GeneratePayload;
   [JobName.TrainNer]: TrainNerPayload;
-  /** unsureBelow: words whose label the model gives a probability under this are stored as UNSURE ranges (absent: none; absent rather than null, so annotation steps planned before it keep their input hashes). */
+  /** unsureBelow: words the model tags O with a probability under this are stored as UNSURE ranges (absent: none; absent rather than null, so annotation steps planned before it keep their input hashes). */
   [JobName.Annotate]: { modelId: string; corpusId: string; split: string | null; device: 'cpu' | 'webgpu' | 'cuda'; unsureBelow?: number };
   [JobName.CorpusImport]: {
     name: string;

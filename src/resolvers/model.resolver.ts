@@ -84,7 +84,7 @@ export class ModelResolver {
     @Arg('device', () => DeviceEnum, { defaultValue: DeviceEnum.cpu }) device: DeviceEnum,
     @Arg('unsureBelow', () => Float, {
       nullable: true,
-      description: "Also store, as UNSURE annotations, the words whose label the model gives a probability under this (in (0, 1]); training on this model's annotations then skips them, so a tagger trained on them does not learn the model's guesses.",
+      description: "Also store, as UNSURE annotations, the words the model leaves out of its spans with a probability of O under this (in (0, 1]); training on this model's annotations then skips them, so a tagger trained on them does not learn \"not PHI\" where the model may have missed some.",
     })
     unsureBelow: number | null,
   ) {

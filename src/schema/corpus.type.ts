@@ -26,7 +26,7 @@ export enum AnnotationSourceEnum {
 }
 registerEnumType(AnnotationSourceEnum, {
   name: 'AnnotationSource',
-  valuesConfig: { UNSURE: { description: "Words the model was unsure of when it annotated (annotateCorpus's unsureBelow); no label. Training on the model's MACHINE annotations skips them." } },
+  valuesConfig: { UNSURE: { description: "Words the model left out of its spans without being sure when it annotated (annotateCorpus's unsureBelow); no label. Training on the model's MACHINE annotations skips them." } },
 });
 
 export enum CorpusOrderField {

@@ -180,7 +180,7 @@ export class ExperimentAnnotatorInput extends ExperimentTaggerInput {
   pretraining?: ExperimentAnnotatorPretrainingInput;
   @Field(() => Float, {
     nullable: true,
-    description: "When it annotates the synthetic notes: the words whose label it gives a probability under this (in (0, 1]) are stored as UNSURE, and the synthetic tagger's training skips them (annotateCorpus's unsureBelow). Omitted: none.",
+    description: "When it annotates the synthetic notes: the words it leaves out of its spans with a probability of O under this (in (0, 1]) are stored as UNSURE, and the synthetic tagger's training skips them (annotateCorpus's unsureBelow). Omitted: none.",
   })
   unsureBelow?: number;
 }

@@ -80,7 +80,7 @@ export class TrainNerModelInput {
   @Field(() => Int, { defaultValue: 0 }) subsetSeed!: number;
   @Field(() => ID, { nullable: true, description: 'An encoder to fine-tune; omitted: train from scratch.' }) baseModelId?: string;
   @Field(() => ScratchEncoderInput, { nullable: true }) scratch?: ScratchEncoderInput;
-  @Field(() => ID, { nullable: true, description: "Learn from this model's machine annotations on the corpus (e.g. synthetic notes tagged by the annotator), skipping the words it was unsure of (its UNSURE annotations, annotateCorpus's unsureBelow); omitted: the gold annotations." }) annotationModelId?: string;
+  @Field(() => ID, { nullable: true, description: "Learn from this model's machine annotations on the corpus (e.g. synthetic notes tagged by the annotator), skipping the words it left out of its spans unsure (its UNSURE annotations, annotateCorpus's unsureBelow); omitted: the gold annotations." }) annotationModelId?: string;
   @Field(() => Int, { defaultValue: 6 }) epochs!: number;
   @Field(() => Int, { defaultValue: 16 }) batchSize!: number;
   @Field(() => Float, { nullable: true, description: 'Default 1e-3 from scratch, 5e-5 when fine-tuning.' }) learningRate?: number;

@@ -131,21 +131,16 @@ describe('NER counted transitions', () => {
 describe('NER unsure words', () => {
   const soft = (start: number, probs: Record<string, number>): WordTag => ({ start, end: start + 2, scores: Float32Array.from(TAGS, (tag) => Math.log(probs[tag] ?? 1e-4)), centrality: 0 });
 
-  it("should give the ranges of the words whose decoded tag's probability is under the threshold, neighbours joined", () => {
-    // "Hospital Universitario Xyz Abc y": the last two words of the name are guesses
-    const words = [soft(0, { 'B-NOMBRE': 0.95 }), soft(3, { 'I-NOMBRE': 0.9 }), soft(6, { O: 0.55, 'I-NOMBRE': 0.45 }), soft(9, { O: 0.6, 'I-NOMBRE': 0.4 }), soft(12, { O: 0.99 })];
-    const ids = viterbiBio(words, TAGS);
-    expect(ids.map((t) => TAGS[t])).toEqual(['B-NOMBRE', 'I-NOMBRE', 'O', 'O', 'O']);
+  it("should give the ranges of the words decoded O whose O's probability is under the threshold, neighbours joined", () => {
+    // "Hospital Universitario Xyz Abc y": the last two words of the name were left out, unsure
+    const words = [soft(0, { 'B-NOMBRE': 0.95 }), soft(3, { 'I-NOMBRE': 0.5, O: 0.5 }), soft(6, { O: 0.55, 'I-NOMBRE': 0.45 }), soft(9, { O: 0.6, 'I-NOMBRE': 0.4 }), soft(12, { O: 0.99 })];
+    const ids = [id('B-NOMBRE'), id('I-NOMBRE'), id('O'), id('O'), id('O')];
     expect(unsureWords(words, ids, TAGS, 0.8)).toEqual([[6, 11]]);
-    expect(unsureWords(words, ids, TAGS, 0.92)).toEqual([[3, 11]]);
+    expect(unsureWords(words, ids, TAGS, 0.995)).toEqual([[6, 14]]);
+    expect(unsureWords(words, ids, TAGS, 0.58)).toEqual([[6, 8]]);
     expect(unsureWords(words, ids, TAGS, 0.5)).toEqual([]);
-    // a word is judged by the label the decoding chose, B-X and I-X together: sure it is a name, unsure where it starts
-    const split = [soft(0, { O: 0.9 }), soft(3, { 'B-NOMBRE': 0.3, 'I-NOMBRE': 0.7 })];
-    expect(unsureWords(split, [id('O'), id('B-NOMBRE')], TAGS, 0.9)).toEqual([]);
-    // a name or a date: unsure whichever the decoding chose
-    const either = [soft(0, { 'B-NOMBRE': 0.45, 'B-FECHAS': 0.55 })];
-    expect(unsureWords(either, [id('B-FECHAS')], TAGS, 0.6)).toEqual([[0, 2]]);
-    expect(unsureWords(either, [id('B-NOMBRE')], TAGS, 0.5)).toEqual([[0, 2]]);
+    // a word inside a span stays however unsure (it teaches where the span ends), as does O that is sure
+    expect(unsureWords(words, ids, TAGS, 1).some(([start]) => start < 6)).toBe(false);
   });
 
   it('should leave ignored words out of the loss and out of the counted transitions', () => {

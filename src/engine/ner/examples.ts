@@ -23,8 +23,9 @@ export interface NerDocument {
   spans: NerSpan[];
   /**
    * [start, end) ranges whose words teach nothing: the loss skips their tokens (-100) and the
-   * counted transitions step over them. For machine annotations, the words the annotator was
-   * unsure of (unsureWords), so a student does not learn its teacher's guesses.
+   * counted transitions step over them. For machine annotations, the words the annotator left
+   * out of its spans without being sure (unsureWords), so a student does not learn "not PHI"
+   * where its teacher may have missed some.
    */
   ignore?: [number, number][];
 }
@@ -321,19 +322,17 @@ export function spansOfWordIds(words: readonly WordTag[], ids: readonly number[]
 }
 
 /**
- * [start, end) ranges of the words whose decoded label (ids) the model gave a probability under
- * `below` (the word's own softmax, before any transitions; B-X and I-X together count for label
- * X, since which of the two a word gets is the decoding's business), consecutive such words in one
- * range: where a machine annotation is a guess (NerDocument.ignore).
+ * [start, end) ranges of the words decoded O (ids) whose O the model gave a probability under
+ * `below` (the word's own softmax, before any transitions), consecutive such words in one range:
+ * where a machine annotation may have missed PHI (NerDocument.ignore). Words inside spans stay,
+ * even unsure ones, since they teach the spans' boundaries: skipping those too cost strict F1 on
+ * MEDDOCAN (docs/engine-benchmark.md, "Full run 13").
  */
 export function unsureWords(words: readonly WordTag[], ids: readonly number[], tags: readonly string[], below: number): [number, number][] {
   const ranges: [number, number][] = [];
   let previous = -2;
   words.forEach((word, i) => {
-    const label = tags[ids[i]!]!.replace(/^[BI]-/, '');
-    let p = 0;
-    tags.forEach((tag, j) => tag.replace(/^[BI]-/, '') === label && (p += Math.exp(word.scores[j]!)));
-    if (!(p < below)) return;
+    if (tags[ids[i]!] !== 'O' || !(Math.exp(word.scores[ids[i]!]!) < below)) return;
     if (previous === i - 1) ranges.at(-1)![1] = word.end;
     else ranges.push([word.start, word.end]);
     previous = i;

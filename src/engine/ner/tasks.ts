@@ -203,14 +203,14 @@ export interface NerAnnotateSpec {
   decoding?: 'greedy' | 'viterbi';
   /** Viterbi adds the tagger's counted label transitions (config.json's bio_transitions) at this weight (default DEFAULT_TRANSITION_WEIGHT; 0: none). */
   transitionWeight?: number;
-  /** Words whose decoded tag has a probability under this go to the annotation's `ignore` (unsureWords; absent: none do). */
+  /** Words decoded O whose O has a probability under this go to the annotation's `ignore` (unsureWords; absent: none do). */
   unsureBelow?: number;
   batchSize: number;
   device?: Device;
   intraOpThreads?: number;
 }
 
-/** One document's machine annotation: its spans, and the ranges of words the tagger was unsure of (NerDocument.ignore). */
+/** One document's machine annotation: its spans, and the ranges of words it left out of them unsure (NerDocument.ignore). */
 export interface NerAnnotation {
   spans: NerSpan[];
   ignore: [number, number][];
