@@ -54,7 +54,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../src/common/paths.js';
 import { exportCorpus, parseCorpus } from '../src/corpora/formats/index.js';
-import { annotateNer, chunkByWords, splitDocuments, textWords, trainNer, type NerAnnotation, type NerDocument, type NerSpan } from '../src/engine/ner/index.js';
+import { annotateNer, chunkByWords, ignoredAt, splitDocuments, textWords, trainNer, type NerAnnotation, type NerDocument, type NerSpan } from '../src/engine/ner/index.js';
 import { adaptGenerator, generateTexts, pretrainDecoder, pretrainEncoder, type AdaptResult } from '../src/engine/tasks/index.js';
 import { loadTokenizer } from '../src/engine/tokenizers/index.js';
 import { MEDDOCAN_LABELS, evaluate, indexRealCorpus, privacyReport, readBratDirectory, type EvaluationResult, type ScoringDocument } from '../src/scoring/index.js';
@@ -374,7 +374,7 @@ function unsureShare(docs: NerDocument[]): string {
   for (const doc of docs) {
     for (const [start] of textWords(Array.from(doc.text))) {
       words++;
-      if (doc.ignore?.some(([a, b]) => start >= a && start < b)) unsure++;
+      if (ignoredAt(doc, start)) unsure++;
     }
   }
   return `${unsure} of ${words} words (${f(unsure / Math.max(1, words))})`;

@@ -139,7 +139,7 @@ describe('NER unsure words', () => {
     expect(unsureWords(words, ids, TAGS, 0.995)).toEqual([[6, 14]]);
     expect(unsureWords(words, ids, TAGS, 0.58)).toEqual([[6, 8]]);
     expect(unsureWords(words, ids, TAGS, 0.5)).toEqual([]);
-    // a word inside a span stays however unsure (it teaches where the span ends), as does O that is sure
+    // a word inside a span stays however unsure (it teaches where the span ends)
     expect(unsureWords(words, ids, TAGS, 1).some(([start]) => start < 6)).toBe(false);
   });
 

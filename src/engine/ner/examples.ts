@@ -31,7 +31,7 @@ export interface NerDocument {
 }
 
 /** Whether the character at `at` lies in one of the document's ignored ranges. */
-function ignoredAt(doc: NerDocument, at: number): boolean {
+export function ignoredAt(doc: NerDocument, at: number): boolean {
   return doc.ignore?.some(([start, end]) => at >= start && at < end) ?? false;
 }
 
