@@ -187,6 +187,12 @@ export class JobRunner {
   }
 }
 
+/** The engine task's lines (runEngineTask's onLog) into the job's log. */
+export const engineLog =
+  (ctx: JobContext) =>
+  (line: string): void =>
+    void ctx.log(line);
+
 /** Waits for an engine task, passing the job's cancellation on to it. */
 export async function untilDoneOrCancelled<T>(ctx: JobContext, task: { result: Promise<T>; cancel: () => Promise<void> }, what: string): Promise<T> {
   const onCancel = () => void task.cancel();

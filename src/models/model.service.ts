@@ -15,7 +15,7 @@ import { modelVisibleWhere } from '../auth/visibility.js';
 import type { ArtifactStore } from '../storage/artifact.store.js';
 import type { StepRunner } from '../steps/step.runner.js';
 import type { MetricRepository } from '../metrics/metric.repository.js';
-import { untilDoneOrCancelled, type JobContext } from '../jobs/job.runner.js';
+import { engineLog, untilDoneOrCancelled, type JobContext } from '../jobs/job.runner.js';
 import { JobName, type AdaptGeneratorPayload, type PretrainPayload, type TrainNerPayload } from '../jobs/types.js';
 import type { CorpusService } from '../corpora/corpus.service.js';
 import { zipFiles } from '../corpora/archive.js';
@@ -248,7 +248,7 @@ export class ModelService {
         void ctx.metric('val_entity_f1', p.validation.entityF1, p.step);
         void ctx.log(`epoch ${p.validation.epoch}: validation token F1 ${p.validation.tokenF1.toFixed(3)}, strict entity F1 ${p.validation.entityF1.toFixed(3)}`);
       }
-    });
+    }, engineLog(ctx));
     const result = await untilDoneOrCancelled(ctx, task, 'Training');
     const seconds = (Date.now() - started) / 1000;
     await storeLossCurve(ctx, result.losses);
@@ -322,6 +322,7 @@ export class ModelService {
         intraOpThreads: this.engineThreads,
       },
       reportTraining(ctx),
+      engineLog(ctx),
     );
     const result = await untilDoneOrCancelled(ctx, task, 'Adaptation');
     const seconds = (Date.now() - started) / 1000;
@@ -409,12 +410,12 @@ export class ModelService {
     // what both kinds report: the held-out measurement of the kept weights and its summary for the job result
     let outcome: { steps: number; losses: number[]; tokens: number; vocabSize: number; heldOut: Record<string, number> | null; summary: Record<string, number | null> };
     if (encoder) {
-      const task = runEngineTask('pretrainEncoder', { ...training, architecture, maskProbability: request.maskProbability ?? 0.15 }, reportTraining(ctx));
+      const task = runEngineTask('pretrainEncoder', { ...training, architecture, maskProbability: request.maskProbability ?? 0.15 }, reportTraining(ctx), engineLog(ctx));
       const result = await untilDoneOrCancelled(ctx, task, 'Pre-training');
       if (result.heldOut) await ctx.metric('heldout_mlm_loss', result.heldOut.mlmLoss);
       outcome = { ...result, heldOut: result.heldOut ? { ...result.heldOut } : null, summary: { heldOutMlmLoss: result.heldOut?.mlmLoss ?? null, initialHeldOutMlmLoss: result.heldOutInitial?.mlmLoss ?? null } };
     } else {
-      const task = runEngineTask('pretrainDecoder', { ...training, architecture }, reportTraining(ctx));
+      const task = runEngineTask('pretrainDecoder', { ...training, architecture }, reportTraining(ctx), engineLog(ctx));
       const result = await untilDoneOrCancelled(ctx, task, 'Pre-training');
       if (result.heldOut) await ctx.metric('heldout_perplexity', result.heldOut.perplexity);
       outcome = { ...result, heldOut: result.heldOut ? { ...result.heldOut } : null, summary: { heldOutPerplexity: result.heldOut?.perplexity ?? null } };
@@ -488,7 +489,7 @@ export class ModelService {
     const documents = await this.corpora.repository.loadDocuments(corpusId, { splits: split !== null ? [split] : null });
     const chunkWords = (model.trainingConfig as { chunkWords?: number }).chunkWords ?? 128;
     const task = runEngineTask('annotateNer', { modelDir: await this.folderOf(model), documents: documents.map((d) => ({ text: d.text })), chunkWords, ...(unsureBelow ? { unsureBelow } : {}), batchSize: 16, intraOpThreads: this.engineThreads, device: ctx.payload.device }, (p) =>
-      void ctx.progress((0.9 * p.done) / p.total, `tagged ${p.done}/${p.total} chunks`),
+      void ctx.progress((0.9 * p.done) / p.total, `tagged ${p.done}/${p.total} chunks`), engineLog(ctx),
     );
     const annotations = await untilDoneOrCancelled(ctx, task, 'Annotation');
     const stored = await this.repository.replaceMachineAnnotations(

@@ -19,7 +19,7 @@ import { crashHereInTests } from '../common/fault.js';
 import { checkGuardThresholds, flagNotes, type GuardReason } from './guard.js';
 import { firstWords } from './prompts.js';
 import { distinctN } from '../scoring/index.js';
-import { untilDoneOrCancelled, type JobContext } from '../jobs/job.runner.js';
+import { engineLog, untilDoneOrCancelled, type JobContext } from '../jobs/job.runner.js';
 import { FINISHED_STATES, JobName, type GeneratePayload, type PrivacyGuardPayload } from '../jobs/types.js';
 import { modelKind, modelTypesOf } from '../engine/models/registry.js';
 import { runEngineTask } from '../engine/tasks/index.js';
@@ -136,6 +136,7 @@ export class SynthesisService {
           });
         } else void ctx.progress(p.done / p.total, `${p.done}/${p.total} notes, ${p.newTokens} new tokens`);
       },
+      engineLog(ctx),
     );
     const result = await untilDoneOrCancelled(ctx, task, 'Generation');
     await saving;

@@ -10,7 +10,9 @@
  * 1. fixtures: the five Hugging Face tiny fixtures' logits, loss and every gradient against the
  *    references, at the tolerances of the fixture tests (src/engine/check/hf-fixtures.ts).
  * 2. bench: the engine benchmark's workloads (src/bench/engine-workloads.ts), short: 1 warm-up and
- *    3 timed calls each, medians, no PyTorch peer.
+ *    3 timed calls each, medians, no PyTorch peer. On a GPU device, bench and tagger print each
+ *    session's placement report: the nodes that ran on the CPU by op and what they and the copies
+ *    cost (src/engine/runtime/placement.ts).
  * 3. tagger: bench:tagger's from-scratch tagger (src/bench/tagger.ts) on MEDDOCAN train for a fixed
  *    number of steps, scored on dev; it fails below --min-entity-f1.
  * Exit 0 when everything passed, 1 on any failure, 2 when the device cannot start.
@@ -35,6 +37,7 @@ import { HF_TINY_FIXTURES, checkFixture, formatFixtureReport } from '../engine/c
 import { Graph } from '../engine/graph/index.js';
 import * as op from '../engine/ops/index.js';
 import { DEVICES, Session, describeRuntime, type Device } from '../engine/runtime/session.js';
+import { describePlacement, onPlacementReport } from '../engine/runtime/placement.js';
 
 const PARTS = ['fixtures', 'bench', 'tagger'] as const;
 type Part = (typeof PARTS)[number];
@@ -174,6 +177,8 @@ export async function runCheck(o: CheckOptions, log: (line: string) => void = co
     summary.push(`fixtures ${passed}/${HF_TINY_FIXTURES.length} PASS`);
   }
 
+  // From here on, every GPU session says where its nodes ran (runtime/placement.ts), as a job's log does.
+  onPlacementReport((r) => log(`  placement: ${describePlacement(r)}`));
   if (o.only.has('bench')) {
     log(`\n2. engine benchmark (bench:engine's workloads; 1 warm-up + ${o.benchIters} timed calls each, median; training tok/s = batch tokens per step, generation = new tokens/s)`);
     const timings: Timing[] = [];
@@ -217,6 +222,7 @@ export async function runCheck(o: CheckOptions, log: (line: string) => void = co
     }
   }
 
+  onPlacementReport(undefined);
   log(`\nRESULT: ${failed ? 'FAIL' : 'PASS'} — device ${o.device}; ${summary.join('; ')}; total ${minutes(performance.now() - started)}`);
   return failed ? 1 : 0;
 }

@@ -184,12 +184,21 @@ describe.each(DATABASES)('models (%s database)', (database) => {
     expect(model.config.id2label['0']).toBe('O');
   });
 
-  it('should run a webgpu job on WebGPU or fail it naming WebGPU, never falling back to the CPU', async () => {
+  it('should run a webgpu job on WebGPU, logging where its nodes ran, or fail it naming WebGPU, never falling back to the CPU', async () => {
     const { trainNerModel } = await admin.query(TRAIN, { input: { name: 'gpu', corpusId, scratch: TINY, maxSteps: 2, device: 'webgpu' } });
+    const ws = admin.ws();
+    const events = (await admin.collect(ws, EVENTS, { id: trainNerModel.id })).map((e) => e.jobEvents);
+    await ws.dispose();
     const job = await admin.waitForJob(trainNerModel.id);
-    // Holds on either kind of machine: with a WebGPU adapter the job trains there; without one it fails naming WebGPU.
-    if (job.status === 'SUCCEEDED') expect(job.result.modelId).toEqual(expect.any(String));
-    else expect([job.status, job.error]).toEqual(['FAILED', expect.stringMatching(/webgpu/i)]);
+    // Holds on either kind of machine: with a WebGPU adapter (a GPU, or Mesa's software lavapipe)
+    // the job trains there and its log says, after the second step, which nodes ran on the CPU
+    // instead (the loss's LogSoftmax has no WebGPU kernel); without one it fails naming WebGPU.
+    if (job.status === 'SUCCEEDED') {
+      expect(job.result.modelId).toEqual(expect.any(String));
+      const placement = events.filter((e) => e.kind === 'LOG' && e.message.startsWith('webgpu, encoder token-classification training step'));
+      expect(placement).toHaveLength(1);
+      expect(placement[0]!.message).toMatch(/\(profiled run 2\): \d+ of \d+ nodes on webgpu; \d+ on the CPU .*LogSoftmax ×1 .*; the run took \d/);
+    } else expect([job.status, job.error]).toEqual(['FAILED', expect.stringMatching(/webgpu/i)]);
     expect((await admin.query(`query($id: ID!) { job(id: $id) { device } }`, { id: trainNerModel.id })).job.device).toBe('webgpu');
   });
 

@@ -316,6 +316,9 @@ export interface KvCache {
   nextPosition: number[];
 }
 
+/** The decoder's sessions, named for their placement reports. */
+const SESSION_NAMES = { logits: 'decoder logits', train: 'decoder training step', cached: 'decoder step with a KV cache (generation)' } as const;
+
 export class CausalLMModel<C extends DecoderConfig = DecoderConfig> implements CausalLM<KvCache> {
   readonly specs: ParamSpec[];
   readonly params: Map<string, Float32Array>;
@@ -439,7 +442,7 @@ export class CausalLMModel<C extends DecoderConfig = DecoderConfig> implements C
     return this.fullGraph.g;
   }
 
-  private async session(kind: 'logits' | 'train' | 'cached'): Promise<Session> {
+  private async session(kind: keyof typeof SESSION_NAMES): Promise<Session> {
     const key = kind === 'train' ? `train:${this.trainableNames().join('|')}` : kind;
     let s = this.sessions.get(key);
     if (!s) {
@@ -456,6 +459,7 @@ export class CausalLMModel<C extends DecoderConfig = DecoderConfig> implements C
         device: this.device,
         ...(this.options.intraOpThreads ? { intraOpThreads: this.options.intraOpThreads } : {}),
         memoryPattern: kind !== 'train',
+        name: SESSION_NAMES[kind],
       });
       this.sessions.set(key, s);
     }
@@ -594,8 +598,10 @@ export class CausalLMModel<C extends DecoderConfig = DecoderConfig> implements C
     const D = this.family.headDim(this.config);
     if (L0 + T > cache.capacity) this.grow(cache, Math.max(L0 + T, cache.capacity * 2));
     const cap = cache.capacity;
-    // An empty cache is fed as zero-length tensors; otherwise the whole buffer (masked past length).
-    const P = L0 === 0 ? 0 : cap;
+    // The whole buffer, its unused positions masked. An empty cache is fed as one masked position
+    // of zeros, not as zero-length tensors: onnxruntime's WebGPU kernels crash the process on
+    // those (1.30, seen on Mesa's lavapipe adapter).
+    const P = L0 === 0 ? 1 : cap;
     for (let b = 0; b < B; b++) cache.mask[b]!.push(...newMask[b]!);
     const S = P + T;
     const bias = new Float32Array(B * T * S).fill(MASKED);
@@ -603,7 +609,7 @@ export class CausalLMModel<C extends DecoderConfig = DecoderConfig> implements C
       const m = cache.mask[b]!;
       for (let t = 0; t < T; t++) {
         const row = (b * T + t) * S;
-        for (let s = 0; s < L0 && P > 0; s++) if (m[s]) bias[row + s] = 0;
+        for (let s = 0; s < L0; s++) if (m[s]) bias[row + s] = 0;
         for (let u = 0; u <= t; u++) if (m[L0 + u]) bias[row + P + u] = 0;
       }
     }
@@ -617,10 +623,10 @@ export class CausalLMModel<C extends DecoderConfig = DecoderConfig> implements C
       ...this.family.positionFeeds(this.config, positions, B, T),
       ...this.weightFeeds(session),
     };
-    const empty = new Float32Array(0);
+    const empty = L0 === 0 ? new Float32Array(B * G * D) : undefined;
     for (let l = 0; l < this.config.numLayers; l++) {
-      feeds[`past_k.${l}`] = { data: P ? cache.k[l]! : empty, shape: [B, G, D, P] };
-      feeds[`past_v.${l}`] = { data: P ? cache.v[l]! : empty, shape: [B, G, P, D] };
+      feeds[`past_k.${l}`] = { data: empty ?? cache.k[l]!, shape: [B, G, D, P] };
+      feeds[`past_v.${l}`] = { data: empty ?? cache.v[l]!, shape: [B, G, P, D] };
     }
     const out = await session.run(feeds);
     const rows = B * G;

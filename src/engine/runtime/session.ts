@@ -1,9 +1,12 @@
 // onnxruntime-node session wrapper: plain typed arrays in and out, explicit devices.
 // A device that is not available is an error, never a silent fallback to the CPU.
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
 import type ort from 'onnxruntime-node';
 import { cudaProblems, cudaProviderLibrary, cudaRuntimeDir } from './cuda.js';
+import { placementFromProfile, placementListener, type PlacementListener, type ProfileEvent } from './placement.js';
 
 type Ort = typeof ort;
 
@@ -58,6 +61,25 @@ export interface SessionOptions {
    * ~15% slower without it.
    */
   memoryPattern?: boolean;
+  /** What the session computes, for its placement report (e.g. "encoder training step"). */
+  name?: string;
+}
+
+/**
+ * Runs a GPU session profiles before it reports where its nodes ran: the first also compiles the
+ * device's kernels, the second is a steady step.
+ */
+const PROFILED_RUNS = 2;
+
+/** onnxruntime's profiler on for a session's first runs, its file in a folder of its own. */
+interface Profiling {
+  dir: string;
+  runs: number;
+  /** The latest profiled run's feeds and fetches, in bytes. */
+  feedBytes: number;
+  fetchBytes: number;
+  name: string;
+  report: PlacementListener;
 }
 
 export type TypedData = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array;
@@ -91,6 +113,8 @@ export function deviceAvailable(device: Device): boolean {
   return runtime().ort.listSupportedBackends().some((x) => x.name === device);
 }
 
+const bytesPer = (type: ort.Tensor.Type): number => ({ float64: 8, int64: 8, uint64: 8, float32: 4, int32: 4, uint32: 4, float16: 2, int16: 2, uint16: 2 })[type as string] ?? 1;
+
 function sameBits(a: TypedData, b: TypedData): boolean {
   if (a.byteLength !== b.byteLength) return false;
   const x = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
@@ -105,6 +129,7 @@ export class Session {
   private constructor(
     readonly inner: ort.InferenceSession,
     readonly device: Device,
+    private profiling?: Profiling,
   ) {}
 
   static async create(model: Uint8Array, opts: SessionOptions = {}): Promise<Session> {
@@ -128,9 +153,18 @@ export class Session {
       // forward pass was 5–9% slower.
       extra: { session: { intra_op: { allow_spinning: '1' }, force_spinning_stop: '1' } },
     };
+    // On a GPU device, where a placement listener is set, profile the first runs (see placement.ts).
+    const report = device !== 'cpu' ? placementListener() : undefined;
+    let profiling: Profiling | undefined;
+    if (report) {
+      const dir = await mkdtemp(path.join(os.tmpdir(), 'deid-ort-profile-'));
+      profiling = { dir, runs: 0, feedBytes: 0, fetchBytes: 0, name: opts.name ?? 'session', report };
+      Object.assign(options, { enableProfiling: true, profileFilePrefix: path.join(dir, 'profile') });
+    }
     try {
-      return new Session(await runtime().ort.InferenceSession.create(model, options), device);
+      return new Session(await runtime().ort.InferenceSession.create(model, options), device, profiling);
     } catch (e) {
+      if (profiling) await rm(profiling.dir, { recursive: true, force: true });
       const msg = e instanceof Error ? e.message : String(e);
       // onnxruntime's own message names no library (its log line on stderr does): name what is missing
       const cuda = device === 'cuda' ? cudaProblems(runtime().cudaProvider!) : [];
@@ -162,6 +196,12 @@ export class Session {
     const fetches: Record<string, ort.Tensor | null> = {};
     for (const n of names) fetches[n] = into[n] ? toOrt(into[n]!) : null;
     const res = await this.inner.run(f, fetches as ort.InferenceSession.FetchesType);
+    if (this.profiling) {
+      const p = this.profiling;
+      p.feedBytes = Object.values(f).reduce((n, t) => n + t.size * bytesPer(t.type), 0);
+      p.fetchBytes = names.reduce((n, name) => n + res[name]!.size * bytesPer(res[name]!.type), 0);
+      if (++p.runs >= PROFILED_RUNS) await this.endProfiling();
+    }
     const out: Record<string, HostTensor> = {};
     for (const n of names) {
       const r = res[n]!;
@@ -184,7 +224,31 @@ export class Session {
     return out;
   }
 
+  /**
+   * Stops the profiler (onnxruntime then writes its file and profiles no more runs), reports the
+   * last profiled run and deletes the file. A profile that cannot be read is reported as such,
+   * never an error of the run.
+   */
+  private async endProfiling(): Promise<void> {
+    const p = this.profiling!;
+    this.profiling = undefined;
+    try {
+      this.inner.endProfiling();
+      if (!p.runs) return;
+      const files = (await readdir(p.dir)).filter((f) => f.endsWith('.json'));
+      if (files.length !== 1) throw new Error(`expected one profile file in ${p.dir}, found ${files.length}`);
+      const events = JSON.parse(await readFile(path.join(p.dir, files[0]!), 'utf8')) as ProfileEvent[];
+      const report = placementFromProfile(events, { session: p.name, device: this.device, feedBytes: p.feedBytes, fetchBytes: p.fetchBytes });
+      p.report(report ?? { session: p.name, device: this.device, error: 'it holds no run' });
+    } catch (e) {
+      p.report({ session: p.name, device: this.device, error: e instanceof Error ? e.message : String(e) });
+    } finally {
+      await rm(p.dir, { recursive: true, force: true });
+    }
+  }
+
   async release(): Promise<void> {
+    if (this.profiling) await this.endProfiling();
     await this.inner.release();
   }
 }

@@ -232,7 +232,7 @@ export class EncoderModel {
 
   /** Logits [batchSize, seqLen, numLabels (or vocab for masked-LM)], row-major. */
   async forward(batch: EncoderBatch): Promise<Float32Array> {
-    this.inferSession ??= await Session.create(this.onnxModels().inference, this.sessionOptions());
+    this.inferSession ??= await Session.create(this.onnxModels().inference, { ...this.sessionOptions(), name: `encoder ${this.head} inference` });
     const out = await this.inferSession.run(this.feeds(batch, false), ['logits']);
     return out.logits!.data as Float32Array;
   }
@@ -258,7 +258,7 @@ export class EncoderModel {
    */
   async lossAndGrads(batch: EncoderBatch, opts: { dropout?: boolean } = {}): Promise<LossAndGrads> {
     const g = this.getGraph();
-    this.trainSession ??= await Session.create(g.graph.toBytes(g.lossOutputs, { keepAllInputs: false }), { ...this.sessionOptions(), memoryPattern: false });
+    this.trainSession ??= await Session.create(g.graph.toBytes(g.lossOutputs, { keepAllInputs: false }), { ...this.sessionOptions(), memoryPattern: false, name: `encoder ${this.head} training step` });
     const feeds = this.feeds(batch, true);
     const { batchSize: B, seqLen: T } = batch;
     for (const site of g.dropout) {
