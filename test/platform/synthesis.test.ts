@@ -102,6 +102,25 @@ describe.each(DATABASES)('synthetic notes (%s database)', (database) => {
     expect(await textsOf(other.result.corpusId)).not.toEqual(texts.map((t: { text: string }) => t.text));
   });
 
+  // Holds on either kind of machine: with a WebGPU adapter (a GPU, or Mesa's software lavapipe) the
+  // notes are sampled there and the log says where the decoding step's nodes ran; without one the
+  // job fails naming WebGPU. Regression: an empty KV cache fed as zero-length tensors crashed the
+  // whole server on WebGPU.
+  it('should sample on webgpu, logging where the decoding step ran, or fail naming webgpu; the server stays up', async () => {
+    const { generateSyntheticCorpus } = await api.query(GENERATE, { input: { ...input(ids), device: 'webgpu' } });
+    const ws = api.ws();
+    const events = (await api.collect(ws, `subscription($id: ID!) { jobEvents(id: $id) { seq kind status message } }`, { id: generateSyntheticCorpus.id })).map((e) => e.jobEvents);
+    await ws.dispose();
+    const job = await api.waitForJob(generateSyntheticCorpus.id);
+    if (job.status === 'SUCCEEDED') {
+      expect(job.result.documents).toBe(8);
+      const placement = events.filter((e) => e.kind === 'LOG' && e.message.startsWith('webgpu, decoder step with a KV cache (generation)'));
+      expect(placement).toHaveLength(1);
+      expect(placement[0]!.message).toMatch(/\(profiled run 2\): (\d+) of \1 nodes on webgpu; the run took /);
+    } else expect([job.status, job.error]).toEqual(['FAILED', expect.stringMatching(/webgpu/i)]);
+    expect((await fetch(`${server.url}/health`)).status).toBe(200);
+  });
+
   it('should adapt the generator to the corpus (all weights, or a LoRA adapter), lowering its loss, and generate from it', async () => {
     const ADAPT = `mutation($input: AdaptGeneratorInput!) { adaptGenerator(input: $input) { id } }`;
     const adapt = async (lora: unknown) => {
