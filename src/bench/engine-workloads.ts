@@ -140,7 +140,8 @@ function decoderWorkloads(engine: EngineOptions): Workloads {
 }
 
 function generateWorkloads(engine: EngineOptions): Workloads {
-  const model = CausalLMModel.fromConfig(gpt2, decoderConfig(), engine);
+  // frozen, as the generation task loads its model: the weights are constants of the session
+  const model = CausalLMModel.fromConfig(gpt2, decoderConfig(), { ...engine, frozen: true });
   const w: Record<string, Workload> = {};
   for (const B of [1, 16]) {
     const ids = randomIds(B * PROMPT, 8000, 4 + B);

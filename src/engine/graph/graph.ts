@@ -52,6 +52,17 @@ export interface GraphOptions {
   contribOps?: boolean;
 }
 
+export interface SerializeOptions {
+  /** Keep inputs no kept node reads (default true). */
+  keepAllInputs?: boolean;
+  /**
+   * Float32 inputs to hold as constants (initializers) with these values instead of taking them
+   * as inputs: a model's fixed weights, which onnxruntime then folds into the graph and prepacks,
+   * and which a GPU receives once at session creation instead of with every run.
+   */
+  constants?: ReadonlyMap<string, Float32Array>;
+}
+
 export interface OutputSpec {
   name: string;
   tensor: Tensor;
@@ -183,7 +194,7 @@ export class Graph {
   }
 
   /** Plain data for the ONNX model, keeping only what the outputs need. */
-  toModel(outputNames?: string[], opts: { keepAllInputs?: boolean } = {}): ModelData {
+  toModel(outputNames?: string[], opts: SerializeOptions = {}): ModelData {
     const outs = outputNames
       ? outputNames.map((n) => {
           const o = this.outputs.find((x) => x.name === n);
@@ -202,19 +213,32 @@ export class Graph {
     }
     kept.reverse();
     const info = (t: Tensor, name = t.name): ValueInfo => ({ name, dtype: t.dtype, shape: t.shape });
+    const constants: TensorData[] = [];
+    const inputs: ValueInfo[] = [];
+    for (const t of this.inputs) {
+      if (opts.keepAllInputs === false && !live.has(t.name)) continue;
+      const values = opts.constants?.get(t.name);
+      if (!values) {
+        inputs.push(info(t));
+        continue;
+      }
+      const n = t.shape.reduce<number>((a, d) => a * (typeof d === 'number' ? d : NaN), 1);
+      if (t.dtype !== 'float32' || values.length !== n) throw new Error(`constant input '${t.name}': ${values.length} float32 values for a ${t.dtype} input of shape [${t.shape}]`);
+      constants.push({ name: t.name, dtype: 'float32', dims: t.shape as number[], raw: new Uint8Array(values.buffer, values.byteOffset, values.byteLength) });
+    }
     return {
       graphName: this.name,
       nodes: kept,
-      inputs: this.inputs.filter((t) => opts.keepAllInputs !== false || live.has(t.name)).map((t) => info(t)),
+      inputs,
       outputs: outs.map((o) => info(o.tensor, o.name)),
-      initializers: this.initializers.filter((t) => live.has(t.name)),
+      initializers: [...this.initializers.filter((t) => live.has(t.name)), ...constants],
       opset: 20,
       irVersion: 9,
     };
   }
 
   /** Serialized ONNX ModelProto bytes for InferenceSession.create(). */
-  toBytes(outputNames?: string[], opts: { keepAllInputs?: boolean } = {}): Uint8Array {
+  toBytes(outputNames?: string[], opts: SerializeOptions = {}): Uint8Array {
     return encodeModel(this.toModel(outputNames, opts));
   }
 }

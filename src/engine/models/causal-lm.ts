@@ -25,6 +25,7 @@ import * as op from '../ops/index.js';
 import { Session, type Device, type HostTensor } from '../runtime/index.js';
 import type { CausalLM, StepOutput } from '../generation/generate.js';
 import { Rng } from '../runtime/rng.js';
+import { assertNotFrozen, weightConstants } from './frozen.js';
 
 export interface ParamSpec {
   name: string;
@@ -292,6 +293,8 @@ export interface CausalLMOptions {
   intraOpThreads?: number;
   /** com.microsoft FusedMatMul for x @ Wᵀ (default: true on cpu). */
   contribOps?: boolean;
+  /** Inference only: the weights (an adapter's included) are constants of the logits and KV-cache sessions, and training throws (models/frozen.ts). */
+  frozen?: boolean;
 }
 
 export interface LossAndGrads {
@@ -447,12 +450,13 @@ export class CausalLMModel<C extends DecoderConfig = DecoderConfig> implements C
     let s = this.sessions.get(key);
     if (!s) {
       let bytes: Uint8Array;
+      const constants = kind === 'train' ? undefined : weightConstants(this.options.frozen, this.params);
       if (kind === 'cached') {
         const cg = buildCachedGraph(this.family, this.config, this.lora, this.contrib());
-        bytes = cg.graph.toBytes(cg.outputs, { keepAllInputs: false });
+        bytes = cg.graph.toBytes(cg.outputs, { keepAllInputs: false, constants });
       } else {
         const fg = this.getFullGraph();
-        bytes = fg.graph.toBytes(kind === 'logits' ? ['logits'] : fg.outputs, { keepAllInputs: false });
+        bytes = fg.graph.toBytes(kind === 'logits' ? ['logits'] : fg.outputs, { keepAllInputs: false, constants });
       }
       // training without onnxruntime's memory pattern (see Session)
       s = await Session.create(bytes, {
@@ -518,6 +522,7 @@ export class CausalLMModel<C extends DecoderConfig = DecoderConfig> implements C
 
   /** Mean next-token cross-entropy and its gradient for every trainable parameter. */
   async lossAndGrads(batch: CausalBatch): Promise<LossAndGrads> {
+    assertNotFrozen(this.options.frozen);
     const s = await this.session('train');
     const names = this.trainableNames();
     const into: Record<string, HostTensor> = {};

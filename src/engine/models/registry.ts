@@ -61,7 +61,7 @@ export async function loadModel(folder: string, opts: LoadModelOptions = {}): Pr
   }
   const config = loadConfig(folder);
   if (isEncoderConfig(config)) {
-    return { kind: 'encoder', modelType: config.modelType, model: await loadEncoder(folder, { ...opts.encoder, device: opts.device, intraOpThreads: opts.intraOpThreads }) };
+    return { kind: 'encoder', modelType: config.modelType, model: await loadEncoder(folder, { ...opts.encoder, device: opts.device, intraOpThreads: opts.intraOpThreads, frozen: opts.frozen }) };
   }
   return { kind: 'decoder', modelType: config.modelType, model: await CausalLMModel.fromPretrained(DECODER_FAMILIES[config.modelType], config, folder, opts) };
 }

@@ -220,7 +220,7 @@ export interface NerAnnotation {
 export async function annotateNer(spec: NerAnnotateSpec, onProgress?: (p: { done: number; total: number }) => void, signal?: AbortSignal): Promise<NerAnnotation[]> {
   refuseMaskedLm(spec.modelDir);
   const tokenizer = loadTokenizer(spec.modelDir);
-  const model = await EncoderModel.fromPretrained(spec.modelDir, { ...(spec.intraOpThreads ? { intraOpThreads: spec.intraOpThreads } : {}), ...(spec.device ? { device: spec.device } : {}) });
+  const model = await EncoderModel.fromPretrained(spec.modelDir, { frozen: true, ...(spec.intraOpThreads ? { intraOpThreads: spec.intraOpThreads } : {}), ...(spec.device ? { device: spec.device } : {}) });
   try {
     const tags = Array.from({ length: model.config.numLabels }, (_, i) => model.config.id2label[i]!);
     const chunks = encodeChunks(spec.documents, tokenizer, spec.chunkWords, encoderMaxTokens(model.config), spec.chunkStride ?? spec.chunkWords);

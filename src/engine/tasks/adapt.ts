@@ -169,7 +169,7 @@ function noteStream(tokenizer: TextTokenizer, texts: string[]): number[] {
  * EOS-separated stream in windows of T = min(seqLen, the model's positions), B windows per forward.
  */
 export async function measureHeldOut(modelDir: string, texts: string[], options: { seqLen: number; batchSize: number; device?: Device; intraOpThreads?: number }): Promise<HeldOutLoss> {
-  const loaded = await loadModel(modelDir, { ...(options.device ? { device: options.device } : {}), ...(options.intraOpThreads ? { intraOpThreads: options.intraOpThreads } : {}) });
+  const loaded = await loadModel(modelDir, { frozen: true, ...(options.device ? { device: options.device } : {}), ...(options.intraOpThreads ? { intraOpThreads: options.intraOpThreads } : {}) });
   if (loaded.kind !== 'decoder') {
     await loaded.model.dispose();
     throw new Error(`${loaded.modelType} is not a causal language model; perplexity needs gpt2 or llama`);

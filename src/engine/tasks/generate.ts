@@ -48,7 +48,7 @@ export interface GenerateTextsResult {
 }
 
 export async function generateTexts(spec: GenerateTextsSpec, onProgress?: (p: GenerateTextsProgress) => void, signal?: AbortSignal): Promise<GenerateTextsResult> {
-  const loaded = await loadModel(spec.modelDir, { ...(spec.device ? { device: spec.device } : {}), ...(spec.intraOpThreads ? { intraOpThreads: spec.intraOpThreads } : {}) });
+  const loaded = await loadModel(spec.modelDir, { frozen: true, ...(spec.device ? { device: spec.device } : {}), ...(spec.intraOpThreads ? { intraOpThreads: spec.intraOpThreads } : {}) });
   if (loaded.kind !== 'decoder') throw new Error(`${loaded.modelType} is not a causal language model; generation needs gpt2 or llama`);
   const model = loaded.model;
   const tokenizer = loadTokenizer(spec.modelDir);

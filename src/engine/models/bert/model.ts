@@ -11,6 +11,7 @@ import type { Device, HostTensor } from '../../runtime/session.js';
 import { encoderConfigJson, parseEncoderConfig } from './config.js';
 import type { EncoderConfig, EncoderModelType } from './config.js';
 import { ENCODER_HEADS, buildEncoderGraph, encoderParamSpecs, prefixOf } from './encoder.js';
+import { assertNotFrozen, weightConstants } from '../frozen.js';
 import type { EncoderGraph, EncoderHead, ParamSpec } from './encoder.js';
 
 /** One batch as plain data: row-major [batchSize, seqLen] arrays. */
@@ -33,6 +34,8 @@ export interface EncoderOptions {
   contribOps?: boolean;
   /** Seeds the dropout masks (default 0); the state is `model.dropoutRng.state`. */
   dropoutSeed?: number;
+  /** Inference only: the weights are constants of the inference session, and training throws (models/frozen.ts). */
+  frozen?: boolean;
 }
 
 export interface LossAndGrads {
@@ -232,7 +235,11 @@ export class EncoderModel {
 
   /** Logits [batchSize, seqLen, numLabels (or vocab for masked-LM)], row-major. */
   async forward(batch: EncoderBatch): Promise<Float32Array> {
-    this.inferSession ??= await Session.create(this.onnxModels().inference, { ...this.sessionOptions(), name: `encoder ${this.head} inference` });
+    if (!this.inferSession) {
+      const constants = weightConstants(this.options.frozen, this.params);
+      const bytes = constants ? this.getGraph().graph.toBytes(['logits'], { keepAllInputs: false, constants }) : this.onnxModels().inference;
+      this.inferSession = await Session.create(bytes, { ...this.sessionOptions(), name: `encoder ${this.head} inference` });
+    }
     const out = await this.inferSession.run(this.feeds(batch, false), ['logits']);
     return out.logits!.data as Float32Array;
   }
@@ -257,6 +264,7 @@ export class EncoderModel {
    * `dropout: false`.
    */
   async lossAndGrads(batch: EncoderBatch, opts: { dropout?: boolean } = {}): Promise<LossAndGrads> {
+    assertNotFrozen(this.options.frozen);
     const g = this.getGraph();
     this.trainSession ??= await Session.create(g.graph.toBytes(g.lossOutputs, { keepAllInputs: false }), { ...this.sessionOptions(), memoryPattern: false, name: `encoder ${this.head} training step` });
     const feeds = this.feeds(batch, true);
