@@ -1,7 +1,8 @@
 /**
- * Runs the engine's long tasks (NER training and tagging, text generation) in a worker thread so training and tagging never block the caller's event
- * loop. Progress is relayed, and so are lines for the job's log: on a GPU device, where each
- * session's nodes ran and what the CPU's share cost (runtime/placement.ts). cancel() asks the task to stop between steps (checkpoints already
+ * Runs the engine's long tasks (NER training and tagging, text generation) in a worker thread so
+ * training and tagging never block the caller's event loop. Progress is relayed, and so are lines
+ * for the job's log: on a GPU device, where each session's nodes ran and what the CPU's share cost
+ * (runtime/placement.ts). cancel() asks the task to stop between steps (checkpoints already
  * written are kept): terminating a thread inside an onnxruntime call aborts the whole process.
  */
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
