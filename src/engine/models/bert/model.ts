@@ -10,8 +10,8 @@ import { Session } from '../../runtime/session.js';
 import type { Device, HostTensor } from '../../runtime/session.js';
 import { encoderConfigJson, parseEncoderConfig } from './config.js';
 import type { EncoderConfig, EncoderModelType } from './config.js';
-import { ENCODER_HEADS, buildEncoderGraph, encoderParamSpecs, prefixOf } from './encoder.js';
 import { assertNotFrozen, weightConstants } from '../frozen.js';
+import { ENCODER_HEADS, buildEncoderGraph, encoderParamSpecs, prefixOf } from './encoder.js';
 import type { EncoderGraph, EncoderHead, ParamSpec } from './encoder.js';
 
 /** One batch as plain data: row-major [batchSize, seqLen] arrays. */
