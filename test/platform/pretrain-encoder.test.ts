@@ -12,6 +12,7 @@ import { unzipSync, zipSync } from 'fflate';
 import { ApiClient } from '../support/client.js';
 import { SHARED, startTestServer, type TestServer } from '../support/server.js';
 import { base64, meddocanZip } from '../support/meddocan.js';
+import { webgpuJob } from '../support/webgpu.js';
 
 const TEXT_DIR = path.join(SHARED, 'data/spanish-clinical-text/docs');
 const SIZE = { hiddenSize: 32, numLayers: 1, numHeads: 2, intermediateSize: 64, maxPositions: 64, vocabSize: 400 };
@@ -102,6 +103,21 @@ describe('masked-LM pre-training of encoders (embedded database)', () => {
     const adapt = await api.raw(`mutation($input: AdaptGeneratorInput!) { adaptGenerator(input: $input) { id } }`, { input: { name: 'x', baseModelId: job.result.modelId, corpusId: realCorpusId } });
     expect(adapt.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     expect(adapt.errors?.[0]?.message).toMatch(/encoder; adaptation needs a causal LM/);
+  });
+
+  // Holds on either kind of machine: with a WebGPU adapter (a GPU, or Mesa's software lavapipe) the
+  // encoder pre-trains there and the log says where the masked-LM step's nodes ran; without one
+  // the job fails naming WebGPU.
+  it('should pre-train on webgpu, logging where the masked-LM step ran, or fail naming webgpu', async () => {
+    const { pretrainModel } = await api.query(PRETRAIN, {
+      input: { name: 'bert on webgpu', architecture: 'bert', corpusIds: [textCorpusId], size: SIZE, seqLen: 64, batchSize: 8, maxSteps: 3, learningRate: 0.003, device: 'webgpu' },
+    });
+    const { job, placement } = await webgpuJob(api, pretrainModel.id, 'encoder masked-lm training step');
+    if (job.status === 'SUCCEEDED') {
+      expect(job.result.steps).toBe(3);
+      expect(placement).toHaveLength(1);
+      expect(placement[0]).toMatch(/nodes on webgpu; \d+ on the CPU .*LogSoftmax ×1 .*; the run took /);
+    } else expect([job.status, job.error]).toEqual(['FAILED', expect.stringMatching(/webgpu/i)]);
   });
 
   it('should refuse a mask probability outside (0, 1)', async () => {

@@ -11,6 +11,7 @@ import { ApiClient } from '../support/client.js';
 import { DATABASES, startSibling, startTestServer, type TestServer } from '../support/server.js';
 import { HF_TINY } from '../support/paths.js';
 import { base64, meddocanZip } from '../support/meddocan.js';
+import { webgpuJob } from '../support/webgpu.js';
 
 const GENERATE = `mutation($input: GenerateSyntheticCorpusInput!) { generateSyntheticCorpus(input: $input) { id status } }`;
 const TOKENS = `subscription($id: ID!) { generatedTokens(jobId: $id) { sequenceIndex text done } }`;
@@ -103,21 +104,26 @@ describe.each(DATABASES)('synthetic notes (%s database)', (database) => {
   });
 
   // Holds on either kind of machine: with a WebGPU adapter (a GPU, or Mesa's software lavapipe) the
-  // notes are sampled there and the log says where the decoding step's nodes ran; without one the
-  // job fails naming WebGPU. Regression: an empty KV cache fed as zero-length tensors crashed the
-  // whole server on WebGPU.
-  it('should sample on webgpu, logging where the decoding step ran, or fail naming webgpu; the server stays up', async () => {
+  // adapter trains and the notes are sampled there, each log saying where its session's nodes ran;
+  // without one both jobs fail naming WebGPU. Regression: an empty KV cache fed as zero-length
+  // tensors crashed the whole server on WebGPU.
+  it('should adapt a LoRA adapter and sample on webgpu, logging where the nodes ran, or fail naming webgpu; the server stays up', async () => {
+    const { adaptGenerator } = await api.query(`mutation($input: AdaptGeneratorInput!) { adaptGenerator(input: $input) { id } }`, {
+      input: { name: 'lora on webgpu', baseModelId: ids.generatorModelId, corpusId: ids.corpusId, split: 'train', lora: { r: 4, alpha: 8 }, seqLen: 64, batchSize: 4, maxSteps: 3, seed: 3, device: 'webgpu' },
+    });
+    const adapted = await webgpuJob(api, adaptGenerator.id, 'decoder training step');
     const { generateSyntheticCorpus } = await api.query(GENERATE, { input: { ...input(ids), device: 'webgpu' } });
-    const ws = api.ws();
-    const events = (await api.collect(ws, `subscription($id: ID!) { jobEvents(id: $id) { seq kind status message } }`, { id: generateSyntheticCorpus.id })).map((e) => e.jobEvents);
-    await ws.dispose();
-    const job = await api.waitForJob(generateSyntheticCorpus.id);
-    if (job.status === 'SUCCEEDED') {
-      expect(job.result.documents).toBe(8);
-      const placement = events.filter((e) => e.kind === 'LOG' && e.message.startsWith('webgpu, decoder step with a KV cache (generation)'));
-      expect(placement).toHaveLength(1);
-      expect(placement[0]!.message).toMatch(/\(profiled run 2\): (\d+) of \1 nodes on webgpu; the run took /);
-    } else expect([job.status, job.error]).toEqual(['FAILED', expect.stringMatching(/webgpu/i)]);
+    const sampled = await webgpuJob(api, generateSyntheticCorpus.id, 'decoder step with a KV cache (generation)');
+    if (adapted.job.status === 'SUCCEEDED') {
+      expect(adapted.placement).toHaveLength(1);
+      expect(adapted.placement[0]).toMatch(/nodes on webgpu; \d+ on the CPU .*LogSoftmax ×1 .*; the run took /);
+      expect(sampled.job.status).toBe('SUCCEEDED');
+      expect(sampled.job.result.documents).toBe(8);
+      expect(sampled.placement).toHaveLength(1);
+      expect(sampled.placement[0]).toMatch(/: (\d+) of \1 nodes on webgpu; the run took /);
+    } else {
+      for (const { job } of [adapted, sampled]) expect([job.status, job.error]).toEqual(['FAILED', expect.stringMatching(/webgpu/i)]);
+    }
     expect((await fetch(`${server.url}/health`)).status).toBe(200);
   });
 
