@@ -9,7 +9,8 @@
  * numbers below are printed instead, marked "reference, not measured". Options: --iters N,
  * --warmup N, --no-torch, --only encoder,mlm,decoder,generate,bert-base (mlm: encoder.mlm, the
  * same encoder's masked-LM pre-training step), --gap MS (idle time after each call, default 300),
- * --device cpu|webgpu|cuda (the engine's; PyTorch stays on the CPU), --quick (encoder, decoder and
+ * --device cpu|webgpu|cuda (the engine's; PyTorch stays on the CPU; on a GPU each session's placement
+ * report is printed, src/engine/runtime/placement.ts), --quick (encoder, decoder and
  * generation only; 1 warm-up call, 3 timed), --contend (a competing training process runs beside
  * every configuration's calls: see Contender).
  * Method and results: docs/engine-benchmark.md.
@@ -20,6 +21,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { describePlacement, onPlacementReport } from '../src/engine/runtime/placement.js';
 import { DEVICES, type Device } from '../src/engine/runtime/session.js';
 import { encoderWorkloads, median, NEW, PROMPT, SECTIONS, TOKENS, workloads as buildWorkloads, type Workloads } from '../src/bench/engine-workloads.js';
 import { rerunWithMallocEnv } from '../src/bench/malloc-env.js';
@@ -274,6 +276,8 @@ async function main(): Promise<void> {
     `each configuration: ${a.warmup} warm-up calls each, then ${a.iters} engine calls alternating with ${a.iters} PyTorch calls; medians ` +
       `(BERT-base: 2 + 3, engine in a child process of its own for its peak RSS; generation: prompt ${PROMPT}, ${NEW} new tokens, greedy, KV cache)\n`,
   );
+  // On a GPU, where each session's nodes ran (runtime/placement.ts; not from BERT-base's child, whose stdout is the protocol)
+  if (DEVICE !== 'cpu') onPlacementReport((r) => console.log(`  placement: ${describePlacement(r)}`));
   const rows: Row[] = [];
   const tpeer = torch ? await Peer.start(torch.python, [path.join(PROJECT_ROOT, 'bench/pytorch/bench.py'), '--serve', '--prompt', String(PROMPT), '--new', String(NEW)], torch.env) : null;
   for (const section of SECTIONS) {
