@@ -3,7 +3,8 @@
 // it, and says so only in its verbose log on stderr. A session on a GPU device therefore profiles
 // its first runs (onnxruntime's own profiler: one event per node with its provider and time) and
 // hands a report to the listener set here: the nodes that ran on the CPU by op, what they and the
-// copies took, and how much of a run went to moving the feeds and fetches across.
+// copies took, how much of a run was spent outside onnxruntime's executor (copying feeds in and
+// fetches out, waiting for the device), and how many bytes crossed.
 import type { Device } from './session.js';
 
 /** The CPU nodes of one op type in the profiled run. */
