@@ -30,25 +30,23 @@ const device = (arg('--device') ?? 'cpu') as Device;
 if (!DEVICES.includes(device)) throw new Error(`--device must be one of ${DEVICES.join(', ')}`);
 const engine = { seed: 0, intraOpThreads: 2, device };
 
-interface Side {
-  run: () => Promise<string>;
-  ms: number[];
-  out?: string;
-}
-
-/** Alternates fed and frozen calls (1 warm-up each), then prints both medians. */
-async function compare(name: string, tokens: number, fed: Side, frozen: Side, same: (a: string, b: string) => boolean): Promise<void> {
+/**
+ * Alternates fed and frozen calls (1 warm-up each), then prints both medians and whether the
+ * last outputs agree.
+ */
+async function compare<T>(name: string, tokens: number, fed: () => Promise<T>, frozen: () => Promise<T>, same: (a: T, b: T) => boolean): Promise<void> {
+  const sides = [{ run: fed, ms: [] as number[], out: undefined as T | undefined }, { run: frozen, ms: [] as number[], out: undefined as T | undefined }];
   for (let i = 0; i <= iters; i++) {
-    for (const side of [fed, frozen]) {
+    for (const side of sides) {
       const t = performance.now();
       side.out = await side.run();
       if (i > 0) side.ms.push(performance.now() - t);
     }
   }
-  const [a, b] = [median(fed.ms), median(frozen.ms)];
+  const [a, b] = [median(sides[0]!.ms), median(sides[1]!.ms)];
   const rate = (ms: number) => ((tokens * 1000) / ms).toFixed(0).padStart(6);
   console.log(
-    `${name.padEnd(16)} fed ${a.toFixed(0).padStart(6)} ms ${rate(a)} tok/s | frozen ${b.toFixed(0).padStart(6)} ms ${rate(b)} tok/s | ${(a / b).toFixed(2)}× | same output: ${same(fed.out!, frozen.out!) ? 'yes' : 'NO'}`,
+    `${name.padEnd(16)} fed ${a.toFixed(0).padStart(6)} ms ${rate(a)} tok/s | frozen ${b.toFixed(0).padStart(6)} ms ${rate(b)} tok/s | ${(a / b).toFixed(2)}× | same output: ${same(sides[0]!.out!, sides[1]!.out!) ? 'yes' : 'NO'}`,
   );
 }
 
@@ -58,8 +56,8 @@ console.log(`weights fed vs frozen — device ${device}, 2 intra-op threads, 1 w
 for (const B of [1, 16]) {
   const ids = randomIds(B * PROMPT, 8000, 4 + B);
   const prompts = Array.from({ length: B }, (_, b) => Array.from(ids.subarray(b * PROMPT, (b + 1) * PROMPT)));
-  const side = (m: CausalLMModel): Side => ({ ms: [], run: async () => JSON.stringify((await generate(m, prompts, { maxNewTokens: NEW })).newTokens) });
-  await compare(`generate.b${B}`, B * NEW, side(decoders[0]!), side(decoders[1]!), (x, y) => x === y);
+  const run = (m: CausalLMModel) => async () => JSON.stringify((await generate(m, prompts, { maxNewTokens: NEW })).newTokens);
+  await compare(`generate.b${B}`, B * NEW, run(decoders[0]!), run(decoders[1]!), (x, y) => x === y);
 }
 for (const m of decoders) await m.dispose();
 
@@ -71,16 +69,8 @@ const fedEncoder = EncoderModel.fromConfig(encoderConfig, engine);
 // the same weights, frozen
 const frozenEncoder = new EncoderModel(encoderConfig, fedEncoder.params, { ...engine, frozen: true });
 const batch = { batchSize: 16, seqLen: 128, inputIds: randomIds(16 * 128, 30522, 1) };
-const logits = new Map<string, Float32Array>();
-const side = (m: EncoderModel, key: string): Side => ({
-  ms: [],
-  run: async () => {
-    logits.set(key, await m.forward(batch));
-    return key;
-  },
-});
-await compare('encoder.forward', 16 * 128, side(fedEncoder, 'fed'), side(frozenEncoder, 'frozen'), () => {
-  const { maxDiff, maxRef } = maxDifference(logits.get('frozen')!, logits.get('fed')!);
+await compare('encoder.forward', 16 * 128, () => fedEncoder.forward(batch), () => frozenEncoder.forward(batch), (fed, frozen) => {
+  const { maxDiff, maxRef } = maxDifference(frozen, fed);
   return maxDiff <= 1e-5 * maxRef;
 });
 await fedEncoder.dispose();

@@ -113,8 +113,6 @@ export function deviceAvailable(device: Device): boolean {
   return runtime().ort.listSupportedBackends().some((x) => x.name === device);
 }
 
-const bytesPer = (type: ort.Tensor.Type): number => ({ float64: 8, int64: 8, uint64: 8, float32: 4, int32: 4, uint32: 4, float16: 2, int16: 2, uint16: 2 })[type as string] ?? 1;
-
 function sameBits(a: TypedData, b: TypedData): boolean {
   if (a.byteLength !== b.byteLength) return false;
   const x = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
@@ -198,8 +196,8 @@ export class Session {
     const res = await this.inner.run(f, fetches as ort.InferenceSession.FetchesType);
     if (this.profiling) {
       const p = this.profiling;
-      p.feedBytes = Object.values(f).reduce((n, t) => n + t.size * bytesPer(t.type), 0);
-      p.fetchBytes = names.reduce((n, name) => n + res[name]!.size * bytesPer(res[name]!.type), 0);
+      p.feedBytes = Object.values(f).reduce((n, t) => n + (t.data as TypedData).byteLength, 0);
+      p.fetchBytes = names.reduce((n, name) => n + (res[name]!.data as TypedData).byteLength, 0);
       if (++p.runs >= PROFILED_RUNS) await this.endProfiling();
     }
     const out: Record<string, HostTensor> = {};

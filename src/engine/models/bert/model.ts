@@ -236,8 +236,7 @@ export class EncoderModel {
   /** Logits [batchSize, seqLen, numLabels (or vocab for masked-LM)], row-major. */
   async forward(batch: EncoderBatch): Promise<Float32Array> {
     if (!this.inferSession) {
-      const constants = weightConstants(this.options.frozen, this.params);
-      const bytes = constants ? this.getGraph().graph.toBytes(['logits'], { keepAllInputs: false, constants }) : this.onnxModels().inference;
+      const bytes = this.getGraph().graph.toBytes(['logits'], { keepAllInputs: false, constants: weightConstants(this.options.frozen, this.params) });
       this.inferSession = await Session.create(bytes, { ...this.sessionOptions(), name: `encoder ${this.head} inference` });
     }
     const out = await this.inferSession.run(this.feeds(batch, false), ['logits']);
