@@ -187,7 +187,7 @@ describe.each(DATABASES)('models (%s database)', (database) => {
 
   it('should train and tag on WebGPU, logging where the nodes ran, or fail naming WebGPU, never falling back to the CPU', async () => {
     const { trainNerModel } = await admin.query(TRAIN, { input: { name: 'gpu', corpusId, scratch: TINY, maxSteps: 2, device: 'webgpu' } });
-    const trained = await webgpuJob(admin, trainNerModel.id, 'encoder token-classification training step');
+    const trained = await webgpuJob(admin, trainNerModel.id, 'encoder token-classification training step with AdamW, weights on the device');
     expect((await admin.query(`query($id: ID!) { job(id: $id) { device } }`, { id: trainNerModel.id })).job.device).toBe('webgpu');
     // Holds on either kind of machine: with a WebGPU adapter (a GPU, or Mesa's software lavapipe)
     // the job trains there and its log says, after the second step, which nodes ran on the CPU
@@ -198,6 +198,9 @@ describe.each(DATABASES)('models (%s database)', (database) => {
     }
     expect(trained.placement).toHaveLength(1);
     expect(trained.placement[0]).toMatch(/: \d+ of \d+ nodes on webgpu; \d+ on the CPU .*LogSoftmax ×1 .*; the run took \d/);
+    // AdamW runs in the graph and the weights and moments stay on the device: a step fetches the
+    // loss and the gradient norm alone (no gradients: this model's are 0.57 MiB)
+    expect(/copying [\d.]+ MiB of feeds in and ([\d.]+) MiB of fetches out/.exec(trained.placement[0]!)?.[1]).toBe('0.0');
     // Tagging there too. The frozen model's weights are constants of its session, so the feeds are
     // the batch alone (ids, positions, types, mask: well under this model's 0.57 MiB of weights).
     const { annotateCorpus } = await admin.query(`mutation($m: ID!, $c: ID!) { annotateCorpus(modelId: $m, corpusId: $c, split: "dev", device: webgpu) { id } }`, { m: trained.job.result.modelId, c: corpusId });

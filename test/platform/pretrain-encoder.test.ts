@@ -112,7 +112,7 @@ describe('masked-LM pre-training of encoders (embedded database)', () => {
     const { pretrainModel } = await api.query(PRETRAIN, {
       input: { name: 'bert on webgpu', architecture: 'bert', corpusIds: [textCorpusId], size: SIZE, seqLen: 64, batchSize: 8, maxSteps: 3, learningRate: 0.003, device: 'webgpu' },
     });
-    const { job, placement } = await webgpuJob(api, pretrainModel.id, 'encoder masked-lm training step');
+    const { job, placement } = await webgpuJob(api, pretrainModel.id, 'encoder masked-lm training step with AdamW, weights on the device');
     if (job.status === 'SUCCEEDED') {
       expect(job.result.steps).toBe(3);
       expect(placement).toHaveLength(1);

@@ -111,7 +111,7 @@ describe.each(DATABASES)('synthetic notes (%s database)', (database) => {
     const { adaptGenerator } = await api.query(`mutation($input: AdaptGeneratorInput!) { adaptGenerator(input: $input) { id } }`, {
       input: { name: 'lora on webgpu', baseModelId: ids.generatorModelId, corpusId: ids.corpusId, split: 'train', lora: { r: 4, alpha: 8 }, seqLen: 64, batchSize: 4, maxSteps: 3, seed: 3, device: 'webgpu' },
     });
-    const adapted = await webgpuJob(api, adaptGenerator.id, 'decoder training step');
+    const adapted = await webgpuJob(api, adaptGenerator.id, 'decoder training step with AdamW, weights on the device');
     const { generateSyntheticCorpus } = await api.query(GENERATE, { input: { ...input(ids), device: 'webgpu' } });
     const sampled = await webgpuJob(api, generateSyntheticCorpus.id, 'decoder step with a KV cache (generation)');
     if (adapted.job.status === 'SUCCEEDED') {

@@ -172,6 +172,11 @@ export class Graph {
     return outputs;
   }
 
+  /** A Tensor for a value that `emit` produced (no autodiff record: not differentiable), e.g. to make it an output. */
+  value(name: string, dtype: DType, shape: Shape): Tensor {
+    return new Tensor(this, name, dtype, [...shape], null);
+  }
+
   /**
    * Record a differentiable op. `emit` writes its ONNX nodes and returns the output names
    * (default: one ONNX node of type `op` with `attrs`).

@@ -26,6 +26,8 @@ import { Session, type Device, type HostTensor } from '../runtime/index.js';
 import type { CausalLM, StepOutput } from '../generation/generate.js';
 import { Rng } from '../runtime/rng.js';
 import { assertNotFrozen, weightConstants } from './frozen.js';
+import { appendAdamW } from '../optim/adamw-graph.js';
+import { ResidentTraining, residentDeviceOutputs } from '../train/resident.js';
 
 export interface ParamSpec {
   name: string;
@@ -542,6 +544,30 @@ export class CausalLMModel<C extends DecoderConfig = DecoderConfig> implements C
       grads.set(n, buf);
     }
     return { loss: Number((out.loss!.data as Float32Array)[0]), grads };
+  }
+
+  /**
+   * Training with the trainable weights and AdamW's moments kept on the device
+   * (train/resident.ts): on WebGPU, the only device whose tensors onnxruntime-node keeps between
+   * runs; null elsewhere. The weights that do not train (a LoRA adapter's base) are constants of
+   * the session, sent to the device once.
+   */
+  async resident(): Promise<ResidentTraining<CausalBatch> | null> {
+    assertNotFrozen(this.options.frozen);
+    if (this.device !== 'webgpu') return null;
+    const names = this.trainableNames();
+    const specs = this.trainableSpecs();
+    const { graph } = buildTrainingGraph(this.family, this.config, this.lora, names, false); // a graph of its own: the update is appended to it
+    const outputs = appendAdamW(graph, specs.map((s) => ({ ...s, grad: `grad:${s.name}` })));
+    const training = new Set(names);
+    const fixed = new Map([...this.params].filter(([name]) => !training.has(name)));
+    const session = await Session.create(graph.toBytes(['loss', ...outputs], { keepAllInputs: false, constants: weightConstants(true, fixed) }), {
+      device: this.device,
+      memoryPattern: false,
+      name: `${SESSION_NAMES.train} with AdamW, weights on the device`,
+      deviceOutputs: residentDeviceOutputs(names),
+    });
+    return new ResidentTraining(session, specs, this.params, (batch) => ({ ...this.batchFeeds(batch, true), ...this.weightFeeds(session) }));
   }
 
   // --- generation with a KV cache (the CausalLM interface of generate()) ---

@@ -50,7 +50,6 @@ export class AdamW {
     grads: Map<string, Float32Array>,
     opts: { lr?: number; noDecay?: (name: string) => boolean; maxGradNorm?: number } = {},
   ): { gradNorm: number } {
-    const s = this.state;
     const names = [...params.keys()].filter((name) => grads.has(name));
     for (const name of names) {
       const n = grads.get(name)!.length;
@@ -59,27 +58,35 @@ export class AdamW {
     this.placeMoments(names, params);
     const clip = opts.maxGradNorm !== undefined && opts.maxGradNorm > 0;
     const gradNorm = clip ? globalNorm(names.map((name) => grads.get(name)!)) : NaN;
-    s.step++;
-    const lr = opts.lr ?? this.lr;
-    const scalars = {
-      b1: this.beta1,
-      b2: this.beta2,
-      stepSize: lr / (1 - this.beta1 ** s.step),
-      inv: 1 / Math.sqrt(1 - this.beta2 ** s.step),
-      eps: this.eps,
-      decay: 1,
-      gradScale: clip ? Math.min(1, opts.maxGradNorm! / (gradNorm + 1e-6)) : 1,
-    };
+    const step = this.advance(opts.lr);
+    const scalars = { ...step, gradScale: clip ? Math.min(1, opts.maxGradNorm! / (gradNorm + 1e-6)) : 1 };
     for (const name of names) {
-      scalars.decay = 1 - lr * (opts.noDecay?.(name) ? 0 : this.weightDecay);
+      scalars.decay = opts.noDecay?.(name) ? 1 : step.decay;
       const p = params.get(name)!;
       const g = grads.get(name)!;
-      const m = s.m.get(name)!;
+      const m = this.state.m.get(name)!;
       const slot = this.slots.get(m);
       if (slot) adamwSimd(slot, p, g, scalars);
-      else adamwScalar(p, g, m, s.v.get(name)!, scalars);
+      else adamwScalar(p, g, m, this.state.v.get(name)!, scalars);
     }
     return { gradNorm };
+  }
+
+  /**
+   * Count one more step and give its constants: the bias corrections at the new step count and
+   * the weight decay factor at learning rate `lr` (default: the current rate). `step` uses them;
+   * the on-device update (./adamw-graph.ts) is fed them.
+   */
+  advance(lr = this.lr): Omit<AdamWScalars, 'gradScale'> {
+    const t = ++this.state.step;
+    return {
+      b1: this.beta1,
+      b2: this.beta2,
+      stepSize: lr / (1 - this.beta1 ** t),
+      inv: 1 / Math.sqrt(1 - this.beta2 ** t),
+      eps: this.eps,
+      decay: 1 - lr * this.weightDecay,
+    };
   }
 
   /**

@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import type ort from 'onnxruntime-node';
+import { Graph } from '../graph/graph.js';
 import { cudaProblems, cudaProviderLibrary, cudaRuntimeDir } from './cuda.js';
 import { placementFromProfile, placementListener, type PlacementListener, type ProfileEvent } from './placement.js';
 
@@ -63,6 +64,11 @@ export interface SessionOptions {
   memoryPattern?: boolean;
   /** What the session computes, for its placement report (e.g. "encoder training step"). */
   name?: string;
+  /**
+   * Outputs that stay on the device (WebGPU only: onnxruntime-node keeps no other device's memory
+   * between runs); `runResident` returns them as DeviceTensors, to feed to a later run.
+   */
+  deviceOutputs?: readonly string[];
 }
 
 /**
@@ -100,6 +106,20 @@ function inferType(t: HostTensor): ort.Tensor.Type {
   return 'uint8';
 }
 
+/**
+ * A tensor left on the device by a run (an output named in `deviceOutputs`): feed it to a later
+ * run of a session on the same device, read it with `download`, and `dispose` it when done.
+ */
+export class DeviceTensor {
+  constructor(readonly inner: ort.Tensor) {}
+  get shape(): number[] {
+    return this.inner.dims.map(Number);
+  }
+  dispose(): void {
+    this.inner.dispose();
+  }
+}
+
 export function toOrt(t: HostTensor): ort.Tensor {
   const n = t.shape.reduce((a, b) => a * b, 1);
   if (n !== t.data.length) throw new Error(`tensor data has ${t.data.length} values for shape [${t.shape}]`);
@@ -111,6 +131,10 @@ export function deviceAvailable(device: Device): boolean {
   if (device === 'cpu') return true;
   if (device === 'cuda') return runtime().cudaProvider !== null;
   return runtime().ort.listSupportedBackends().some((x) => x.name === device);
+}
+
+function hostTensor(r: ort.Tensor): HostTensor {
+  return { data: r.data as TypedData, shape: r.dims.map(Number), dtype: r.type as HostTensor['dtype'] };
 }
 
 function sameBits(a: TypedData, b: TypedData): boolean {
@@ -151,6 +175,12 @@ export class Session {
       // forward pass was 5–9% slower.
       extra: { session: { intra_op: { allow_spinning: '1' }, force_spinning_stop: '1' } },
     };
+    if (opts.deviceOutputs?.length) {
+      // onnxruntime-node binds device outputs to WebGPU's allocator only; a CUDA "gpu-buffer"
+      // output would not be one (see docs/gpu.md)
+      if (device !== 'webgpu') throw new Error(`outputs can stay on the device only on 'webgpu' (onnxruntime-node keeps no ${device} memory between runs)`);
+      options.preferredOutputLocation = Object.fromEntries(opts.deviceOutputs.map((n) => [n, 'gpu-buffer' as const]));
+    }
     // On a GPU device, where a placement listener is set, profile the first runs (see placement.ts).
     const report = device !== 'cpu' ? placementListener() : undefined;
     let profiling: Profiling | undefined;
@@ -184,22 +214,8 @@ export class Session {
    * onnxruntime writes into (no fresh allocation per step); other outputs come back new.
    */
   async run(feeds: Record<string, HostTensor>, outputs?: string[], into: Record<string, HostTensor> = {}): Promise<Record<string, HostTensor>> {
-    const f: Record<string, ort.Tensor> = {};
-    for (const name of this.inner.inputNames) {
-      const t = feeds[name];
-      if (!t) throw new Error(`missing input '${name}'; the model takes: ${this.inner.inputNames.join(', ')}`);
-      f[name] = toOrt(t);
-    }
     const names = outputs ?? [...this.inner.outputNames];
-    const fetches: Record<string, ort.Tensor | null> = {};
-    for (const n of names) fetches[n] = into[n] ? toOrt(into[n]!) : null;
-    const res = await this.inner.run(f, fetches as ort.InferenceSession.FetchesType);
-    if (this.profiling) {
-      const p = this.profiling;
-      p.feedBytes = Object.values(f).reduce((n, t) => n + (t.data as TypedData).byteLength, 0);
-      p.fetchBytes = names.reduce((n, name) => n + (res[name]!.data as TypedData).byteLength, 0);
-      if (++p.runs >= PROFILED_RUNS) await this.endProfiling();
-    }
+    const res = await this.execute(feeds, names, into);
     const out: Record<string, HostTensor> = {};
     for (const n of names) {
       const r = res[n]!;
@@ -217,9 +233,46 @@ export class Session {
         out[n] = { data: pre.data, shape: r.dims.map(Number), dtype: r.type as HostTensor['dtype'] };
         continue;
       }
-      out[n] = { data: r.data as TypedData, shape: r.dims.map(Number), dtype: r.type as HostTensor['dtype'] };
+      out[n] = hostTensor(r);
     }
     return out;
+  }
+
+  /**
+   * Run with feeds on the host or on the device; the outputs named in the session's
+   * `deviceOutputs` come back as DeviceTensors (the caller disposes them), the others as host tensors.
+   */
+  async runResident(feeds: Record<string, HostTensor | DeviceTensor>, outputs: string[]): Promise<{ host: Record<string, HostTensor>; device: Record<string, DeviceTensor> }> {
+    const res = await this.execute(feeds, outputs, {});
+    const host: Record<string, HostTensor> = {};
+    const device: Record<string, DeviceTensor> = {};
+    for (const n of outputs) {
+      const r = res[n]!;
+      if (r.location === 'gpu-buffer') device[n] = new DeviceTensor(r);
+      else host[n] = hostTensor(r);
+    }
+    return { host, device };
+  }
+
+  private async execute(feeds: Record<string, HostTensor | DeviceTensor>, names: string[], into: Record<string, HostTensor>): Promise<ort.InferenceSession.ReturnType> {
+    const f: Record<string, ort.Tensor> = {};
+    for (const name of this.inner.inputNames) {
+      const t = feeds[name];
+      if (!t) throw new Error(`missing input '${name}'; the model takes: ${this.inner.inputNames.join(', ')}`);
+      f[name] = t instanceof DeviceTensor ? t.inner : toOrt(t);
+    }
+    const fetches: Record<string, ort.Tensor | null> = {};
+    for (const n of names) fetches[n] = into[n] ? toOrt(into[n]!) : null;
+    const res = await this.inner.run(f, fetches as ort.InferenceSession.FetchesType);
+    if (this.profiling) {
+      // bytes that crossed between host and device: device tensors do not
+      const bytes = (ts: ort.Tensor[]) => ts.reduce((n, t) => n + (t.location === 'cpu' ? (t.data as TypedData).byteLength : 0), 0);
+      const p = this.profiling;
+      p.feedBytes = bytes(Object.values(f));
+      p.fetchBytes = bytes(names.map((n) => res[n]!));
+      if (++p.runs >= PROFILED_RUNS) await this.endProfiling();
+    }
+    return res;
   }
 
   /**
@@ -249,4 +302,31 @@ export class Session {
     if (this.profiling) await this.endProfiling();
     await this.inner.release();
   }
+}
+
+/** One identity session per device and rank: what reads device tensors back to the host. */
+const readers = new Map<string, Promise<Session>>();
+
+/**
+ * Copy float32 device tensors to the host (through a session on their device: onnxruntime-node
+ * has no direct download of a device tensor, and reading one's data aborted the process).
+ */
+export async function download(device: Device, tensors: readonly DeviceTensor[]): Promise<Float32Array[]> {
+  const out: Float32Array[] = [];
+  for (const t of tensors) {
+    const rank = t.shape.length;
+    const key = `${device}:${rank}`;
+    let reader = readers.get(key);
+    if (!reader) {
+      const g = new Graph(`read-rank-${rank}`);
+      const x = g.input('x', 'float32', Array.from({ length: rank }, (_, i) => `d${i}`));
+      g.output(g.value(g.emit('Identity', [x])[0]!, 'float32', x.shape), 'y');
+      reader = Session.create(g.toBytes(['y']), { device, name: 'read back to the host' });
+      readers.set(key, reader);
+      reader.catch(() => readers.delete(key));
+    }
+    const r = await (await reader).runResident({ x: t }, ['y']);
+    out.push(r.host.y!.data as Float32Array);
+  }
+  return out;
 }

@@ -9,6 +9,7 @@ import { AdamW, GradAccumulator } from '../optim/adamw.js';
 import { scheduledLr } from '../optim/schedule.js';
 import type { ScheduleKind } from '../optim/schedule.js';
 import { Rng } from '../runtime/rng.js';
+import type { ResidentTraining } from './resident.js';
 import { latestCheckpoint, loadBestWeights, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import type { TrainerState } from './checkpoint.js';
 
@@ -22,6 +23,12 @@ export interface Trainable<B> {
   lossAndGrads(batch: B): Promise<{ loss: number; grads: Map<string, Float32Array> }>;
   /** The generator of dropout masks, when the model has dropout: checkpointed with the run. */
   readonly dropoutRng?: Rng;
+  /**
+   * Training with the weights and AdamW's moments kept on the device, where the model's device
+   * can hold tensors between runs (WebGPU), else null. The loop uses it when a step is one
+   * micro-batch (gradient accumulation sums gradients on the host).
+   */
+  resident?(): Promise<ResidentTraining<B> | null>;
 }
 
 /** The training examples of one epoch, served as batches. */
@@ -186,55 +193,80 @@ export async function trainLoop<B>(model: Trainable<B>, source: BatchSource<B>, 
 
   const acc = new GradAccumulator();
   const schedule = { kind: c.schedule, warmupSteps: config.warmupSteps ?? Math.round((config.warmupRatio ?? 0) * totalSteps), totalSteps };
-  while (state.step < totalSteps && !state.stoppedEarly) {
-    hooks.signal?.throwIfAborted();
-    acc.reset();
-    let lossSum = 0;
-    let micro = 0;
-    let single: Map<string, Float32Array> | null = null;
-    while (micro < c.gradAccumSteps && state.batchInEpoch < batchesPerEpoch) {
-      const indices = state.order.slice(state.batchInEpoch * c.batchSize, (state.batchInEpoch + 1) * c.batchSize);
-      const { loss, grads } = await model.lossAndGrads(source.batch(indices, rng));
-      if (!Number.isFinite(loss)) throw new NonFiniteLossError(state.step + 1, loss, lastCheckpoint);
-      if (c.gradAccumSteps === 1) single = grads; // no copy: the model's reused gradient buffers
-      else acc.add(grads);
-      lossSum += loss;
-      micro++;
-      state.batchInEpoch++;
-    }
-    const grads = single ?? acc.finish(1 / micro);
-    const lr = scheduledLr(c.lr, state.step, schedule);
-    const { gradNorm } = opt.step(model.params, grads, { lr, maxGradNorm: c.maxGradNorm });
-    state.step++;
-    const loss = lossSum / micro;
-    state.losses.push(loss);
-    if (state.batchInEpoch >= batchesPerEpoch) {
-      state.epoch++;
-      state.batchInEpoch = 0;
-      state.order = rng.permutation(source.size);
-    }
-    state.rngState = rng.state;
-    state.dropoutRngState = model.dropoutRng?.state ?? null;
-    const validated = Boolean(hooks.validate) && (state.batchInEpoch === 0 || state.step === totalSteps || (validateEvery > 0 && state.step % validateEvery === 0));
-    if (validated) {
-      const score = await hooks.validate!({ step: state.step, epoch: state.epoch });
-      validations.push({ step: state.step, epoch: state.epoch, score });
-      if (state.bestStep === undefined || score > state.bestScore!) {
-        state.bestStep = state.step;
-        state.bestScore = score;
-        state.sinceBest = 0;
-        best = snapshot();
+  const resident = c.gradAccumSteps === 1 ? ((await model.resident?.()) ?? null) : null;
+  /** The step whose device weights and moments the host copies hold (resident training). */
+  let pulledAt = state.step;
+  const pull = async (): Promise<void> => {
+    if (resident && pulledAt !== state.step) await resident.pull(opt.state);
+    pulledAt = state.step;
+  };
+  try {
+    while (state.step < totalSteps && !state.stoppedEarly) {
+      hooks.signal?.throwIfAborted();
+      acc.reset();
+      let lossSum = 0;
+      let micro = 0;
+      let single: Map<string, Float32Array> | null = null;
+      const lr = scheduledLr(c.lr, state.step, schedule);
+      let gradNorm: number;
+      if (resident) {
+        const indices = state.order.slice(state.batchInEpoch * c.batchSize, (state.batchInEpoch + 1) * c.batchSize);
+        const r = await resident.step(source.batch(indices, rng), opt.advance(lr), c.maxGradNorm, opt.state);
+        if (!Number.isFinite(r.loss)) throw new NonFiniteLossError(state.step + 1, r.loss, lastCheckpoint);
+        lossSum = r.loss;
+        micro = 1;
+        state.batchInEpoch++;
+        gradNorm = r.gradNorm;
       } else {
-        state.sinceBest = (state.sinceBest ?? 0) + 1;
-        if (patience && state.sinceBest >= patience) state.stoppedEarly = true;
+        while (micro < c.gradAccumSteps && state.batchInEpoch < batchesPerEpoch) {
+          const indices = state.order.slice(state.batchInEpoch * c.batchSize, (state.batchInEpoch + 1) * c.batchSize);
+          const { loss, grads } = await model.lossAndGrads(source.batch(indices, rng));
+          if (!Number.isFinite(loss)) throw new NonFiniteLossError(state.step + 1, loss, lastCheckpoint);
+          if (c.gradAccumSteps === 1) single = grads; // no copy: the model's reused gradient buffers
+          else acc.add(grads);
+          lossSum += loss;
+          micro++;
+          state.batchInEpoch++;
+        }
+        const grads = single ?? acc.finish(1 / micro);
+        gradNorm = opt.step(model.params, grads, { lr, maxGradNorm: c.maxGradNorm }).gradNorm;
+      }
+      state.step++;
+      const loss = lossSum / micro;
+      state.losses.push(loss);
+      if (state.batchInEpoch >= batchesPerEpoch) {
+        state.epoch++;
+        state.batchInEpoch = 0;
+        state.order = rng.permutation(source.size);
+      }
+      state.rngState = rng.state;
+      state.dropoutRngState = model.dropoutRng?.state ?? null;
+      const validated = Boolean(hooks.validate) && (state.batchInEpoch === 0 || state.step === totalSteps || (validateEvery > 0 && state.step % validateEvery === 0));
+      if (validated) {
+        await pull();
+        const score = await hooks.validate!({ step: state.step, epoch: state.epoch });
+        validations.push({ step: state.step, epoch: state.epoch, score });
+        if (state.bestStep === undefined || score > state.bestScore!) {
+          state.bestStep = state.step;
+          state.bestScore = score;
+          state.sinceBest = 0;
+          best = snapshot();
+        } else {
+          state.sinceBest = (state.sinceBest ?? 0) + 1;
+          if (patience && state.sinceBest >= patience) state.stoppedEarly = true;
+        }
+      }
+      hooks.onProgress?.({ step: state.step, totalSteps, epoch: state.epoch, loss, lr, gradNorm, percent: (100 * state.step) / totalSteps });
+      const every = config.checkpointEverySteps;
+      if (config.checkpointDir && ((every && state.step % every === 0) || state.step === totalSteps || validated || state.stoppedEarly)) {
+        // the best weights go into the checkpoint too once the model has moved on from them
+        await pull();
+        lastCheckpoint = await saveCheckpoint(config.checkpointDir, model, opt, state, state.bestStep !== undefined && state.bestStep !== state.step ? best : null);
       }
     }
-    hooks.onProgress?.({ step: state.step, totalSteps, epoch: state.epoch, loss, lr, gradNorm, percent: (100 * state.step) / totalSteps });
-    const every = config.checkpointEverySteps;
-    if (config.checkpointDir && ((every && state.step % every === 0) || state.step === totalSteps || validated || state.stoppedEarly)) {
-      // the best weights go into the checkpoint too once the model has moved on from them
-      lastCheckpoint = await saveCheckpoint(config.checkpointDir, model, opt, state, state.bestStep !== undefined && state.bestStep !== state.step ? best : null);
-    }
+    await pull();
+  } finally {
+    await resident?.dispose();
   }
   if (best && state.bestStep !== state.step) for (const [name, w] of best) model.params.get(name)!.set(w);
   return { steps: state.step, losses: state.losses, checkpoint: lastCheckpoint, validations, bestStep: state.bestStep ?? null, stoppedEarly: Boolean(state.stoppedEarly) };

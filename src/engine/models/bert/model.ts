@@ -6,8 +6,10 @@ import { join } from 'node:path';
 import { readSafetensors, writeSafetensors } from '../../io/safetensors.js';
 import type { NamedTensor } from '../../io/safetensors.js';
 import { Rng } from '../../runtime/rng.js';
+import { appendAdamW } from '../../optim/adamw-graph.js';
 import { Session } from '../../runtime/session.js';
 import type { Device, HostTensor } from '../../runtime/session.js';
+import { ResidentTraining, residentDeviceOutputs } from '../../train/resident.js';
 import { encoderConfigJson, parseEncoderConfig } from './config.js';
 import type { EncoderConfig, EncoderModelType } from './config.js';
 import { assertNotFrozen, weightConstants } from '../frozen.js';
@@ -257,15 +259,8 @@ export class EncoderModel {
     return out;
   }
 
-  /**
-   * Mean cross-entropy over labels != -100 and its gradient for every parameter, in training
-   * mode: dropout (config's probabilities) with fresh masks from `dropoutRng`, unless
-   * `dropout: false`.
-   */
-  async lossAndGrads(batch: EncoderBatch, opts: { dropout?: boolean } = {}): Promise<LossAndGrads> {
-    assertNotFrozen(this.options.frozen);
-    const g = this.getGraph();
-    this.trainSession ??= await Session.create(g.graph.toBytes(g.lossOutputs, { keepAllInputs: false }), { ...this.sessionOptions(), memoryPattern: false, name: `encoder ${this.head} training step` });
+  /** A training step's feeds: the batch with its labels, the weights, and fresh dropout masks (unless `dropout: false`). */
+  private trainingFeeds(batch: EncoderBatch, g: EncoderGraph, opts: { dropout?: boolean }): Record<string, HostTensor> {
     const feeds = this.feeds(batch, true);
     const { batchSize: B, seqLen: T } = batch;
     for (const site of g.dropout) {
@@ -281,6 +276,47 @@ export class EncoderModel {
       feeds[site.name] = { data: keep, shape, dtype: 'bool' };
     }
     if (g.dropout.length) feeds.dropout_on = { data: Float32Array.of(opts.dropout === false ? 0 : 1), shape: [] };
+    return feeds;
+  }
+
+  /**
+   * Training with the weights and AdamW's moments kept on the device (train/resident.ts): on
+   * WebGPU, the only device whose tensors onnxruntime-node keeps between runs; null elsewhere.
+   * Its session runs the training graph with the update appended; the word embeddings' row
+   * gradient (token classification) is scattered into the table there, not on the host.
+   */
+  async resident(): Promise<ResidentTraining<EncoderBatch> | null> {
+    assertNotFrozen(this.options.frozen);
+    if (this.device !== 'webgpu') return null;
+    const g = buildEncoderGraph(this.config, this.head, { contribOps: this.options.contribOps ?? false }); // a graph of its own: the update is appended to it
+    const gradient = (s: ParamSpec): string => {
+      const rows = g.rowGrads.find((r) => r.param === s.name);
+      if (!rows) return `grad:${s.name}`;
+      const [zeros] = g.graph.emit('ConstantOfShape', [g.graph.ints(s.shape)]);
+      const [at] = g.graph.emit('Unsqueeze', ['input_ids', g.graph.ints([-1])]);
+      return g.graph.emit('ScatterND', [zeros!, at!, rows.output], 1, { reduction: 'add' })[0]!;
+    };
+    const outputs = appendAdamW(g.graph, this.specs.map((s) => ({ name: s.name, shape: s.shape, grad: gradient(s) })));
+    const session = await Session.create(g.graph.toBytes(['loss', ...outputs], { keepAllInputs: false }), {
+      ...this.sessionOptions(),
+      memoryPattern: false,
+      name: `encoder ${this.head} training step with AdamW, weights on the device`,
+      deviceOutputs: residentDeviceOutputs(this.specs.map((s) => s.name)),
+    });
+    return new ResidentTraining(session, this.specs, this.params, (batch) => this.trainingFeeds(batch, g, {}));
+  }
+
+  /**
+   * Mean cross-entropy over labels != -100 and its gradient for every parameter, in training
+   * mode: dropout (config's probabilities) with fresh masks from `dropoutRng`, unless
+   * `dropout: false`.
+   */
+  async lossAndGrads(batch: EncoderBatch, opts: { dropout?: boolean } = {}): Promise<LossAndGrads> {
+    assertNotFrozen(this.options.frozen);
+    const g = this.getGraph();
+    this.trainSession ??= await Session.create(g.graph.toBytes(g.lossOutputs, { keepAllInputs: false }), { ...this.sessionOptions(), memoryPattern: false, name: `encoder ${this.head} training step` });
+    const feeds = this.trainingFeeds(batch, g, opts);
+    const { batchSize: B, seqLen: T } = batch;
     const into: Record<string, HostTensor> = {};
     const rowGrad = new Map(g.rowGrads.map((r) => [r.param, r.output]));
     const C = this.config.hiddenSize;
