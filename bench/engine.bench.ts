@@ -107,8 +107,8 @@ async function serve(): Promise<void> {
       say({ names: w.names });
     } else if (msg.run) {
       const t = performance.now();
-      await w!.get(msg.run).run();
-      say({ ms: performance.now() - t });
+      const steps = (await w!.get(msg.run).run()) ?? 1;
+      say({ ms: (performance.now() - t) / steps });
     } else if (msg.detail) say({ detail: w!.get(msg.detail).detail?.() ?? '', peakRssMiB: peakRssMiB() });
     else if (msg.quit) break;
   }

@@ -13,7 +13,7 @@ import { Rng } from '../engine/runtime/rng.js';
 import type { Device } from '../engine/runtime/session.js';
 import type { Trainable } from '../engine/train/loop.js';
 import { MaskedLmBatches, packWindows } from '../engine/train/mlm.js';
-import type { ResidentTraining } from '../engine/train/resident.js';
+import type { DeviceTraining } from '../engine/train/device-training.js';
 
 /** What every workload's model is built with. */
 export interface EngineOptions {
@@ -57,9 +57,13 @@ export function randomIds(n: number, V: number, seed: number): Int32Array {
   return out;
 }
 
-/** One timed call per `run`; `detail` explains the last `calls` measured calls (default 5; e.g. forward+backward vs AdamW). */
+/**
+ * One timed call per `run`, which may take several steps (a looped training run): it returns how
+ * many (default 1) and a call's time counts per step. `detail` explains the last `calls` measured
+ * calls (default 5; e.g. forward+backward vs AdamW).
+ */
 export interface Workload {
-  run: () => Promise<void>;
+  run: () => Promise<number | void>;
   detail?: (calls?: number) => string;
   /** Frees what the workload holds besides its model. */
   release?: () => Promise<void>;
@@ -120,23 +124,31 @@ function mlmWorkloads(engine: EngineOptions, dims: EncoderDims): Workloads {
 }
 
 /**
- * One training step on the next batch, as the training loop takes it: where the device keeps
+ * Training steps on the next batch, as the training loop takes them: where the device keeps
  * tensors between runs (WebGPU), one run with AdamW in the graph and the weights and moments on
- * the device; elsewhere loss and gradients, then the host's AdamW, timing the two halves.
+ * the device; on CUDA one looped run of its most steps (train/looped.ts); on the CPU loss and
+ * gradients, then the host's AdamW, timing the two halves.
  */
 function trainWorkload<Batch>(model: Trainable<Batch>, nextBatch: () => Batch): Workload {
   const opt = new AdamW({ lr: 1e-4 });
   const lgs: number[] = [];
   const oss: number[] = [];
-  let resident: Promise<ResidentTraining<Batch> | null> | undefined;
+  let onDevice: Promise<DeviceTraining<Batch> | null> | undefined;
+  /** Steps per looped run, once one ran. */
+  let looped = 0;
   return {
     run: async () => {
       const batch = nextBatch();
-      resident ??= model.resident?.() ?? Promise.resolve(null);
-      const onDevice = await resident;
-      if (onDevice) {
-        await onDevice.step(batch, opt.advance(), 0, opt.state);
-        return;
+      onDevice ??= model.deviceTraining?.() ?? Promise.resolve(null);
+      const training = await onDevice;
+      if (training?.kind === 'resident') {
+        await training.step(batch, opt.advance(), 0, opt.state);
+        return 1;
+      }
+      if (training?.kind === 'looped') {
+        const k = (looped = training.maxSteps);
+        await training.steps(new Array<Batch>(k).fill(batch), Array.from({ length: k }, () => opt.advance()), 0, opt.state);
+        return k;
       }
       let t = performance.now();
       const { grads } = await model.lossAndGrads(batch);
@@ -144,9 +156,13 @@ function trainWorkload<Batch>(model: Trainable<Batch>, nextBatch: () => Batch): 
       t = performance.now();
       opt.step(model.params, grads);
       oss.push(performance.now() - t);
+      return 1;
     },
-    detail: (calls = 5) => (lgs.length ? `forward+backward ${median(lgs.slice(-calls)).toFixed(0)} ms, AdamW ${median(oss.slice(-calls)).toFixed(0)} ms` : 'AdamW in the graph, weights and moments on the device'),
-    release: async () => void (await (await resident)?.dispose()),
+    detail: (calls = 5) => {
+      if (lgs.length) return `forward+backward ${median(lgs.slice(-calls)).toFixed(0)} ms, AdamW ${median(oss.slice(-calls)).toFixed(0)} ms`;
+      return looped ? `AdamW in the graph, ${looped} steps per run, the time per step` : 'AdamW in the graph, weights and moments on the device';
+    },
+    release: async () => void (await (await onDevice)?.dispose()),
   };
 }
 
@@ -215,8 +231,8 @@ export async function timeSections(sections: readonly string[], engine: EngineOp
         const ms: number[] = [];
         for (let i = 0; i < opts.iters; i++) {
           const t = performance.now();
-          await w.get(name).run();
-          ms.push(performance.now() - t);
+          const steps = (await w.get(name).run()) ?? 1;
+          ms.push((performance.now() - t) / steps);
         }
         const m = median(ms);
         const detail = w.get(name).detail?.(opts.iters);

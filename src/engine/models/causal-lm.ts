@@ -26,8 +26,7 @@ import { Session, type Device, type HostTensor } from '../runtime/index.js';
 import type { CausalLM, StepOutput } from '../generation/generate.js';
 import { Rng } from '../runtime/rng.js';
 import { assertNotFrozen, weightConstants } from './frozen.js';
-import { appendAdamW } from '../optim/adamw-graph.js';
-import { ResidentTraining, residentDeviceOutputs } from '../train/resident.js';
+import { createDeviceTraining, deviceTrainingKind, type DeviceTraining } from '../train/device-training.js';
 
 export interface ParamSpec {
   name: string;
@@ -547,27 +546,25 @@ export class CausalLMModel<C extends DecoderConfig = DecoderConfig> implements C
   }
 
   /**
-   * Training with the trainable weights and AdamW's moments kept on the device
-   * (train/resident.ts): on WebGPU, the only device whose tensors onnxruntime-node keeps between
-   * runs; null elsewhere. The weights that do not train (a LoRA adapter's base) are constants of
-   * the session, sent to the device once.
+   * Training with AdamW in the graph and the trainable weights and moments where the device works
+   * (train/device-training.ts): by default as the model's device calls for (WebGPU resident,
+   * CUDA looped; null on the CPU, which keeps the host's AdamW). The weights that do not train
+   * (a LoRA adapter's base) are constants of the session, sent to the device once.
    */
-  async resident(): Promise<ResidentTraining<CausalBatch> | null> {
+  async deviceTraining(kind = deviceTrainingKind(this.device)): Promise<DeviceTraining<CausalBatch> | null> {
     assertNotFrozen(this.options.frozen);
-    if (this.device !== 'webgpu') return null;
+    if (!kind) return null;
     const names = this.trainableNames();
-    const specs = this.trainableSpecs();
-    const { graph } = buildTrainingGraph(this.family, this.config, this.lora, names, false); // a graph of its own: the update is appended to it
-    const outputs = appendAdamW(graph, specs.map((s) => ({ ...s, grad: `grad:${s.name}` })));
     const training = new Set(names);
-    const fixed = new Map([...this.params].filter(([name]) => !training.has(name)));
-    const session = await Session.create(graph.toBytes(['loss', ...outputs], { keepAllInputs: false, constants: weightConstants(true, fixed) }), {
-      device: this.device,
-      memoryPattern: false,
-      name: `${SESSION_NAMES.train} with AdamW, weights on the device`,
-      deviceOutputs: residentDeviceOutputs(names),
+    const { graph } = buildTrainingGraph(this.family, this.config, this.lora, names, this.contrib()); // a copy of its own: the update is appended to it
+    return createDeviceTraining(kind, {
+      graph,
+      trainable: this.trainableSpecs().map((s) => ({ ...s, grad: `grad:${s.name}` })),
+      fixed: this.allSpecs().filter((s) => !training.has(s.name)),
+      params: this.params,
+      batchFeeds: (batch: CausalBatch) => this.batchFeeds(batch, true),
+      session: { device: this.device, ...(this.options.intraOpThreads ? { intraOpThreads: this.options.intraOpThreads } : {}), name: SESSION_NAMES.train },
     });
-    return new ResidentTraining(session, specs, this.params, (batch) => ({ ...this.batchFeeds(batch, true), ...this.weightFeeds(session) }));
   }
 
   // --- generation with a KV cache (the CausalLM interface of generate()) ---

@@ -24,7 +24,8 @@ export type AttrValue =
   | { kind: 'string'; value: string }
   | { kind: 'floats'; value: number[] }
   | { kind: 'ints'; value: number[] }
-  | { kind: 'tensor'; value: TensorData };
+  | { kind: 'tensor'; value: TensorData }
+  | { kind: 'graph'; value: GraphData };
 
 export interface NodeData {
   opType: string;
@@ -49,18 +50,22 @@ export interface ValueInfo {
   shape: Dim[];
 }
 
-export interface ModelData {
+/** A graph: a model's, or a subgraph (a Loop's body) that may read the enclosing graph's values by name. */
+export interface GraphData {
   graphName: string;
   nodes: NodeData[];
   inputs: ValueInfo[];
   outputs: ValueInfo[];
   initializers: TensorData[];
+}
+
+export interface ModelData extends GraphData {
   /** Default-domain opset; com.microsoft is imported at version 1 when any node uses it. */
   opset: number;
   irVersion?: number;
 }
 
-const ATTR_TYPE = { float: 1, int: 2, string: 3, tensor: 4, floats: 6, ints: 7 } as const;
+const ATTR_TYPE = { float: 1, int: 2, string: 3, tensor: 4, graph: 5, floats: 6, ints: 7 } as const;
 
 function writeTensor(w: ProtoWriter, t: TensorData): void {
   if (t.dims.length) w.packedInts(1, t.dims);
@@ -98,6 +103,9 @@ function writeAttribute(w: ProtoWriter, name: string, a: AttrValue): void {
     case 'tensor':
       w.message(5, (t) => writeTensor(t, a.value));
       break;
+    case 'graph':
+      w.message(6, (g) => writeGraph(g, a.value));
+      break;
     case 'floats':
       w.packedFloats(7, a.value);
       break;
@@ -117,18 +125,25 @@ function writeNode(w: ProtoWriter, n: NodeData): void {
   if (n.domain) w.string(7, n.domain);
 }
 
+function writeGraph(g: ProtoWriter, d: GraphData): void {
+  for (const n of d.nodes) g.message(1, (nw) => writeNode(nw, n));
+  g.string(2, d.graphName);
+  for (const t of d.initializers) g.message(5, (tw) => writeTensor(tw, t));
+  for (const v of d.inputs) g.message(11, (vw) => writeValueInfo(vw, v));
+  for (const v of d.outputs) g.message(12, (vw) => writeValueInfo(vw, v));
+}
+
+/** Whether any node of the graph or its subgraphs is of `domain`. */
+function usesDomain(d: GraphData, domain: string): boolean {
+  return d.nodes.some((n) => n.domain === domain || Object.values(n.attributes ?? {}).some((a) => a.kind === 'graph' && usesDomain(a.value, domain)));
+}
+
 export function encodeModel(m: ModelData): Uint8Array {
   const w = new ProtoWriter();
   w.int(1, m.irVersion ?? 8);
   w.string(2, 'deid-synth-engine');
-  w.message(7, (g) => {
-    for (const n of m.nodes) g.message(1, (nw) => writeNode(nw, n));
-    g.string(2, m.graphName);
-    for (const t of m.initializers) g.message(5, (tw) => writeTensor(tw, t));
-    for (const v of m.inputs) g.message(11, (vw) => writeValueInfo(vw, v));
-    for (const v of m.outputs) g.message(12, (vw) => writeValueInfo(vw, v));
-  });
+  w.message(7, (g) => writeGraph(g, m));
   w.message(8, (o) => o.string(1, '').int(2, m.opset));
-  if (m.nodes.some((n) => n.domain === 'com.microsoft')) w.message(8, (o) => o.string(1, 'com.microsoft').int(2, 1));
+  if (usesDomain(m, 'com.microsoft')) w.message(8, (o) => o.string(1, 'com.microsoft').int(2, 1));
   return w.finish();
 }

@@ -184,7 +184,7 @@ export async function measureHeldOut(modelDir: string, texts: string[], options:
 
 /** A decoder as the training loop sees it: its trainable weights (all, or only a LoRA adapter's). */
 export function decoderTrainable(model: CausalLMModel): Trainable<CausalBatch> {
-  return { specs: model.trainableSpecs(), params: model.params, lossAndGrads: (batch) => model.lossAndGrads(batch), resident: () => model.resident() };
+  return { specs: model.trainableSpecs(), params: model.params, lossAndGrads: (batch) => model.lossAndGrads(batch), deviceTraining: () => model.deviceTraining() };
 }
 
 /** A token stream cut into windows of T tokens: causal-LM examples whose labels are their inputs (the model shifts them). */

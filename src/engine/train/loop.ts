@@ -9,7 +9,7 @@ import { AdamW, GradAccumulator } from '../optim/adamw.js';
 import { scheduledLr } from '../optim/schedule.js';
 import type { ScheduleKind } from '../optim/schedule.js';
 import { Rng } from '../runtime/rng.js';
-import type { ResidentTraining } from './resident.js';
+import type { DeviceTraining } from './device-training.js';
 import { latestCheckpoint, loadBestWeights, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import type { TrainerState } from './checkpoint.js';
 
@@ -24,11 +24,11 @@ export interface Trainable<B> {
   /** The generator of dropout masks, when the model has dropout: checkpointed with the run. */
   readonly dropoutRng?: Rng;
   /**
-   * Training with the weights and AdamW's moments kept on the device, where the model's device
-   * can hold tensors between runs (WebGPU), else null. The loop uses it when a step is one
-   * micro-batch (gradient accumulation sums gradients on the host).
+   * Training with AdamW in the graph and the weights and moments where the model's device works
+   * (device-training.ts), or null for the host's AdamW (the CPU). The loop uses it when a step is
+   * one micro-batch (gradient accumulation sums gradients on the host).
    */
-  resident?(): Promise<ResidentTraining<B> | null>;
+  deviceTraining?(): Promise<DeviceTraining<B> | null>;
 }
 
 /** The training examples of one epoch, served as batches. */
@@ -193,80 +193,92 @@ export async function trainLoop<B>(model: Trainable<B>, source: BatchSource<B>, 
 
   const acc = new GradAccumulator();
   const schedule = { kind: c.schedule, warmupSteps: config.warmupSteps ?? Math.round((config.warmupRatio ?? 0) * totalSteps), totalSteps };
-  const resident = c.gradAccumSteps === 1 ? ((await model.resident?.()) ?? null) : null;
-  /** The step whose device weights and moments the host copies hold (resident training). */
+  const onDevice = c.gradAccumSteps === 1 ? ((await model.deviceTraining?.()) ?? null) : null;
+  /** The step whose weights and moments the host copies hold (resident training keeps them on the device). */
   let pulledAt = state.step;
   const pull = async (): Promise<void> => {
-    if (resident && pulledAt !== state.step) await resident.pull(opt.state);
+    if (onDevice?.kind === 'resident' && pulledAt !== state.step) await onDevice.pull(opt.state);
     pulledAt = state.step;
   };
+  /** Steps from here to the next point where the host must look at the run: an epoch's end, a validation, a checkpoint, the last step. */
+  const untilBoundary = (): number => {
+    const every = config.checkpointDir ? (config.checkpointEverySteps ?? 0) : 0;
+    const to = (n: number): number => (n > 0 ? n - (state.step % n) : Infinity);
+    return Math.min(batchesPerEpoch - state.batchInEpoch, totalSteps - state.step, to(validateEvery), to(every));
+  };
+  const batchAt = (k: number): B => source.batch(state.order.slice((state.batchInEpoch + k) * c.batchSize, (state.batchInEpoch + k + 1) * c.batchSize), rng);
   try {
     while (state.step < totalSteps && !state.stoppedEarly) {
       hooks.signal?.throwIfAborted();
-      acc.reset();
-      let lossSum = 0;
-      let micro = 0;
-      let single: Map<string, Float32Array> | null = null;
+      /** The optimizer steps this pass takes (several in one looped run, else one), each with the batches it consumed. */
+      let steps: { loss: number; lr: number; gradNorm: number; batches: number }[];
       const lr = scheduledLr(c.lr, state.step, schedule);
-      let gradNorm: number;
-      if (resident) {
-        const indices = state.order.slice(state.batchInEpoch * c.batchSize, (state.batchInEpoch + 1) * c.batchSize);
-        const r = await resident.step(source.batch(indices, rng), opt.advance(lr), c.maxGradNorm, opt.state);
-        if (!Number.isFinite(r.loss)) throw new NonFiniteLossError(state.step + 1, r.loss, lastCheckpoint);
-        lossSum = r.loss;
-        micro = 1;
-        state.batchInEpoch++;
-        gradNorm = r.gradNorm;
+      if (onDevice?.kind === 'looped') {
+        const n = Math.min(onDevice.maxSteps, untilBoundary());
+        const lrs = Array.from({ length: n }, (_, k) => scheduledLr(c.lr, state.step + k, schedule));
+        const batches = Array.from({ length: n }, (_, k) => batchAt(k));
+        const done = await onDevice.steps(batches, lrs.map((x) => opt.advance(x)), c.maxGradNorm, opt.state);
+        steps = done.map((r, k) => ({ ...r, lr: lrs[k]!, batches: 1 }));
+      } else if (onDevice?.kind === 'resident') {
+        const r = await onDevice.step(batchAt(0), opt.advance(lr), c.maxGradNorm, opt.state);
+        steps = [{ ...r, lr, batches: 1 }];
       } else {
-        while (micro < c.gradAccumSteps && state.batchInEpoch < batchesPerEpoch) {
-          const indices = state.order.slice(state.batchInEpoch * c.batchSize, (state.batchInEpoch + 1) * c.batchSize);
-          const { loss, grads } = await model.lossAndGrads(source.batch(indices, rng));
+        acc.reset();
+        let lossSum = 0;
+        let micro = 0;
+        let single: Map<string, Float32Array> | null = null;
+        while (micro < c.gradAccumSteps && state.batchInEpoch + micro < batchesPerEpoch) {
+          const { loss, grads } = await model.lossAndGrads(batchAt(micro));
           if (!Number.isFinite(loss)) throw new NonFiniteLossError(state.step + 1, loss, lastCheckpoint);
           if (c.gradAccumSteps === 1) single = grads; // no copy: the model's reused gradient buffers
           else acc.add(grads);
           lossSum += loss;
           micro++;
-          state.batchInEpoch++;
         }
-        const grads = single ?? acc.finish(1 / micro);
-        gradNorm = opt.step(model.params, grads, { lr, maxGradNorm: c.maxGradNorm }).gradNorm;
+        const { gradNorm } = opt.step(model.params, single ?? acc.finish(1 / micro), { lr, maxGradNorm: c.maxGradNorm });
+        steps = [{ loss: lossSum / micro, lr, gradNorm, batches: micro }];
       }
-      state.step++;
-      const loss = lossSum / micro;
-      state.losses.push(loss);
-      if (state.batchInEpoch >= batchesPerEpoch) {
-        state.epoch++;
-        state.batchInEpoch = 0;
-        state.order = rng.permutation(source.size);
-      }
-      state.rngState = rng.state;
-      state.dropoutRngState = model.dropoutRng?.state ?? null;
-      const validated = Boolean(hooks.validate) && (state.batchInEpoch === 0 || state.step === totalSteps || (validateEvery > 0 && state.step % validateEvery === 0));
-      if (validated) {
-        await pull();
-        const score = await hooks.validate!({ step: state.step, epoch: state.epoch });
-        validations.push({ step: state.step, epoch: state.epoch, score });
-        if (state.bestStep === undefined || score > state.bestScore!) {
-          state.bestStep = state.step;
-          state.bestScore = score;
-          state.sinceBest = 0;
-          best = snapshot();
-        } else {
-          state.sinceBest = (state.sinceBest ?? 0) + 1;
-          if (patience && state.sinceBest >= patience) state.stoppedEarly = true;
+      for (const { loss, lr, gradNorm, batches } of steps) {
+        // a looped run stops at its first non-finite loss, leaving the host copies as they were before it
+        if (!Number.isFinite(loss)) throw new NonFiniteLossError(state.step + 1, loss, lastCheckpoint);
+        state.step++;
+        state.losses.push(loss);
+        state.batchInEpoch += batches;
+        if (state.batchInEpoch >= batchesPerEpoch) {
+          state.epoch++;
+          state.batchInEpoch = 0;
+          state.order = rng.permutation(source.size);
         }
-      }
-      hooks.onProgress?.({ step: state.step, totalSteps, epoch: state.epoch, loss, lr, gradNorm, percent: (100 * state.step) / totalSteps });
-      const every = config.checkpointEverySteps;
-      if (config.checkpointDir && ((every && state.step % every === 0) || state.step === totalSteps || validated || state.stoppedEarly)) {
-        // the best weights go into the checkpoint too once the model has moved on from them
-        await pull();
-        lastCheckpoint = await saveCheckpoint(config.checkpointDir, model, opt, state, state.bestStep !== undefined && state.bestStep !== state.step ? best : null);
+        state.rngState = rng.state;
+        state.dropoutRngState = model.dropoutRng?.state ?? null;
+        // (a looped pass ends where one of these can be true: untilBoundary)
+        const validated = Boolean(hooks.validate) && (state.batchInEpoch === 0 || state.step === totalSteps || (validateEvery > 0 && state.step % validateEvery === 0));
+        if (validated) {
+          await pull();
+          const score = await hooks.validate!({ step: state.step, epoch: state.epoch });
+          validations.push({ step: state.step, epoch: state.epoch, score });
+          if (state.bestStep === undefined || score > state.bestScore!) {
+            state.bestStep = state.step;
+            state.bestScore = score;
+            state.sinceBest = 0;
+            best = snapshot();
+          } else {
+            state.sinceBest = (state.sinceBest ?? 0) + 1;
+            if (patience && state.sinceBest >= patience) state.stoppedEarly = true;
+          }
+        }
+        hooks.onProgress?.({ step: state.step, totalSteps, epoch: state.epoch, loss, lr, gradNorm, percent: (100 * state.step) / totalSteps });
+        const every = config.checkpointEverySteps;
+        if (config.checkpointDir && ((every && state.step % every === 0) || state.step === totalSteps || validated || state.stoppedEarly)) {
+          // the best weights go into the checkpoint too once the model has moved on from them
+          await pull();
+          lastCheckpoint = await saveCheckpoint(config.checkpointDir, model, opt, state, state.bestStep !== undefined && state.bestStep !== state.step ? best : null);
+        }
       }
     }
     await pull();
   } finally {
-    await resident?.dispose();
+    await onDevice?.dispose();
   }
   if (best && state.bestStep !== state.step) for (const [name, w] of best) model.params.get(name)!.set(w);
   return { steps: state.step, losses: state.losses, checkpoint: lastCheckpoint, validations, bestStep: state.bestStep ?? null, stoppedEarly: Boolean(state.stoppedEarly) };

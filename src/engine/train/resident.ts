@@ -5,12 +5,11 @@
 // date by `pull`, which the training loop calls before anything reads them: validation,
 // checkpoints, the end of training. Until the first step the host copies are the truth, so a
 // resumed run starts from its checkpoint's weights and moments.
-import { ADAMW_SCALARS, adamwNames, adamwScalarInput, GRAD_NORM } from '../optim/adamw-graph.js';
-import type { AdamWScalarName } from '../optim/adamw-graph.js';
+import { adamwNames, GRAD_NORM } from '../optim/adamw-graph.js';
 import type { AdamWState } from '../optim/adamw.js';
-import type { AdamWScalars } from '../optim/simd.js';
 import { download } from '../runtime/session.js';
 import type { DeviceTensor, HostTensor, Session } from '../runtime/session.js';
+import { fixedWeightFeeds, scalarFeeds, trainableStateFeeds, writeBack, type StepScalars, type WeightSpec } from './update-state.js';
 
 interface DeviceState {
   p: DeviceTensor;
@@ -27,20 +26,23 @@ export function residentDeviceOutputs(names: readonly string[]): string[] {
 }
 
 export class ResidentTraining<B> {
+  readonly kind = 'resident';
   private state: Map<string, DeviceState> | null = null;
   private readonly outputs: string[];
 
   /**
-   * `session` runs the model's training graph with appendAdamW's update over `specs`, created
-   * with residentDeviceOutputs(specs' names); `batchFeeds` gives every other input of a step.
+   * `session` runs the model's training graph with appendAdamW's update over `trainable`,
+   * created with residentDeviceOutputs(their names); `fixed` are the weights that do not train;
+   * `batchFeeds` gives a step's other inputs.
    */
   constructor(
     private readonly session: Session,
-    private readonly specs: readonly { name: string; shape: readonly number[] }[],
+    private readonly trainable: readonly WeightSpec[],
+    private readonly fixed: readonly WeightSpec[],
     private readonly params: Map<string, Float32Array>,
     private readonly batchFeeds: (batch: B) => Record<string, HostTensor>,
   ) {
-    this.outputs = ['loss', GRAD_NORM, ...residentDeviceOutputs(specs.map((s) => s.name))];
+    this.outputs = ['loss', GRAD_NORM, ...residentDeviceOutputs(trainable.map((s) => s.name))];
   }
 
   /**
@@ -48,34 +50,21 @@ export class ResidentTraining<B> {
    * (0: none). The first step starts from the host's weights and `moments` (zeros where absent).
    * Returns the batch's loss and the gradient norm before clipping (NaN when not clipping).
    */
-  async step(batch: B, scalars: Omit<AdamWScalars, 'gradScale'>, maxGradNorm: number, moments: AdamWState): Promise<{ loss: number; gradNorm: number }> {
-    const scalar = (x: number): HostTensor => ({ data: Float32Array.of(x), shape: [] });
-    const values: Record<AdamWScalarName, number> = {
-      b1: scalars.b1,
-      c1: 1 - scalars.b1,
-      b2: scalars.b2,
-      c2: 1 - scalars.b2,
-      eps: scalars.eps,
-      step_size: scalars.stepSize,
-      inv: scalars.inv,
-      decay: scalars.decay,
-      max_norm: maxGradNorm > 0 ? maxGradNorm : Infinity,
+  async step(batch: B, scalars: StepScalars, maxGradNorm: number, moments: AdamWState): Promise<{ loss: number; gradNorm: number }> {
+    const feeds: Record<string, HostTensor | DeviceTensor> = {
+      ...this.batchFeeds(batch),
+      ...scalarFeeds(scalars, maxGradNorm),
+      ...fixedWeightFeeds(this.fixed, this.params, this.session.inputNames),
+      ...(this.state ? {} : trainableStateFeeds(this.trainable, this.params, moments)),
     };
-    const feeds: Record<string, HostTensor | DeviceTensor> = this.batchFeeds(batch);
-    for (const k of ADAMW_SCALARS) feeds[adamwScalarInput(k)] = scalar(values[k]);
-    for (const s of this.specs) {
-      const n = adamwNames(s.name);
-      const shape = [...s.shape];
-      const held = this.state?.get(s.name);
-      const size = this.params.get(s.name)!.length;
-      feeds[s.name] = held?.p ?? { data: this.params.get(s.name)!, shape };
-      feeds[n.m] = held?.m ?? { data: moments.m.get(s.name) ?? new Float32Array(size), shape };
-      feeds[n.v] = held?.v ?? { data: moments.v.get(s.name) ?? new Float32Array(size), shape };
+    for (const [name, held] of this.state ?? []) {
+      const n = adamwNames(name);
+      [feeds[name], feeds[n.m], feeds[n.v]] = [held.p, held.m, held.v];
     }
     const { host, device } = await this.session.runResident(feeds, this.outputs);
     this.release();
     this.state = new Map(
-      this.specs.map((s) => {
+      this.trainable.map((s) => {
         const n = adamwNames(s.name);
         return [s.name, { p: device[n.nextParam]!, m: device[n.nextM]!, v: device[n.nextV]! }];
       }),
@@ -87,15 +76,9 @@ export class ResidentTraining<B> {
   /** Copy the device's weights into the model's params and its moments into `moments`. */
   async pull(moments: AdamWState): Promise<void> {
     if (!this.state) return;
-    for (const s of this.specs) {
-      const held = this.state.get(s.name)!;
+    for (const [name, held] of this.state) {
       const [p, m, v] = await download(this.session.device, [held.p, held.m, held.v]);
-      this.params.get(s.name)!.set(p!);
-      for (const [map, values] of [[moments.m, m!], [moments.v, v!]] as const) {
-        const host = map.get(s.name);
-        if (host?.length === values.length) host.set(values);
-        else map.set(s.name, values);
-      }
+      writeBack(name, { p: p!, m: m!, v: v! }, this.params, moments);
     }
   }
 

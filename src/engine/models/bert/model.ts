@@ -6,10 +6,9 @@ import { join } from 'node:path';
 import { readSafetensors, writeSafetensors } from '../../io/safetensors.js';
 import type { NamedTensor } from '../../io/safetensors.js';
 import { Rng } from '../../runtime/rng.js';
-import { appendAdamW } from '../../optim/adamw-graph.js';
 import { Session } from '../../runtime/session.js';
 import type { Device, HostTensor } from '../../runtime/session.js';
-import { ResidentTraining, residentDeviceOutputs } from '../../train/resident.js';
+import { createDeviceTraining, deviceTrainingKind, type DeviceTraining } from '../../train/device-training.js';
 import { encoderConfigJson, parseEncoderConfig } from './config.js';
 import type { EncoderConfig, EncoderModelType } from './config.js';
 import { assertNotFrozen, weightConstants } from '../frozen.js';
@@ -280,15 +279,15 @@ export class EncoderModel {
   }
 
   /**
-   * Training with the weights and AdamW's moments kept on the device (train/resident.ts): on
-   * WebGPU, the only device whose tensors onnxruntime-node keeps between runs; null elsewhere.
-   * Its session runs the training graph with the update appended; the word embeddings' row
-   * gradient (token classification) is scattered into the table there, not on the host.
+   * Training with AdamW in the graph and the weights and moments where the device works
+   * (train/device-training.ts): by default as the model's device calls for (WebGPU resident,
+   * CUDA looped; null on the CPU, which keeps the host's AdamW). The word embeddings' row
+   * gradient (token classification) is scattered into the table in the graph.
    */
-  async resident(): Promise<ResidentTraining<EncoderBatch> | null> {
+  async deviceTraining(kind = deviceTrainingKind(this.device)): Promise<DeviceTraining<EncoderBatch> | null> {
     assertNotFrozen(this.options.frozen);
-    if (this.device !== 'webgpu') return null;
-    const g = buildEncoderGraph(this.config, this.head, { contribOps: this.options.contribOps ?? false }); // a graph of its own: the update is appended to it
+    if (!kind) return null;
+    const g = buildEncoderGraph(this.config, this.head, { contribOps: this.options.contribOps ?? this.device === 'cpu' }); // a copy of its own: the update is appended to it
     const gradient = (s: ParamSpec): string => {
       const rows = g.rowGrads.find((r) => r.param === s.name);
       if (!rows) return `grad:${s.name}`;
@@ -296,14 +295,14 @@ export class EncoderModel {
       const [at] = g.graph.emit('Unsqueeze', ['input_ids', g.graph.ints([-1])]);
       return g.graph.emit('ScatterND', [zeros!, at!, rows.output], 1, { reduction: 'add' })[0]!;
     };
-    const outputs = appendAdamW(g.graph, this.specs.map((s) => ({ name: s.name, shape: s.shape, grad: gradient(s) })));
-    const session = await Session.create(g.graph.toBytes(['loss', ...outputs], { keepAllInputs: false }), {
-      ...this.sessionOptions(),
-      memoryPattern: false,
-      name: `encoder ${this.head} training step with AdamW, weights on the device`,
-      deviceOutputs: residentDeviceOutputs(this.specs.map((s) => s.name)),
+    return createDeviceTraining(kind, {
+      graph: g.graph,
+      trainable: this.specs.map((s) => ({ name: s.name, shape: s.shape, grad: gradient(s) })),
+      fixed: [],
+      params: this.params,
+      batchFeeds: (batch: EncoderBatch) => this.trainingFeeds(batch, g, {}),
+      session: { ...this.sessionOptions(), name: `encoder ${this.head} training step` },
     });
-    return new ResidentTraining(session, this.specs, this.params, (batch) => this.trainingFeeds(batch, g, {}));
   }
 
   /**
