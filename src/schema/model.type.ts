@@ -20,7 +20,7 @@ export enum DeviceEnum {
 }
 registerEnumType(DeviceEnum, {
   name: 'Device',
-  description: 'cpu (default); webgpu (bundled with onnxruntime-node; NVIDIA through Vulkan); cuda (where its provider is installed). An unavailable device fails the job with a clear error; there is no silent fallback. On webgpu and cuda the job\'s log says, per session after its second run, which nodes ran on the CPU instead (by op) and what they and the copies cost.',
+  description: 'cpu (default); webgpu (bundled with onnxruntime-node; NVIDIA through Vulkan); cuda (where its provider is installed). An unavailable device fails the job with a clear error; there is no silent fallback. On webgpu and cuda the job\'s log says, per session after its second run, which nodes ran on the CPU instead (by op) and what they and the copies cost. Training there runs AdamW in the graph: on webgpu the weights and moments stay on the device between steps, on cuda up to 16 steps go into one run (a step that accumulates micro-batches updates on the host).',
 });
 
 export enum ModelOrderField {

@@ -1,9 +1,11 @@
 // AdamW exactly as torch.optim.AdamW (decoupled weight decay, bias correction), in place on
 // the parameters' Float32Arrays: p ← p·(1 − lr·wd); m ← β1 m + (1−β1) g;
 // v ← β2 v + (1−β2) g²; p ← p − (lr / (1−β1ᵗ)) · m / (√v / √(1−β2ᵗ) + ε).
-// Not in the ONNX graph: one pass reads p, g, m, v and writes p, m, v, while the same update as
-// ONNX ops is ~12 elementwise passes (twice the time of a JS loop, measured). The loop is
-// WebAssembly SIMD (./simd.ts, 3–4× the JS loop); the moments live in its memory.
+// The CPU's update, on the host: one pass reads p, g, m, v and writes p, m, v, while the same
+// update as ONNX ops is ~12 elementwise passes (0.89–0.97× the speed on a training step,
+// bench:device-training). The loop is WebAssembly SIMD (./simd.ts, 3–4× a JS loop); the moments
+// live in its memory. On a GPU the update runs in the training graph (./adamw-graph.ts), fed the
+// constants of `advance`, and its moments come back here for checkpoints.
 import { Arena, adamwSimd, sumSquaresSimd } from './simd.js';
 import type { AdamWScalars, MomentSlot } from './simd.js';
 
