@@ -10,7 +10,9 @@
  * 1. fixtures: the five Hugging Face tiny fixtures' logits, loss and every gradient against the
  *    references, at the tolerances of the fixture tests (src/engine/check/hf-fixtures.ts).
  * 2. bench: the engine benchmark's workloads (src/bench/engine-workloads.ts), short: 1 warm-up and
- *    3 timed calls each, medians, no PyTorch peer. On a GPU device, bench and tagger print each
+ *    3 timed calls each, medians, no PyTorch peer; training as the training loop trains on the
+ *    device (on a GPU with AdamW in the graph: src/engine/train/device-training.ts; on cuda a call
+ *    is one run of 16 steps, timed per step). On a GPU device, bench and tagger print each
  *    session's placement report: the nodes that ran on the CPU by op and what they and the copies
  *    cost (src/engine/runtime/placement.ts).
  * 3. tagger: bench:tagger's from-scratch tagger (src/bench/tagger.ts) on MEDDOCAN train for a fixed

@@ -193,7 +193,7 @@ export async function trainLoop<B>(model: Trainable<B>, source: BatchSource<B>, 
 
   const acc = new GradAccumulator();
   const schedule = { kind: c.schedule, warmupSteps: config.warmupSteps ?? Math.round((config.warmupRatio ?? 0) * totalSteps), totalSteps };
-  const onDevice = c.gradAccumSteps === 1 ? ((await model.deviceTraining?.()) ?? null) : null;
+  const onDevice = c.gradAccumSteps === 1 && state.step < totalSteps ? ((await model.deviceTraining?.()) ?? null) : null;
   /** The step whose weights and moments the host copies hold (resident training keeps them on the device). */
   let pulledAt = state.step;
   const pull = async (): Promise<void> => {

@@ -4,7 +4,9 @@
 // the body of an ONNX Loop, the weights and moments its loop-carried values, and one run trains
 // up to `maxSteps` batches stacked along a new first axis: the state crosses the bus once per run
 // each way, the batches go in together, and the losses and gradient norms come out stacked. The
-// host copies (the model's params, the optimizer's moments) are up to date after every run.
+// host copies (the model's params, the optimizer's moments) are up to date after every run. The
+// training loop ends a run where it must look at them (an epoch's end, a validation, a
+// checkpoint); progress events and cancellation come between runs.
 import type { GraphData, ModelData, NodeData, ValueInfo } from '../onnx/model.js';
 import { adamwNames, adamwScalarInput, GRAD_NORM } from '../optim/adamw-graph.js';
 import type { AdamWState } from '../optim/adamw.js';
@@ -60,11 +62,11 @@ export function loopModel(step: ModelData, opts: { perStep: readonly string[]; c
     initializers: [{ name: COND, dtype: 'bool', dims: [], raw: Uint8Array.of(1) }],
     inputs: [
       { name: TRIP_COUNT, dtype: 'int64', shape: [] },
-      ...opts.perStep.map((name) => ({ ...find(inputs, name), name: stacked(name), shape: ['K', ...find(inputs, name).shape] })),
+      ...opts.perStep.map((name) => ({ ...find(inputs, name), name: stacked(name), shape: ['loop_steps', ...find(inputs, name).shape] })),
       ...opts.carried.map((c) => ({ ...find(inputs, c.input), name: initial(c.input) })),
       ...step.inputs.filter((v) => !perStep.has(v.name) && !carried.has(v.name)),
     ],
-    outputs: [...opts.carried.map((c) => ({ ...find(outputs, c.output), name: final(c.input) })), ...opts.scanned.map((n) => ({ ...find(outputs, n), name: stacked(n), shape: ['K', ...find(outputs, n).shape] }))],
+    outputs: [...opts.carried.map((c) => ({ ...find(outputs, c.output), name: final(c.input) })), ...opts.scanned.map((n) => ({ ...find(outputs, n), name: stacked(n), shape: ['loop_steps', ...find(outputs, n).shape] }))],
     opset: step.opset,
     ...(step.irVersion !== undefined ? { irVersion: step.irVersion } : {}),
   };
