@@ -18,7 +18,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Graph, gradients, Tensor as TensorValue } from '../graph/index.js';
-import type { Tensor } from '../graph/index.js';
+import type { GraphOptions, Tensor } from '../graph/index.js';
 import { planShards, readCheckpointIndex, saveConfig, shardFileName, SINGLE_CHECKPOINT, writeCheckpointIndex, type DecoderConfig } from '../io/config.js';
 import { readSafetensors, writeSafetensors, type NamedTensor } from '../io/safetensors.js';
 import * as op from '../ops/index.js';
@@ -26,6 +26,7 @@ import { Session, type Device, type HostTensor } from '../runtime/index.js';
 import type { CausalLM, StepOutput } from '../generation/generate.js';
 import { Rng } from '../runtime/rng.js';
 import { assertNotFrozen, weightConstants } from './frozen.js';
+import { graphOptionsFor } from './graph-options.js';
 import { createDeviceTraining, deviceTrainingKind, type DeviceTraining } from '../train/device-training.js';
 
 export interface ParamSpec {
@@ -199,9 +200,9 @@ function buildContext<C extends DecoderConfig>(
   config: C,
   lora: { settings: LoraSettings; targets: LoraTarget[] } | null,
   cached: boolean,
-  contribOps: boolean,
+  options: GraphOptions,
 ): { build: DecoderBuild; weights: Map<string, Tensor>; specs: ParamSpec[] } {
-  const g = new Graph(`${config.modelType}-${cached ? 'cached' : 'full'}`, { contribOps });
+  const g = new Graph(`${config.modelType}-${cached ? 'cached' : 'full'}`, options);
   const specs = [...family.paramSpecs(config), ...(lora ? lora.targets.flatMap((t) => [t.a, t.b]) : [])];
   const weights = new Map<string, Tensor>();
   for (const s of specs) weights.set(s.name, g.input(s.name, 'float32', s.shape));
@@ -239,9 +240,9 @@ export function buildTrainingGraph<C extends DecoderConfig>(
   config: C,
   lora: { settings: LoraSettings; targets: LoraTarget[] } | null,
   trainable: string[],
-  contribOps = false,
+  options: GraphOptions = {},
 ): DecoderGraph {
-  const { build, weights } = buildContext(family, config, lora, false, contribOps);
+  const { build, weights } = buildContext(family, config, lora, false, options);
   const labels = build.g.input('labels', 'int64', ['B', 'T']);
   const logits = family.head(build, config, family.body(build, config)); // [B,T,V]
   build.g.output(logits, 'logits');
@@ -257,9 +258,9 @@ export function buildCachedGraph<C extends DecoderConfig>(
   family: DecoderFamily<C>,
   config: C,
   lora: { settings: LoraSettings; targets: LoraTarget[] } | null,
-  contribOps = false,
+  options: GraphOptions = {},
 ): DecoderGraph {
-  const { build } = buildContext(family, config, lora, true, contribOps);
+  const { build } = buildContext(family, config, lora, true, options);
   const h = family.body(build, config); // [B,T,C]
   const last = op.reshape(op.slice(h, 1, -1, 2 ** 62), [0, config.hiddenSize]); // [B,C]
   build.g.output(family.head(build, config, last), 'logits');
@@ -434,14 +435,14 @@ export class CausalLMModel<C extends DecoderConfig = DecoderConfig> implements C
     return [...this.specs, ...(this.lora?.targets ?? []).flatMap((t) => [t.a, t.b])];
   }
 
-  private contrib(): boolean {
-    return this.options.contribOps ?? this.device === 'cpu';
+  private graphOptions(): GraphOptions {
+    return graphOptionsFor(this.device, this.options.contribOps);
   }
 
   private getFullGraph(): DecoderGraph {
     const key = this.trainableNames().join('|');
     if (this.fullGraph?.key !== key) {
-      this.fullGraph = { key, g: buildTrainingGraph(this.family, this.config, this.lora, this.trainableNames(), this.contrib()) };
+      this.fullGraph = { key, g: buildTrainingGraph(this.family, this.config, this.lora, this.trainableNames(), this.graphOptions()) };
     }
     return this.fullGraph.g;
   }
@@ -453,7 +454,7 @@ export class CausalLMModel<C extends DecoderConfig = DecoderConfig> implements C
       let bytes: Uint8Array;
       const constants = kind === 'train' ? undefined : weightConstants(this.options.frozen, this.params);
       if (kind === 'cached') {
-        const cg = buildCachedGraph(this.family, this.config, this.lora, this.contrib());
+        const cg = buildCachedGraph(this.family, this.config, this.lora, this.graphOptions());
         bytes = cg.graph.toBytes(cg.outputs, { keepAllInputs: false, constants });
       } else {
         const fg = this.getFullGraph();
@@ -556,7 +557,7 @@ export class CausalLMModel<C extends DecoderConfig = DecoderConfig> implements C
     if (!kind) return null;
     const names = this.trainableNames();
     const training = new Set(names);
-    const { graph } = buildTrainingGraph(this.family, this.config, this.lora, names, this.contrib()); // a copy of its own: the update is appended to it
+    const { graph } = buildTrainingGraph(this.family, this.config, this.lora, names, this.graphOptions()); // a copy of its own: the update is appended to it
     return createDeviceTraining(kind, {
       graph,
       trainable: this.trainableSpecs().map((s) => ({ ...s, grad: `grad:${s.name}` })),

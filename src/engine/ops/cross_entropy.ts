@@ -45,7 +45,7 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Tensor, opts: CrossE
     const [validf] = gr.emit('Cast', [valid!], 1, { to: DataType[dt] });
     const [x2] = logits.rank === 2 ? [logits.name] : gr.emit('Reshape', [logits, gr.ints([-1, typeof V === 'number' ? V : -1])]);
     let logp: string;
-    if (dt === 'float32') {
+    if (dt === 'float32' && gr.options.logSoftmaxKernel) {
       // One LogSoftmax kernel over the last axis. (onnxruntime's SoftmaxCrossEntropyLoss views the
       // logits as [N, C, 1] and runs log-softmax on a middle axis: 5× slower on [2048, 8000].)
       [logp] = gr.emit('LogSoftmax', [x2!], 1, { axis: -1 }) as [string];

@@ -6,7 +6,7 @@
 // Dimension letters: B batch, T sequence, C hidden, H heads, D = C/H head size,
 // F intermediate (FFN) size, V vocabulary, L labels, P max positions.
 import { Graph, gradients } from '../../graph/index.js';
-import type { Tensor } from '../../graph/index.js';
+import type { GraphOptions, Tensor } from '../../graph/index.js';
 import * as op from '../../ops/index.js';
 import type { EncoderConfig } from './config.js';
 
@@ -118,12 +118,12 @@ function dropout(x: Tensor, keep: Tensor, p: number, on: Tensor): Tensor {
  * Outputs: logits [B,T,L|V] (no dropout), loss, and grad:<name> per parameter (with dropout).
  * Serialize `graph.toBytes(['logits'])` for inference and `graph.toBytes(lossOutputs)` for training.
  */
-export function buildEncoderGraph(cfg: EncoderConfig, head: EncoderHead, opts: { contribOps?: boolean; fuseQkv?: boolean } = {}): EncoderGraph {
+export function buildEncoderGraph(cfg: EncoderConfig, head: EncoderHead, opts: GraphOptions & { fuseQkv?: boolean } = {}): EncoderGraph {
   // Q, K and V as one Gemm over concatenated weights, then Split: measured slower here (forward
   // 148 vs 135 ms, training 530 vs 496 ms at 16×128, hidden 256): the Split and the backward's
   // Concat cost more than the larger GEMM saves. Off by default.
   const fuseQkv = opts.fuseQkv ?? false;
-  const g = new Graph(`${cfg.modelType}-${head}`, { contribOps: opts.contribOps ?? false });
+  const g = new Graph(`${cfg.modelType}-${head}`, opts);
   const specs = encoderParamSpecs(cfg, head);
   const W = new Map<string, Tensor>();
   for (const s of specs) W.set(s.name, g.input(s.name, 'float32', s.shape));

@@ -12,6 +12,7 @@ import { createDeviceTraining, deviceTrainingKind, type DeviceTraining } from '.
 import { encoderConfigJson, parseEncoderConfig } from './config.js';
 import type { EncoderConfig, EncoderModelType } from './config.js';
 import { assertNotFrozen, weightConstants } from '../frozen.js';
+import { graphOptionsFor } from '../graph-options.js';
 import { ENCODER_HEADS, buildEncoderGraph, encoderParamSpecs, prefixOf } from './encoder.js';
 import type { EncoderGraph, EncoderHead, ParamSpec } from './encoder.js';
 
@@ -155,7 +156,7 @@ export class EncoderModel {
   }
 
   private getGraph(): EncoderGraph {
-    this.graph ??= buildEncoderGraph(this.config, this.head, { contribOps: this.options.contribOps ?? this.device === 'cpu' });
+    this.graph ??= buildEncoderGraph(this.config, this.head, graphOptionsFor(this.device, this.options.contribOps));
     return this.graph;
   }
 
@@ -287,7 +288,7 @@ export class EncoderModel {
   async deviceTraining(kind = deviceTrainingKind(this.device)): Promise<DeviceTraining<EncoderBatch> | null> {
     assertNotFrozen(this.options.frozen);
     if (!kind) return null;
-    const g = buildEncoderGraph(this.config, this.head, { contribOps: this.options.contribOps ?? this.device === 'cpu' }); // a copy of its own: the update is appended to it
+    const g = buildEncoderGraph(this.config, this.head, graphOptionsFor(this.device, this.options.contribOps)); // a copy of its own: the update is appended to it
     const gradient = (s: ParamSpec): string => {
       const rows = g.rowGrads.find((r) => r.param === s.name);
       if (!rows) return `grad:${s.name}`;
