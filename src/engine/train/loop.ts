@@ -4,6 +4,9 @@
 // into that model's batches. The loop owns everything else: seeded data order, AdamW with a
 // warm-up schedule, gradient clipping and accumulation, non-finite-loss stops, cancellation,
 // resumable checkpoints, progress, validation with the best weights kept, and early stopping.
+// On a GPU the model may also offer training with AdamW in its graph (device-training.ts): the
+// loop then takes a resident step (WebGPU) or a looped run of several steps (CUDA) where it would
+// take loss, gradients and the host's update, with the same schedule, data order and bookkeeping.
 // Plain data in and out, so it runs the same in a worker thread.
 import { AdamW, GradAccumulator } from '../optim/adamw.js';
 import { scheduledLr } from '../optim/schedule.js';
