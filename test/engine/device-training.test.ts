@@ -269,4 +269,18 @@ describe('training with AdamW in the graph', () => {
     expect((err as NonFiniteLossError).step).toBe(3);
     expect(await latestCheckpoint(dir)).toBe(join(dir, 'checkpoint-2'));
   });
+
+  it('should accumulate micro-batches on the host on webgpu too, as the CPU does', { timeout: 120_000 }, async () => {
+    if (!adapter) return;
+    const [cpu, gpu] = [encoder('cpu'), encoder('webgpu')];
+    const config = { ...CONFIG, gradAccumSteps: 2, maxSteps: 4 };
+    const a = await trainLoop(cpu, tokenClassificationBatches(cpu, EXAMPLES), config);
+    const b = await trainLoop(gpu, tokenClassificationBatches(gpu, EXAMPLES), config);
+    expect(b.steps).toBe(4);
+    for (let i = 0; i < a.losses.length; i++) expect(Math.abs(b.losses[i]! - a.losses[i]!), `loss ${i}`).toBeLessThan(1e-3 * a.losses[i]!);
+    const worst = worstWeight(cpu.params, gpu.params);
+    expect(worst.diff, worst.name).toBeLessThan(WEIGHT_TOLERANCE);
+    await cpu.dispose();
+    await gpu.dispose();
+  });
 });
