@@ -21,6 +21,15 @@ export const adamwNames = (param: string) => ({
   nextM: `adamw.next_m:${param}`,
   nextV: `adamw.next_v:${param}`,
 });
+/** One parameter's state as a step's inputs and the outputs that replace them for the next step. */
+export const adamwCarried = (param: string): { input: string; output: string }[] => {
+  const n = adamwNames(param);
+  return [
+    { input: param, output: n.nextParam },
+    { input: n.m, output: n.nextM },
+    { input: n.v, output: n.nextV },
+  ];
+};
 /** The global L2 norm of the gradients before clipping (float []). */
 export const GRAD_NORM = 'adamw.grad_norm';
 

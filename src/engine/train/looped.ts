@@ -8,7 +8,7 @@
 // training loop ends a run where it must look at them (an epoch's end, a validation, a
 // checkpoint); progress events and cancellation come between runs.
 import type { GraphData, ModelData, NodeData, ValueInfo } from '../onnx/model.js';
-import { adamwNames, adamwScalarInput, GRAD_NORM } from '../optim/adamw-graph.js';
+import { adamwCarried, adamwNames, adamwScalarInput, GRAD_NORM } from '../optim/adamw-graph.js';
 import type { AdamWState } from '../optim/adamw.js';
 import type { HostTensor, Session, TypedData } from '../runtime/session.js';
 import { fixedWeightFeeds, scalarFeeds, trainableStateFeeds, writeBack, type StepScalars, type WeightSpec } from './update-state.js';
@@ -150,14 +150,7 @@ export class LoopedTraining<B> {
  * their moments carried, the loss and gradient norm scanned. Returns it with its stacked inputs.
  */
 export function loopTrainingStep(step: ModelData, trainable: readonly WeightSpec[], weights: ReadonlySet<string>): { model: ModelData; perStep: string[] } {
-  const carried = trainable.flatMap((s) => {
-    const n = adamwNames(s.name);
-    return [
-      { input: s.name, output: n.nextParam },
-      { input: n.m, output: n.nextM },
-      { input: n.v, output: n.nextV },
-    ];
-  });
+  const carried = trainable.flatMap((s) => adamwCarried(s.name));
   const isCarried = new Set(carried.map((c) => c.input));
   // every input but the state and the weights that do not train; of the update's scalars, those that change per step
   const perStep = step.inputs.map((v) => v.name).filter((name) => !isCarried.has(name) && !weights.has(name) && (!name.startsWith('adamw.') || (PER_STEP_SCALARS as string[]).includes(name)));

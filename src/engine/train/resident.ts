@@ -5,7 +5,7 @@
 // date by `pull`, which the training loop calls before anything reads them: validation,
 // checkpoints, the end of training. Until the first step the host copies are the truth, so a
 // resumed run starts from its checkpoint's weights and moments.
-import { adamwNames, GRAD_NORM } from '../optim/adamw-graph.js';
+import { adamwCarried, adamwNames, GRAD_NORM } from '../optim/adamw-graph.js';
 import type { AdamWState } from '../optim/adamw.js';
 import { download } from '../runtime/session.js';
 import type { DeviceTensor, HostTensor, Session } from '../runtime/session.js';
@@ -19,10 +19,7 @@ interface DeviceState {
 
 /** The outputs a resident training session keeps on the device (its `deviceOutputs`). */
 export function residentDeviceOutputs(names: readonly string[]): string[] {
-  return names.flatMap((name) => {
-    const n = adamwNames(name);
-    return [n.nextParam, n.nextM, n.nextV];
-  });
+  return names.flatMap((name) => adamwCarried(name).map((c) => c.output));
 }
 
 export class ResidentTraining<B> {

@@ -5,6 +5,8 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readSafetensors, writeSafetensors } from '../../io/safetensors.js';
 import type { NamedTensor } from '../../io/safetensors.js';
+import type { Tensor } from '../../graph/index.js';
+import * as op from '../../ops/index.js';
 import { Rng } from '../../runtime/rng.js';
 import { Session } from '../../runtime/session.js';
 import type { Device, HostTensor } from '../../runtime/session.js';
@@ -289,12 +291,12 @@ export class EncoderModel {
     assertNotFrozen(this.options.frozen);
     if (!kind) return null;
     const g = buildEncoderGraph(this.config, this.head, graphOptionsFor(this.device, this.options.contribOps)); // a copy of its own: the update is appended to it
+    const input = (name: string): Tensor => g.graph.inputs.find((t) => t.name === name)!;
     const gradient = (s: ParamSpec): string => {
       const rows = g.rowGrads.find((r) => r.param === s.name);
       if (!rows) return `grad:${s.name}`;
-      const [zeros] = g.graph.emit('ConstantOfShape', [g.graph.ints(s.shape)]);
-      const [at] = g.graph.emit('Unsqueeze', ['input_ids', g.graph.ints([-1])]);
-      return g.graph.emit('ScatterND', [zeros!, at!, rows.output], 1, { reduction: 'add' })[0]!;
+      const rowGrad = g.graph.outputs.find((o) => o.name === rows.output)!.tensor;
+      return op.scatterAddRows(op.zerosLike(input(s.name)), input('input_ids'), rowGrad).name;
     };
     return createDeviceTraining(kind, {
       graph: g.graph,
